@@ -1,0 +1,92 @@
+"""Checkpoints and files that are never half-written, and never trusted unchecked.
+
+- Writes go to a temporary file in the same folder, then ``os.replace``: a kill
+  mid-write leaves the previous file intact.
+- Loads use ``torch.load(..., weights_only=True)`` (no pickled code runs) after a
+  SHA-256 check against the expected digest (an argument, or the ``.sha256`` file
+  written beside the checkpoint).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """Hex SHA-256 digest of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def save_checkpoint(path: str | os.PathLike, state: dict) -> str:
+    """Save ``state`` (tensors, numbers, strings, lists, dicts) atomically.
+
+    Also writes ``<path>.sha256``; returns the digest.
+    """
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    atomic_write_bytes(path, data)
+    atomic_write_text(f"{path}.sha256", digest + "\n")
+    return digest
+
+
+def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
+                    map_location: str | torch.device = "cpu") -> dict:
+    """Load a checkpoint after checking its SHA-256; ``weights_only=True``.
+
+    The digest is ``expected_sha256`` if given, else the ``.sha256`` file beside it.
+    Raises FileNotFoundError if the file is missing and ValueError if the digest
+    does not match (a corrupt or substituted file).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if expected_sha256 is None:
+        side = Path(f"{path}.sha256")
+        if not side.is_file():
+            raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
+                             "pass expected_sha256 to load it")
+        expected_sha256 = side.read_text().strip()
+    actual = sha256_file(path)
+    if actual != expected_sha256.strip().lower():
+        raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
+                         f"{expected_sha256[:16]}… was expected: the file is corrupt or "
+                         "not the one that was shipped")
+    return torch.load(path, map_location=map_location, weights_only=True)
