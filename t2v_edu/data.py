@@ -277,7 +277,7 @@ def shape_distance(shape: str, dx: Tensor, dy: Tensor, r: Tensor) -> Tensor:
         ty = dy - 0.35 * r
         return torch.maximum(ty, 0.866 * dx.abs() - 0.5 * ty) - 0.70 * r
     if shape == "diamond":
-        return (dx.abs() + dy.abs()) * 0.7071 - 0.89 * r
+        return (dx.abs() + dy.abs()) * 0.7071 - 0.86 * r  # corners at 1.216 r
     raise ValueError(f"shape {shape!r} is unknown; use one of {ALL_SHAPES}")
 
 

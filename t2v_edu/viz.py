@@ -1,0 +1,251 @@
+"""Looking at videos: inline GIFs, grids, frame strips, GIF and MP4 files.
+
+A video is a tensor [T, 3, H, W] with values in [0, 1] (or uint8 in [0, 255]); a batch
+is [B, T, 3, H, W]. Pixels are enlarged by ``scale`` with nearest-neighbour copies, so
+a 32x32 video stays sharp. GIF bytes depend only on the pixels, fps and scale: the
+same video gives the same bytes on every run (the stored notebook outputs rely on it).
+Identical consecutive frames are merged by the GIF writer (a still video is one frame
+shown for the whole duration).
+"""
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+import weakref
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+MP4_BLOCK = 16  # H.264 encoders want frame sizes divisible by 16
+
+
+def as_video_batch(videos) -> Tensor:
+    """Any accepted video input as float32 [B, T, 3, H, W] in [0, 1] on the CPU.
+
+    Accepts a tensor or array [T, 3, H, W] (one video) or [B, T, 3, H, W], float in
+    [0, 1] or uint8, or a list of [T, 3, H, W] videos of the same size.
+    """
+    if isinstance(videos, (list, tuple)):
+        videos = torch.stack([torch.as_tensor(np.asarray(v)) if not isinstance(v, Tensor)
+                              else v for v in videos])
+    if isinstance(videos, np.ndarray):
+        videos = torch.from_numpy(videos)
+    if not isinstance(videos, Tensor):
+        raise TypeError(f"videos must be a tensor, array or list of videos, "
+                        f"got {type(videos).__name__}")
+    videos = videos.detach().cpu()
+    if videos.dim() == 4:
+        videos = videos[None]
+    if videos.dim() != 5 or videos.shape[2] != 3:
+        raise ValueError(f"videos must have shape [T, 3, H, W] or [B, T, 3, H, W], got "
+                         f"{tuple(videos.shape)}")
+    if videos.dtype == torch.uint8:
+        return videos.float() / 255
+    return videos.float().clamp(0, 1)
+
+
+def upscale(videos: Tensor, scale: int) -> Tensor:
+    """Nearest-neighbour enlargement: [..., H, W] -> [..., H * scale, W * scale]."""
+    if not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    return videos.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
+
+
+def video_grid(videos, columns: int | None = None, pad: int = 1,
+               pad_value: float = 1.0) -> Tensor:
+    """Tile a batch into one video: [B, T, 3, H, W] -> [T, 3, H', W'].
+
+    ``columns`` defaults to min(B, 8); videos are separated by ``pad`` pixels of
+    ``pad_value`` (white). Empty places in the last row are filled with pad_value.
+    """
+    videos = as_video_batch(videos)
+    B, T, C, H, W = videos.shape
+    columns = min(B, 8) if columns is None else columns
+    if columns < 1:
+        raise ValueError(f"columns must be >= 1, got {columns}")
+    rows = -(-B // columns)
+    grid = torch.full((T, C, rows * (H + pad) - pad, columns * (W + pad) - pad), pad_value)
+    for b in range(B):
+        r, c = divmod(b, columns)
+        grid[:, :, r * (H + pad):r * (H + pad) + H, c * (W + pad):c * (W + pad) + W] = videos[b]
+    return grid
+
+
+def _frames_uint8(video: Tensor) -> np.ndarray:
+    """[T, 3, H, W] in [0, 1] -> uint8 array [T, H, W, 3]."""
+    return (video * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def gif_bytes(videos, fps: float = 4, scale: int = 4, columns: int | None = None) -> bytes:
+    """An animated, looping GIF of one video or a grid of videos, as bytes."""
+    import imageio.v3 as iio
+
+    if fps <= 0:
+        raise ValueError(f"fps must be > 0, got {fps}")
+    frames = _frames_uint8(upscale(video_grid(videos, columns), scale))
+    return iio.imwrite("<bytes>", frames, extension=".gif", duration=round(1000 / fps),
+                       loop=0)
+
+
+def save_gif(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
+             columns: int | None = None) -> Path:
+    """Write one video or a grid of videos as an animated GIF (atomically)."""
+    from .checkpoint import atomic_write_bytes
+
+    path = Path(path)
+    atomic_write_bytes(path, gif_bytes(videos, fps=fps, scale=scale, columns=columns))
+    return path
+
+
+def pad_to_multiple(frames: np.ndarray, block: int = MP4_BLOCK) -> np.ndarray:
+    """Pad [T, H, W, 3] with black at the bottom and right to multiples of ``block``."""
+    T, H, W, _ = frames.shape
+    out = np.zeros((T, -(-H // block) * block, -(-W // block) * block, 3), frames.dtype)
+    out[:, :H, :W] = frames
+    return out
+
+
+def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
+             columns: int | None = None) -> Path:
+    """Write one video or a grid of videos as an H.264 MP4 (atomically).
+
+    Frames are padded with black to sizes divisible by 16. Needs imageio-ffmpeg.
+    """
+    try:
+        import imageio_ffmpeg
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as exc:
+        raise RuntimeError("save_mp4 needs ffmpeg: `pip install imageio-ffmpeg` (it ships "
+                           "one), or use save_gif") from exc
+    frames = pad_to_multiple(_frames_uint8(upscale(video_grid(videos, columns), scale)))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".mp4")
+    os.close(fd)
+    try:
+        writer = imageio_ffmpeg.write_frames(tmp, (frames.shape[2], frames.shape[1]),
+                                             fps=fps, codec="libx264", quality=8,
+                                             macro_block_size=MP4_BLOCK,
+                                             ffmpeg_log_level="error")
+        writer.send(None)
+        for frame in frames:
+            writer.send(np.ascontiguousarray(frame))
+        writer.close()
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _caption_html(captions: list[str], columns: int, cell_width: int) -> str:
+    rows = []
+    for start in range(0, len(captions), columns):
+        cells = "".join(
+            f'<td style="width:{cell_width}px;text-align:center;vertical-align:top;'
+            f'font-size:smaller">{html.escape(c)}</td>'
+            for c in captions[start:start + columns])
+        rows.append(f"<tr>{cells}</tr>")
+    return f'<table style="table-layout:fixed">{"".join(rows)}</table>'
+
+
+try:
+    from IPython.display import HTML as _HTML, Image as _Image
+except ImportError:  # viz without IPython: files only
+    _Image = object
+    _HTML = None
+
+
+class VideoImage(_Image):
+    """The GIF ``show_videos`` displayed. A cell whose last line is the call does not
+    show it a second time; ``display(image)`` in a later cell shows it again."""
+
+    echo_pending = False  # True from show_videos until its cell has finished
+
+    def _ipython_display_(self):
+        if self.echo_pending:
+            return  # the echo of the cell that already displayed it
+        from IPython.display import display
+
+        display(_Image(data=self.data, format="gif"))
+
+
+_PENDING: "weakref.WeakSet[VideoImage]" = weakref.WeakSet()
+_HOOKED_SHELLS: set[int] = set()
+
+
+def _end_of_cell(*_) -> None:
+    for image in list(_PENDING):
+        image.echo_pending = False
+    _PENDING.clear()
+
+
+def _mark_shown(image: VideoImage, shell) -> None:
+    """Suppress the image's echo until the running cell ends (IPython post_run_cell)."""
+    if id(shell) not in _HOOKED_SHELLS:
+        shell.events.register("post_run_cell", _end_of_cell)
+        _HOOKED_SHELLS.add(id(shell))
+    image.echo_pending = True
+    _PENDING.add(image)
+
+
+def show_videos(videos, captions: list[str] | str | None = None, fps: float = 4,
+                scale: int = 4, columns: int | None = None) -> "VideoImage":
+    """Display one video [T, 3, H, W] or a grid of videos [B, T, 3, H, W] as a
+    looping GIF in a notebook, with captions in a table beneath (row by row).
+
+    Returns the image (an ``IPython.display.Image`` of the GIF bytes).
+    """
+    batch = as_video_batch(videos)
+    B, _, _, _, W = batch.shape
+    columns = min(B, 8) if columns is None else columns
+    if isinstance(captions, str):
+        captions = [captions]
+    if captions is not None and len(captions) != B:
+        raise ValueError(f"got {len(captions)} captions for {B} videos")
+    if _HTML is None:
+        raise RuntimeError("show_videos needs IPython (use save_gif outside notebooks)")
+    image = VideoImage(data=gif_bytes(batch, fps=fps, scale=scale, columns=columns),
+                       format="gif")
+    shell = _shell()
+    if shell is not None:
+        from IPython.display import display
+
+        display(_Image(data=image.data, format="gif"))
+        if captions:
+            display(_HTML(_caption_html(list(captions), columns, (W + 1) * scale - 1)))
+        _mark_shown(image, shell)
+    return image
+
+
+def frame_strip(video, caption: str | None = None, ax=None, pad: int = 1):
+    """Draw the frames of one video [T, 3, H, W] side by side with matplotlib.
+
+    Returns the Axes. Frames are separated by ``pad`` white pixels.
+    """
+    import matplotlib.pyplot as plt
+
+    batch = as_video_batch(video)
+    if batch.shape[0] != 1:
+        raise ValueError(f"frame_strip draws one video [T, 3, H, W], got a batch of "
+                         f"{batch.shape[0]}; use video_grid or one strip per video")
+    frames = batch[0]                                   # [T, 3, H, W]
+    strip = video_grid(frames[:, None], columns=frames.shape[0], pad=pad)[0]  # [3, H, W']
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.1 * frames.shape[0], 1.4))
+    ax.imshow(strip.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if caption:
+        ax.set_title(caption, fontsize=10)
+    return ax

@@ -1,0 +1,52 @@
+"""Checkpoints: atomic, SHA-256 checked, weights_only."""
+import os
+
+import pytest
+import torch
+
+from t2v_edu import checkpoint
+
+
+def test_round_trip_with_sidecar_digest(tmp_path):
+    path = tmp_path / "model.pt"
+    state = {"weights": torch.arange(6.0).reshape(2, 3), "config": {"embed_dim": 8}, "step": 3}
+    digest = checkpoint.save_checkpoint(path, state)
+    assert (tmp_path / "model.pt.sha256").read_text().strip() == digest
+    assert digest == checkpoint.sha256_file(path)
+    loaded = checkpoint.load_checkpoint(path)
+    assert torch.equal(loaded["weights"], state["weights"]) and loaded["config"] == {"embed_dim": 8}
+
+
+def test_corrupt_file_is_refused(tmp_path):
+    path = tmp_path / "model.pt"
+    checkpoint.save_checkpoint(path, {"w": torch.ones(3)})
+    with open(path, "r+b") as f:
+        f.seek(-5, os.SEEK_END)
+        f.write(b"xxxxx")
+    with pytest.raises(ValueError, match="corrupt"):
+        checkpoint.load_checkpoint(path)
+
+
+def test_missing_file_and_missing_digest(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        checkpoint.load_checkpoint(tmp_path / "nope.pt")
+    torch.save({"w": torch.ones(1)}, tmp_path / "bare.pt")
+    with pytest.raises(ValueError, match="no SHA-256"):
+        checkpoint.load_checkpoint(tmp_path / "bare.pt")
+    digest = checkpoint.sha256_file(tmp_path / "bare.pt")
+    assert checkpoint.load_checkpoint(tmp_path / "bare.pt", expected_sha256=digest)["w"].item() == 1
+
+
+def test_pickled_code_is_not_loaded(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"f": os.getcwd}, path)  # a function: refused by weights_only
+    with pytest.raises(Exception):
+        checkpoint.load_checkpoint(path, expected_sha256=checkpoint.sha256_file(path))
+
+
+def test_atomic_write_leaves_no_temporary_files(tmp_path):
+    target = tmp_path / "sub" / "notes.json"
+    checkpoint.atomic_write_json(target, {"b": 1, "a": 2})
+    checkpoint.atomic_write_json(target, {"c": 3})
+    assert target.read_text() == '{\n  "c": 3\n}\n'
+    assert [p.name for p in target.parent.iterdir()] == ["notes.json"]

@@ -1,0 +1,236 @@
+"""The procedural captioned-video data set: determinism, splits, captions, rendering."""
+import hashlib
+import itertools
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from t2v_edu import data
+
+SPECS = ("cpu", "gpu")
+
+
+def digest(videos, captions):
+    h = hashlib.sha256(videos.numpy().tobytes())
+    h.update("\n".join(captions).encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------
+# Determinism
+# ---------------------------------------------------------------------------------
+def test_same_index_same_item_across_calls_and_instances():
+    a = data.MovingShapes("train", length=100, seed=3)
+    b = data.MovingShapes("train", length=100, seed=3)
+    va, ca, aa = a.get_batch([5, 17, 99])
+    vb, cb, ab = b.get_batch([5, 17, 99])
+    assert torch.equal(va, vb) and ca == cb and aa == ab
+    assert torch.equal(a[17][0], vb[1])
+
+
+def test_seed_and_split_change_the_data():
+    base = data.MovingShapes("train", length=10).get_batch(range(10))
+    other_seed = data.MovingShapes("train", length=10, seed=1).get_batch(range(10))
+    other_split = data.MovingShapes("val", length=10).get_batch(range(10))
+    assert not torch.equal(base[0], other_seed[0])
+    assert not torch.equal(base[0], other_split[0])
+
+
+def test_same_data_in_a_second_process():
+    here = digest(*data.MovingShapes("heldout", length=16, spec="gpu").get_batch(range(16))[:2])
+    code = ("import hashlib, sys; from t2v_edu import data; "
+            "v, c, _ = data.MovingShapes('heldout', length=16, spec='gpu').get_batch(range(16)); "
+            "h = hashlib.sha256(v.numpy().tobytes()); h.update('\\n'.join(c).encode()); "
+            "sys.stdout.write(h.hexdigest())")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout
+    assert here == there
+
+
+# ---------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", SPECS)
+def test_heldout_triples_never_in_train_but_every_value_and_pair_is(spec):
+    s = data.get_spec(spec)
+    held = set(data.split_triples("heldout", spec))
+    train = set(data.split_triples("train", spec))
+    assert held == data.heldout_triples(spec) and held and not held & train
+    assert held | train == set(s.triples())
+    assert len(held) == round(s.heldout_fraction * len(s.triples()))
+    for k, values in enumerate((s.shapes, s.colors, s.motions)):
+        assert {t[k] for t in train} == set(values)
+    for i, j in itertools.combinations(range(3), 2):
+        all_pairs = {(t[i], t[j]) for t in s.triples()}
+        assert {(t[i], t[j]) for t in train} == all_pairs
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_items_respect_their_split(spec):
+    held = data.heldout_triples(spec)
+    for split in data.SPLITS:
+        ds = data.MovingShapes(split, length=400, spec=spec)
+        for i in range(len(ds)):
+            text, attrs, _ = ds.describe(i)
+            triples = [(o["shape"], o["color"], o["motion"]) for o in attrs]
+            if split == "heldout":
+                assert triples[0] in held
+            assert all(t not in held for t in triples[(split == "heldout"):])
+            held_template = text.startswith("there is") or " and it " in text
+            assert split == "heldout" or not held_template, (split, text)
+
+
+def test_heldout_split_uses_the_heldout_templates():
+    ds = data.MovingShapes("heldout", length=300)
+    captions = [ds.describe(i)[0] for i in range(len(ds))]
+    assert any(c.startswith("there is") for c in captions)
+    assert any(" and it " in c for c in captions)
+
+
+def test_bad_split_and_spec_are_named():
+    with pytest.raises(ValueError, match="split 'training' is unknown.*'train'"):
+        data.MovingShapes("training")
+    with pytest.raises(ValueError, match="data spec 'tpu' is unknown"):
+        data.MovingShapes("train", spec="tpu")
+
+
+# ---------------------------------------------------------------------------------
+# Captions
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("split", data.SPLITS)
+def test_parse_round_trip_over_all_captions(split, spec):
+    captions = data.all_captions(split, spec)
+    triples = data.split_triples(split, spec)
+    per_triple = len(captions) // len(triples)
+    assert per_triple * len(triples) == len(captions) and per_triple > 1
+    parsed = Counter()
+    for text in captions:
+        (obj,) = data.parse_caption(text)
+        parsed[(obj["shape"], obj["color"], obj["motion"])] += 1
+    assert parsed == Counter({t: per_triple for t in triples})
+    assert len(set(captions)) == len(captions)
+
+
+def test_parse_round_trip_two_objects():
+    for split in ("train", "heldout"):
+        ds = data.MovingShapes(split, length=400, spec="gpu")
+        two = 0
+        for i in range(len(ds)):
+            text, attrs, _ = ds.describe(i)
+            assert data.parse_caption(text) == attrs, text
+            two += len(attrs) == 2
+        assert two > 50  # the gpu spec really has second objects
+
+
+def test_canonical_caption():
+    attrs = [{"shape": "circle", "color": "red", "motion": "left"},
+             {"shape": "square", "color": "blue", "motion": "up"}]
+    assert data.canonical_caption(attrs) == "a red circle moves left and a blue square moves up"
+
+
+def test_unknown_word_names_the_word_and_the_vocabulary():
+    with pytest.raises(ValueError) as info:
+        data.parse_caption("a purple circle moves left")
+    message = str(info.value)
+    assert "unknown word 'purple'" in message
+    assert "Known words:" in message
+    for word in ("circle", "red", "slides", "left"):
+        assert word in message.split("Known words:")[1]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "has no words"),
+    ("a red moves left", "names no shape"),
+    ("a red blue circle moves left", "several (red, blue) color"),
+])
+def test_incomplete_captions_say_what_is_missing(text, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        data.parse_caption(text)
+
+
+# ---------------------------------------------------------------------------------
+# Rendering
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("num_frames, size, spec", [(8, 32, "cpu"), (16, 64, "gpu")])
+def test_render_shape_dtype_range(num_frames, size, spec):
+    ds = data.MovingShapes("train", num_frames=num_frames, size=size, length=8, spec=spec)
+    video, text, attrs = ds[0]
+    assert video.shape == (num_frames, 3, size, size) and video.dtype == torch.float32
+    assert 0 <= video.min() and video.max() <= 1
+    assert video.max() > 0.5  # something is drawn
+    single = data.render(attrs, num_frames=num_frames, size=size, seed=0, spec=spec)
+    assert single.shape == video.shape and 0 <= single.min() and single.max() <= 1
+
+
+def test_batch_rendering_equals_single_items():
+    ds = data.MovingShapes("train", length=64, spec="gpu")
+    videos, captions, attrs = ds.get_batch(range(64))
+    for i in (0, 7, 31, 63):
+        video, text, a = ds[i]
+        assert torch.equal(video, videos[i]) and text == captions[i] and a == attrs[i]
+        _, _, geometry = ds.describe(i)
+        assert torch.equal(data.render(a, geometry=geometry, spec="gpu"), video)
+
+
+@pytest.mark.parametrize("shape", ["circle", "square", "triangle", "diamond"])
+def test_each_shape_fits_its_bounding_box(shape):
+    """Every shape lies within EXTENT * r of its centre (what keeps it in the frame)."""
+    size, r = 128, 0.3
+    geometry = [{"x": 0.5, "y": 0.5, "radius": r, "travel": 0.0}]
+    video = data.render([{"shape": shape, "color": "yellow", "motion": "still"}],
+                        num_frames=2, size=size, geometry=geometry, spec="gpu")
+    ys, xs = (video[0].amax(0) > 0).nonzero(as_tuple=True)
+    half = torch.stack([(xs + 0.5) / size - 0.5, (ys + 0.5) / size - 0.5]).abs()
+    assert half.max() <= data.EXTENT * r + 1 / size
+    assert half.max() >= 0.85 * r  # and is not tiny
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_objects_are_big_move_far_and_stay_inside(spec):
+    ds = data.MovingShapes("train", length=300, spec=spec)
+    s = data.get_spec(spec)
+    for i in range(len(ds)):
+        _, attrs, geometry = ds.describe(i)
+        for obj, geo in zip(attrs, geometry):
+            x, y, r = data.motion_track(obj["motion"], ds.num_frames, (geo["x"], geo["y"]),
+                                        geo["travel"], geo["radius"])
+            reach = data.EXTENT * r
+            assert (x - reach >= 0).all() and (x + reach <= 1).all(), (obj, geo)
+            assert (y - reach >= 0).all() and (y + reach <= 1).all(), (obj, geo)
+            if len(attrs) == 1:  # (two objects are drawn smaller, to fit)
+                assert s.radius[0] <= geo["radius"] <= s.radius[1]
+            if obj["motion"] in ("left", "right", "up", "down"):
+                moved = max(abs(x[-1] - x[0]), abs(y[-1] - y[0]))
+                assert moved >= s.travel - 1e-9, (obj, moved)
+
+
+def test_drawn_objects_move_the_way_the_caption_says():
+    ds = data.MovingShapes("train", length=200)
+    videos, _, attrs = ds.get_batch(range(200))
+    mass = videos.amax(dim=2)                                      # [B, T, H, W]
+    coords = (torch.arange(videos.shape[-1]) + 0.5) / videos.shape[-1]
+    for v, (obj,) in zip(mass, attrs):
+        w = v / v.sum(dim=(1, 2), keepdim=True)
+        cx = (w.sum(1) * coords).sum(-1)                           # [T] centre of mass
+        cy = (w.sum(2) * coords).sum(-1)
+        area = (v > 0.25).float().sum(dim=(1, 2))                  # [T]
+        dx, dy, grow = cx[-1] - cx[0], cy[-1] - cy[0], area[-1] / area[0]
+        expected = {"left": dx < -0.3, "right": dx > 0.3, "up": dy < -0.3, "down": dy > 0.3,
+                    "still": abs(dx) + abs(dy) < 0.02 and abs(grow - 1) < 0.05,
+                    "grow": grow > 1.5}[obj["motion"]]
+        assert expected, (obj, dx.item(), dy.item(), grow.item())
+
+
+def test_dataloader_collate():
+    ds = data.MovingShapes("val", length=10)
+    loader = DataLoader(ds, batch_size=4, collate_fn=data.collate)
+    videos, captions, attrs = next(iter(loader))
+    assert videos.shape == (4, 8, 3, 32, 32)
+    assert captions == [ds[i][1] for i in range(4)]
+    assert attrs == [ds[i][2] for i in range(4)]
+    assert sum(len(b[1]) for b in loader) == 10

@@ -1,0 +1,141 @@
+"""Video display helpers: grids, GIF/MP4 files, frame strips, inline display."""
+import subprocess
+import sys
+
+import imageio.v3 as iio
+import matplotlib
+import numpy as np
+import pytest
+import torch
+
+from t2v_edu import data, viz
+
+matplotlib.use("Agg")
+
+
+def moving_batch(n=3):
+    videos, captions, _ = data.MovingShapes("train", length=n).get_batch(range(n))
+    return videos, captions
+
+
+def test_video_grid_places_each_video():
+    videos = torch.rand(5, 4, 3, 6, 7)
+    grid = viz.video_grid(videos, columns=2, pad=1)
+    assert grid.shape == (4, 3, 3 * 7 - 1, 2 * 8 - 1)
+    assert torch.equal(grid[:, :, 0:6, 0:7], videos[0])
+    assert torch.equal(grid[:, :, 0:6, 8:15], videos[1])
+    assert torch.equal(grid[:, :, 14:20, 0:7], videos[4])
+    assert (grid[:, :, 6, :] == 1).all()          # padding row
+    assert (grid[:, :, 14:20, 8:15] == 1).all()   # empty place in the last row
+    assert torch.equal(viz.video_grid(videos[0]), videos[0])  # one video: itself
+
+
+def test_upscale_is_nearest_neighbour():
+    x = torch.arange(4.0).reshape(1, 2, 2)
+    assert torch.equal(viz.upscale(x, 2)[0], torch.tensor(
+        [[0., 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]))
+    with pytest.raises(ValueError, match="scale must be a positive integer"):
+        viz.upscale(x, 0)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (torch.rand(2, 3, 4), "must have shape"),
+    (torch.rand(2, 4, 1, 8, 8), "must have shape"),
+    ("video", "must be a tensor"),
+])
+def test_bad_input_says_what_is_accepted(bad, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        viz.gif_bytes(bad)
+
+
+def test_uint8_and_float_inputs_agree():
+    video = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    assert viz.gif_bytes(video) == viz.gif_bytes(video.float() / 255)
+
+
+def test_save_gif_frames_size_and_pixels(tmp_path):
+    videos, _ = moving_batch(3)
+    path = viz.save_gif(videos, tmp_path / "sub" / "grid.gif", fps=5, scale=2, columns=3)
+    frames = iio.imread(path, index=None)                 # [T, H, W, 3]
+    assert frames.shape == (8, 2 * 32, 2 * (3 * 33 - 1), 3)
+    assert iio.immeta(path)["duration"] == 200
+    # the GIF palette is exact enough to show the first video's pixels
+    expected = (viz.upscale(videos[0], 2) * 255).permute(0, 2, 3, 1).numpy()
+    assert np.abs(frames[:, :64, :64].astype(float) - expected).mean() < 4
+    assert not list(tmp_path.glob("sub/.*.tmp"))  # the atomic write left no temp file
+
+
+def test_gif_bytes_identical_across_processes():
+    videos, _ = moving_batch(2)
+    here = viz.gif_bytes(videos)
+    code = ("import sys, hashlib; from t2v_edu import data, viz; "
+            "v = data.MovingShapes('train', length=2).get_batch(range(2))[0]; "
+            "sys.stdout.write(hashlib.sha256(viz.gif_bytes(v)).hexdigest())")
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True).stdout
+    import hashlib
+    assert hashlib.sha256(here).hexdigest() == there
+    assert viz.gif_bytes(videos) == here
+
+
+def test_save_mp4_pads_to_multiple_of_16(tmp_path):
+    import imageio.v2 as iio2
+
+    videos, _ = moving_batch(3)
+    path = viz.save_mp4(videos, tmp_path / "grid.mp4", scale=1)  # 32 x 98 frames
+    reader = iio2.get_reader(path)
+    assert reader.get_meta_data()["size"] == (112, 32)  # (W, H), both divisible by 16
+    assert reader.count_frames() == 8
+    reader.close()
+
+
+def test_pad_to_multiple():
+    frames = np.ones((2, 17, 32, 3), np.uint8)
+    out = viz.pad_to_multiple(frames)
+    assert out.shape == (2, 32, 32, 3) and out[:, :17].all() and not out[:, 17:].any()
+
+
+def test_frame_strip_draws_frames_in_a_row():
+    import matplotlib.pyplot as plt
+
+    videos, captions = moving_batch(1)
+    ax = viz.frame_strip(videos[0], caption=captions[0])
+    image = ax.get_images()[0].get_array()
+    assert image.shape == (32, 8 * 33 - 1, 3)
+    assert np.allclose(image[:, 33:65], videos[0, 1].permute(1, 2, 0).numpy())
+    assert ax.get_title() == captions[0]
+    plt.close("all")
+    with pytest.raises(ValueError, match="draws one video"):
+        viz.frame_strip(videos.expand(2, -1, -1, -1, -1))
+
+
+def test_show_videos_outside_a_notebook_returns_the_gif():
+    videos, captions = moving_batch(2)
+    image = viz.show_videos(videos, captions)
+    assert image.data == viz.gif_bytes(videos)
+    assert image._repr_mimebundle_()[0]["image/gif"]
+    with pytest.raises(ValueError, match="got 1 captions for 2 videos"):
+        viz.show_videos(videos, ["one"])
+
+
+def test_show_videos_in_a_kernel_displays_once(tmp_path):
+    """The GIF and the caption table are displayed once, even as a cell's last line;
+    the returned image displays again in a later cell."""
+    import nbformat
+
+    from t2v_edu import course
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "import torch\nfrom t2v_edu import viz\nv = torch.rand(2, 3, 3, 8, 8)\n"
+        "image = viz.show_videos(v, ['one', 'two'])",
+        "viz.show_videos(v[0])",
+        "image")]
+    course.execute(nb, cwd=tmp_path, timeout=60)
+    kinds = [[sorted(o["data"]) for o in cell.outputs] for cell in nb.cells]
+    assert kinds == [[["image/gif", "text/plain"], ["text/html", "text/plain"]],
+                     [["image/gif", "text/plain"]],
+                     [["image/gif", "text/plain"]]]
+    assert "<td" in nb.cells[0].outputs[1]["data"]["text/html"]
+    assert nb.cells[2].outputs[0]["data"]["image/gif"] == \
+        nb.cells[0].outputs[0]["data"]["image/gif"]
