@@ -50,3 +50,9 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     checkpoint.atomic_write_json(target, {"c": 3})
     assert target.read_text() == '{\n  "c": 3\n}\n'
     assert [p.name for p in target.parent.iterdir()] == ["notes.json"]
+
+
+def test_atomic_write_uses_the_usual_file_mode(tmp_path):
+    target = tmp_path / "shared.txt"
+    checkpoint.atomic_write_text(target, "hello")
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by group and others

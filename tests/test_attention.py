@@ -1,0 +1,202 @@
+"""t2v_edu.attention: SDPA and masks, multi-head, positions, blocks, encoders."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from t2v_edu import attention as A
+from t2v_edu import data, text
+
+
+def test_sdpa_matches_torch_without_mask():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 5, 8, generator=g), torch.randn(2, 3, 7, 8, generator=g),
+               torch.randn(2, 3, 7, 4, generator=g))
+    out, w = A.scaled_dot_product_attention(q, k, v)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v))
+    torch.testing.assert_close(w, torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(8), -1))
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 3, 5))
+
+
+def test_sdpa_padding_and_causal_masks_match_torch():
+    g = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(3, 6, 8, generator=g) for _ in range(3))
+    lengths = torch.tensor([6, 4, 1])
+    mask = A.padding_mask(lengths, 6) & A.causal_mask(6)
+    out, w = A.scaled_dot_product_attention(q, k, v, mask)
+    torch.testing.assert_close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    assert (w[~mask.expand(3, 6, 6)] == 0).all()
+    assert (w[1, :, 4:] == 0).all() and (w[0].triu(1) == 0).all()
+
+
+def test_sdpa_fully_masked_row_is_zero_not_nan():
+    q = k = v = torch.randn(1, 2, 4)
+    mask = torch.tensor([[True, False], [False, False]])
+    out, w = A.scaled_dot_product_attention(q, k, v, mask)
+    assert torch.isfinite(out).all() and (w[0, 1] == 0).all() and (out[0, 1] == 0).all()
+
+
+def test_sdpa_errors_say_what_is_wrong():
+    with pytest.raises(ValueError, match="d_k"):
+        A.scaled_dot_product_attention(torch.randn(2, 3), torch.randn(2, 4), torch.randn(2, 4))
+    with pytest.raises(TypeError, match="boolean"):
+        A.scaled_dot_product_attention(torch.randn(2, 3), torch.randn(2, 3), torch.randn(2, 3),
+                                       mask=torch.ones(2, 2))
+
+
+def test_masks():
+    assert A.causal_mask(3).tolist() == [[True, False, False], [True, True, False],
+                                         [True, True, True]]
+    m = A.padding_mask(torch.tensor([2, 3]), 4)
+    assert m.shape == (2, 1, 4) and m[0, 0].tolist() == [True, True, False, False]
+
+
+@pytest.mark.parametrize("cross", [False, True])
+def test_multi_head_matches_nn_multihead_attention(cross):
+    torch.manual_seed(2)
+    ref = nn.MultiheadAttention(16, 4, batch_first=True).eval()
+    mha = A.MultiHeadAttention(16, 4).load_from_torch(ref).eval()
+    x = torch.randn(2, 5, 16)
+    ctx = torch.randn(2, 7, 16) if cross else x
+    lengths = torch.tensor([7, 3]) if cross else torch.tensor([5, 3])
+    L = ctx.shape[1]
+    mask = A.padding_mask(lengths, L)
+    out, w = mha(x, ctx, ctx, mask=mask)
+    out_ref, w_ref = ref(x, ctx, ctx, key_padding_mask=~mask[:, 0], average_attn_weights=False)
+    torch.testing.assert_close(out, out_ref)
+    torch.testing.assert_close(w, w_ref)
+    fast, none = mha(x, ctx, ctx, mask=mask, need_weights=False)
+    assert none is None
+    torch.testing.assert_close(fast, out, atol=1e-5, rtol=1e-4)
+
+
+def test_multi_head_causal_mask_matches_torch_attn_mask():
+    torch.manual_seed(3)
+    ref = nn.MultiheadAttention(8, 2, batch_first=True).eval()
+    mha = A.MultiHeadAttention(8, 2).load_from_torch(ref)
+    x = torch.randn(3, 6, 8)
+    out, _ = mha(x, mask=A.causal_mask(6))
+    out_ref, _ = ref(x, x, x, attn_mask=~A.causal_mask(6))  # torch: True = blocked
+    torch.testing.assert_close(out, out_ref)
+
+
+def test_multi_head_kdim_for_cross_attention():
+    mha = A.MultiHeadAttention(16, 2, kdim=10, vdim=10)
+    out, w = mha(torch.randn(2, 4, 16), torch.randn(2, 9, 10), torch.randn(2, 9, 10))
+    assert out.shape == (2, 4, 16) and w.shape == (2, 2, 4, 9)
+    with pytest.raises(ValueError, match="divisible"):
+        A.MultiHeadAttention(10, 3)
+
+
+def test_sinusoidal_positions_formula():
+    pe = A.sinusoidal_positions(50, 16)
+    assert pe.shape == (50, 16)
+    p, i = 7, 3
+    torch.testing.assert_close(pe[p, 2 * i], torch.tensor(math.sin(p / 10000 ** (2 * i / 16))))
+    torch.testing.assert_close(pe[p, 2 * i + 1], torch.tensor(math.cos(p / 10000 ** (2 * i / 16))))
+    t = torch.tensor([[0.25, 3.0]])
+    torch.testing.assert_close(A.sinusoidal_positions(t, 16)[0, 1], pe[3])
+    with pytest.raises(ValueError, match="even"):
+        A.sinusoidal_positions(4, 7)
+
+
+def test_transformer_block_prenorm_equations():
+    torch.manual_seed(4)
+    block = A.TransformerBlock(16, 4).eval()
+    x = torch.randn(2, 5, 16)
+    h = x + block.attn(block.norm1(x))[0]
+    expected = h + block.mlp(block.norm2(h))
+    torch.testing.assert_close(block(x), expected)
+    with pytest.raises(ValueError, match="cross_attention=False"):
+        block(x, context=x)
+
+
+def test_transformer_block_cross_attention_reads_context():
+    torch.manual_seed(5)
+    block = A.TransformerBlock(16, 2, cross_attention=True, context_dim=12).eval()
+    x, ctx = torch.randn(2, 4, 16), torch.randn(2, 6, 12)
+    y, w = block(x, context=ctx, return_weights=True)
+    assert y.shape == x.shape and w["cross"].shape == (2, 2, 4, 6)
+    assert not torch.allclose(y, block(x, context=torch.randn(2, 6, 12)))
+    with pytest.raises(ValueError, match="pass context"):
+        block(x)
+
+
+def test_text_transformer_ignores_padding():
+    torch.manual_seed(6)
+    vocab = text.Vocab.default()
+    enc = A.TextTransformer(len(vocab), 32, 4, 2).eval()
+    ids, lengths = vocab.encode_batch(["a red circle", "the blue square moves left"])
+    tokens, pooled = enc(ids, lengths)
+    tokens1, pooled1 = enc(*vocab.encode_batch(["a red circle"]))
+    torch.testing.assert_close(pooled[0], pooled1[0], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(tokens[0, :3], tokens1[0], atol=1e-5, rtol=1e-4)
+    _, _, weights = enc(ids, lengths, return_weights=True)
+    assert len(weights) == 2 and (weights[0][0, :, :, 3:] == 0).all()
+
+
+def test_frame_query_reader_attends_to_motion_words():
+    torch.manual_seed(0)
+    ds = data.MovingShapes("train", length=600)
+    described = [ds.describe(i) for i in range(600)]
+    caps = [d[0] for d in described]
+    targets = A.frame_targets([d[1] for d in described], [d[2] for d in described], 8)
+    assert targets.shape == (600, 8, 6) and (targets[:, 0, :3] == 0).all()
+    vocab = text.Vocab.build(caps)
+    model = A.FrameQueryReader(len(vocab), 8, 32, 2)
+    losses = A.train_frame_query_reader(model, vocab, caps, targets, steps=200, seed=0)
+    assert losses[-1] < 0.05 * losses[0]
+    ids, lengths = vocab.encode_batch(["a red circle moves left"])
+    _, w = model(ids, lengths)
+    # the last frame's attention, summed over heads, favours "red" and "left" over "a"
+    last = w[0, :, -1].sum(0)
+    assert last[1] + last[4] > last[0] + last[2] + last[3]
+
+
+def test_functional_multi_head_matches_nn_multihead_attention_without_bias():
+    torch.manual_seed(7)
+    ref = nn.MultiheadAttention(12, 3, bias=False, batch_first=True)
+    x, ctx = torch.randn(2, 4, 12), torch.randn(2, 6, 12)
+    mask = A.padding_mask(torch.tensor([6, 2]), 6)
+    W_Q, W_K, W_V = ref.in_proj_weight.chunk(3)
+    out, w = A.multi_head_attention(x, ctx, ctx, W_Q, W_K, W_V, ref.out_proj.weight, 3, mask)
+    out_ref, w_ref = ref(x, ctx, ctx, key_padding_mask=~mask[:, 0], average_attn_weights=False)
+    torch.testing.assert_close(out, out_ref)
+    torch.testing.assert_close(w, w_ref)
+    with pytest.raises(ValueError, match="equal heads"):
+        A.split_heads(torch.randn(1, 2, 10), 3)
+
+
+def test_split_and_merge_heads_invert():
+    x = torch.randn(2, 5, 12)
+    assert A.split_heads(x, 4).shape == (2, 4, 5, 3)
+    torch.testing.assert_close(A.merge_heads(A.split_heads(x, 4)), x)
+    torch.testing.assert_close(A.split_heads(x, 4)[:, 1], x[..., 3:6])
+
+
+def test_causal_mask_with_more_keys_for_cached_decoding():
+    m = A.causal_mask(2, num_keys=4)
+    assert m.tolist() == [[True, True, True, False], [True, True, True, True]]
+    torch.testing.assert_close(A.causal_mask(4, num_keys=4), A.causal_mask(4))
+    with pytest.raises(ValueError, match="num_keys"):
+        A.causal_mask(3, num_keys=2)
+
+
+def test_kv_cache_decoding_equals_full_causal_pass():
+    torch.manual_seed(8)
+    blocks = [A.TransformerBlock(16, 4, cross_attention=True).eval() for _ in range(2)]
+    x, ctx = torch.randn(2, 6, 16), torch.randn(2, 3, 16)
+
+    def run(h, mask, caches):
+        for block, cache in zip(blocks, caches):
+            h = block(h, mask=mask, context=ctx, cache=cache)
+        return h
+
+    full = run(x, A.causal_mask(6), [None, None])
+    caches = [{}, {}]
+    first = run(x[:, :2], A.causal_mask(2), caches)         # a prompt of 2 positions
+    steps = [run(x[:, t:t + 1], None, caches) for t in range(2, 6)]
+    torch.testing.assert_close(torch.cat([first] + steps, 1), full, atol=1e-5, rtol=1e-4)
+    assert caches[0]["k"].shape == (2, 4, 6, 4)

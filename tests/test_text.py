@@ -1,0 +1,143 @@
+"""t2v_edu.text: vocabulary, one-hot lookup, skip-gram, caption classifier."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+from t2v_edu import data, text
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return text.Vocab.build(data.all_captions("train"))
+
+
+def test_tokenize_lowercases_and_drops_punctuation():
+    assert text.tokenize("A red Circle, moves left.") == ["a", "red", "circle", "moves", "left"]
+    with pytest.raises(TypeError, match="str"):
+        text.tokenize(["a", "b"])
+
+
+def test_vocab_specials_and_roundtrip(vocab):
+    assert vocab.itos[:4] == ["<pad>", "<unk>", "<bos>", "<eos>"]
+    assert (vocab.pad_id, vocab.unk_id, vocab.bos_id, vocab.eos_id) == (0, 1, 2, 3)
+    assert vocab.words == sorted(vocab.words)
+    for c in data.all_captions("train")[:50]:
+        assert vocab.decode(vocab.encode(c, bos=True, eos=True)) == c
+    assert vocab.encode("a purple circle")[1] == vocab.unk_id
+    assert text.Vocab(vocab.words) == vocab
+    assert len(text.Vocab.default()) == len(data.known_words()) + 4
+
+
+def test_vocab_rejects_specials_and_duplicates():
+    with pytest.raises(ValueError, match="reserved"):
+        text.Vocab(["a", "<pad>"])
+    with pytest.raises(ValueError, match="unique"):
+        text.Vocab(["a", "a"])
+
+
+def test_encode_batch_pads_with_zero(vocab):
+    caps = ["a red circle moves left", "the blue square goes to the right"]
+    ids, lengths = vocab.encode_batch(caps, eos=True)
+    assert ids.dtype == lengths.dtype == torch.long
+    assert lengths.tolist() == [6, 8]
+    assert ids.shape == (2, 8)
+    assert ids[0, 6:].tolist() == [0, 0] and ids[0, 5].item() == vocab.eos_id
+    assert vocab.decode_batch(ids) == caps
+    ids, lengths = vocab.encode_batch(caps, max_len=4)
+    assert ids.shape == (2, 4) and lengths.tolist() == [4, 4]
+    with pytest.raises(TypeError, match="list of captions"):
+        vocab.encode_batch("a red circle")
+
+
+def test_decode_stops_at_eos_and_checks_range(vocab):
+    ids = vocab.encode("a red circle", bos=True, eos=True) + vocab.encode("moves")
+    assert vocab.decode(ids) == "a red circle"
+    with pytest.raises(ValueError, match="outside the vocabulary"):
+        vocab.decode([len(vocab)])
+
+
+def test_one_hot_embed_equals_lookup():
+    g = torch.Generator().manual_seed(0)
+    W = torch.randn(11, 5, generator=g)
+    ids = torch.randint(11, (3, 4), generator=g)
+    torch.testing.assert_close(text.one_hot_embed(ids, W), F.embedding(ids, W))
+    with pytest.raises(TypeError, match="int64"):
+        text.one_hot_embed(ids.float(), W)
+
+
+def test_skipgram_pairs_window():
+    c, o = text.skipgram_pairs([[5, 6, 7]], window=1)
+    assert sorted(zip(c.tolist(), o.tolist())) == [(5, 6), (6, 5), (6, 7), (7, 6)]
+
+
+def test_skipgram_loss_matches_bce_with_logits():
+    g = torch.Generator().manual_seed(1)
+    vc, uo, un = torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g), \
+        torch.randn(4, 5, 3, generator=g)
+    pos = (vc * uo).sum(-1)
+    neg = (un @ vc[:, :, None])[..., 0]
+    expected = (F.binary_cross_entropy_with_logits(pos, torch.ones(4), reduction="none")
+                + F.binary_cross_entropy_with_logits(neg, torch.zeros(4, 5),
+                                                     reduction="none").sum(-1)).mean()
+    torch.testing.assert_close(text.skipgram_loss(vc, uo, un), expected)
+
+
+def test_noise_distribution_power():
+    p = text.noise_distribution(torch.tensor([1.0, 16.0, 0.0]))
+    torch.testing.assert_close(p, torch.tensor([1 / 9, 8 / 9, 0.0]))
+
+
+def test_cosine_similarity_matches_torch():
+    g = torch.Generator().manual_seed(2)
+    a, b = torch.randn(4, 6, generator=g), torch.randn(3, 6, generator=g)
+    torch.testing.assert_close(text.cosine_similarity(a, b),
+                               F.cosine_similarity(a[:, None], b[None], dim=-1))
+
+
+def test_skipgram_puts_synonyms_together(vocab):
+    model, losses = text.train_skipgram(data.all_captions("train"), vocab, steps=600, seed=0)
+    assert losses[-1] < losses[0] - 1.0
+    near = [w for w, _ in text.nearest_neighbours("slides", vocab, model.embeddings, k=3)]
+    assert "moves" in near
+    near = [w for w, _ in text.nearest_neighbours("red", vocab, model.embeddings, k=3)]
+    assert set(near) <= {"blue", "green", "yellow"}
+
+
+def test_nearest_neighbours_excludes_self_and_specials(vocab):
+    E = torch.eye(len(vocab))
+    E[vocab.stoi["moves"]] = E[vocab.stoi["slides"]] + 0.1 * E[vocab.stoi["left"]]
+    out = text.nearest_neighbours("slides", vocab, E, k=2)
+    assert out[0][0] == "moves" and all(w not in text.SPECIALS and w != "slides" for w, _ in out)
+    with pytest.raises(ValueError, match="not in the vocabulary"):
+        text.nearest_neighbours("purple", vocab, E)
+
+
+def test_pca_2d_matches_svd_and_is_deterministic():
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(30, 4, generator=g) * torch.tensor([3.0, 2.0, 0.5, 0.1])
+    p = text.pca_2d(x)
+    xc = (x - x.mean(0)).double()
+    _, vecs = torch.linalg.eigh(xc.T @ xc)           # ascending eigenvalues
+    expected = (xc @ vecs[:, [-1, -2]]).float()
+    torch.testing.assert_close(p.abs(), expected.abs(), atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(text.pca_2d(x), p)
+
+
+def test_masked_mean_ignores_padding():
+    x = torch.tensor([[[1.0], [3.0], [100.0]]])
+    torch.testing.assert_close(text.masked_mean(x, torch.tensor([2])), torch.tensor([[2.0]]))
+
+
+def test_bag_of_embeddings_classifier_learns(vocab):
+    torch.manual_seed(0)
+    caps, labels = text.caption_dataset("train")
+    enc = text.BagOfEmbeddings(len(vocab), 16)
+    model = text.CaptionClassifier(enc, enc.out_dim)
+    losses = text.train_caption_classifier(model, vocab, caps, labels, steps=150, lr=1e-2, seed=0)
+    assert losses[-1] < 0.3 * losses[0]
+    acc = text.attribute_accuracy(model, vocab, caps, labels)
+    assert acc["shape"] == 1.0 and acc["color"] == 1.0 and acc["all"] > 0.9
+
+
+def test_fraction_parsing():
+    assert text.fraction_parsing(["a red circle moves left", "a red red", "hello"]) == 1 / 3
