@@ -1,0 +1,470 @@
+"""``t2v-edu evaluate``: does a generated video show what its caption says?
+
+Two judges (``t2v_edu.judges``) read shape, colour and motion from the pixels; this
+module turns their verdicts into the course's metrics:
+
+- attribute accuracy (shape, colour, motion, joint) vs the caption, by both judges,
+  next to chance and a shuffled-caption control, on "test" and "heldout" captions;
+- FVD-lite: the Frechet distance between Gaussians fitted to the learned judge's
+  penultimate features of generated and of real videos (an offline stand-in for FVD,
+  whose I3D network we neither download nor need at 32x32);
+- identity consistency across frames, diversity of start positions over seeds,
+  top-1 text->video retrieval among the canonical captions.
+
+A generator is any ``generate_fn(captions: list[str], seed: int) -> [B, T, 3, H, W]``.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import data
+from .judges import (VIDEO_FORMATS, LearnedJudge, OracleJudge, check_videos, match_objects,
+                     real_videos, score_per_color)
+
+GenerateFn = Callable[[list, int], Tensor]
+HELP = "Evaluate a text-to-video model with two judges (accuracy, FVD-lite, retrieval...)."
+MODELS = ("classic", "modern", "seed", "data")
+ATTRIBUTE_KEYS = ("shape", "color", "motion", "joint")
+
+
+# ---------------------------------------------------------------------------------
+# Frechet distance
+# ---------------------------------------------------------------------------------
+def gaussian_fit(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean [D] and unbiased covariance [D, D] (float64) of features [N, D]."""
+    if features.dim() != 2 or features.shape[0] < 2:
+        raise ValueError(f"need features [N >= 2, D], got {tuple(features.shape)}")
+    x = features.double()
+    mu = x.mean(0)
+    xc = x - mu
+    return mu, xc.T @ xc / (x.shape[0] - 1)
+
+
+def sqrtm_psd(matrix: Tensor) -> Tensor:
+    """Square root of a symmetric positive semi-definite matrix: V sqrt(L) V^T."""
+    values, vectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> float:
+    """d^2 = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2).
+
+    The squared 2-Wasserstein distance between N(mu1, S1) and N(mu2, S2); the middle
+    term equals tr((S1 S2)^1/2) but is computed from symmetric matrices only.
+    """
+    root1 = sqrtm_psd(cov1.double())
+    middle = torch.linalg.eigvalsh(root1 @ cov2.double() @ root1).clamp(min=0).sqrt().sum()
+    d2 = ((mu1 - mu2) ** 2).sum() + cov1.trace() + cov2.trace() - 2 * middle
+    return float(d2.clamp(min=0))
+
+
+def fvd_lite(features_a: Tensor, features_b: Tensor) -> float:
+    """Frechet distance between Gaussian fits of two feature sets [N, D] and [M, D]."""
+    return frechet_distance(*gaussian_fit(features_a), *gaussian_fit(features_b))
+
+
+# ---------------------------------------------------------------------------------
+# Generators and judges
+# ---------------------------------------------------------------------------------
+def data_generator(spec: str = "cpu") -> GenerateFn:
+    """The "data" model: real renders of the captions (a sanity row, the best case).
+
+    Video i of a call gets its start, size and speed from (seed, i).
+    """
+    fmt = VIDEO_FORMATS[spec]
+    data_spec = data.get_spec(spec)
+
+    def generate(captions: list[str], seed: int) -> Tensor:
+        attrs = [data.parse_caption(c) for c in captions]
+        geometry = [data.sample_geometry(a, fmt.num_frames,
+                                         np.random.default_rng([seed, i]), data_spec)
+                    for i, a in enumerate(attrs)]
+        return data._render_many(attrs, geometry, fmt.num_frames, fmt.size)
+
+    generate.spec = spec
+    return generate
+
+
+def load_judges(spec: str = "cpu", device: str | torch.device = "cpu") -> dict:
+    """{"oracle": OracleJudge, "learned": LearnedJudge or None if no weights ship}."""
+    try:
+        learned = LearnedJudge.load(spec, device=device)
+    except FileNotFoundError:
+        learned = None
+    return {"oracle": OracleJudge(spec), "learned": learned}
+
+
+def generate_videos(generate_fn: GenerateFn, captions: list[str], seed: int, batch_size: int,
+                    spec: str) -> tuple[Tensor, float]:
+    """Call ``generate_fn`` in batches (batch starting at i gets seed + i).
+
+    Returns (videos [B, T, 3, H, W] on the CPU, clamped to [0, 1]; seconds per video).
+    """
+    start = time.perf_counter()
+    chunks = []
+    for i in range(0, len(captions), batch_size):
+        batch = captions[i:i + batch_size]
+        videos = generate_fn(batch, seed + i)
+        videos = check_videos(videos, spec).detach().float().cpu()
+        if len(videos) != len(batch):
+            raise ValueError(f"generate_fn returned {len(videos)} videos for "
+                             f"{len(batch)} captions")
+        chunks.append(videos.clamp(0, 1))
+    seconds = time.perf_counter() - start
+    return torch.cat(chunks), seconds / max(len(captions), 1)
+
+
+def _rates(score: dict) -> dict[str, float]:
+    """Accuracy per attribute (over named objects), count and joint (over videos)."""
+    valid = score["valid"]
+    rates = {k: float(score[k][valid].float().mean()) for k in ("shape", "color", "motion")}
+    rates["count"] = float(score["count"].float().mean())
+    rates["joint"] = float(score["joint"].float().mean())
+    return rates
+
+
+def shuffled(attrs: list, seed: int) -> list:
+    """The captions' attrs moved to other videos (a derangement: none stays put)."""
+    n = len(attrs)
+    if n < 2:
+        return list(attrs)
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
+    out = [None] * n
+    for i in range(n):
+        out[perm[i]] = attrs[perm[(i + 1) % n]]
+    return out
+
+
+def chance_rates(spec: str = "cpu") -> dict[str, float]:
+    """Accuracy of uniform guessing for one object: 1/#values, joint = the product."""
+    names = data.attribute_names(spec)
+    rates = {k: 1 / len(names[k]) for k in ("shape", "color", "motion")}
+    rates["joint"] = rates["shape"] * rates["color"] * rates["motion"]
+    return rates
+
+
+def identity_consistency(oracle: OracleJudge, pc: dict, attrs: list) -> float:
+    """Mean over named objects of the fraction of frames in which the object is there
+    (area >= the oracle's min area) and shows the shape it shows overall.
+
+    pc: ``oracle.per_color(videos, frames=True)``. An object whose colour is missing
+    counts as 0.
+    """
+    index, color_ok, valid = match_objects(pc, attrs, oracle.names)         # [B, O]
+    T = pc["frame_area"].shape[1]
+    per_frame = index[:, None, :].expand(-1, T, -1)                          # [B, T, O]
+    area = pc["frame_area"].gather(2, per_frame)
+    frame_shape = pc["frame_shape"].gather(2, per_frame)
+    overall = pc["shape"].gather(1, index)[:, None, :]                      # [B, 1, O]
+    steady = (area >= oracle.rules.min_area) & (frame_shape == overall)
+    steady = steady.float().mean(1) * color_ok                               # [B, O]
+    return float(steady[valid].mean())
+
+
+def start_positions(oracle: OracleJudge, pc: dict, attrs: list) -> Tensor:
+    """Centroid (x, y) in the first frame of each caption's first object: [B, 2]."""
+    index = match_objects(pc, attrs, oracle.names)[0][:, :1]                 # [B, 1]
+    cx = pc["cx"][:, 0].gather(1, index)[:, 0]
+    cy = pc["cy"][:, 0].gather(1, index)[:, 0]
+    return torch.stack([cx, cy], 1)
+
+
+def start_spread(positions: Tensor) -> float:
+    """sqrt(var x + var y) over seeds, averaged over captions: positions [C, S, 2]."""
+    return float(positions.var(1).sum(-1).sqrt().mean())
+
+
+# ---------------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------------
+def score_videos(judges: dict, videos: Tensor, attrs: list, seed: int = 0,
+                 real_features: Tensor | None = None) -> dict:
+    """Every per-video metric of one set of videos and the attrs they should show.
+
+    Returns {"oracle": rates, "learned": rates, "shuffled_oracle": rates,
+    "shuffled_learned": rates, "identity": float, "fvd_lite": float} (learned-judge
+    entries only when that judge is loaded, FVD-lite only with ``real_features``).
+    """
+    oracle, learned = judges["oracle"], judges.get("learned")
+    control = shuffled(attrs, seed)
+    pc = _oracle_per_color(oracle, videos)
+    out = {"oracle": _rates(score_per_color(pc, attrs, oracle.names)),
+           "shuffled_oracle": _rates(score_per_color(pc, control, oracle.names)),
+           "identity": identity_consistency(oracle, pc, attrs)}
+    if learned is not None:
+        logits = learned.logits(videos)
+        lpc = learned.per_color(videos, logits=logits)
+        out["learned"] = _rates(score_per_color(lpc, attrs, learned.names))
+        out["shuffled_learned"] = _rates(score_per_color(lpc, control, learned.names))
+        if real_features is not None:
+            out["fvd_lite"] = fvd_lite(logits[3], real_features)
+    return out
+
+
+def _oracle_per_color(oracle: OracleJudge, videos: Tensor, batch_size: int = 64) -> dict:
+    """``oracle.per_color(frames=True)`` in batches (bounded memory)."""
+    parts = [oracle.per_color(v, frames=True) for v in videos.split(batch_size)]
+    return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+
+
+def split_captions(spec: str, split: str, num_videos: int, seed: int) -> tuple[list, list]:
+    """Captions and attrs of the first ``num_videos`` items of a split (no rendering)."""
+    fmt = VIDEO_FORMATS[spec]
+    ds = data.MovingShapes(split, num_frames=fmt.num_frames, size=fmt.size,
+                           length=num_videos, seed=seed, spec=spec)
+    described = [ds.describe(i) for i in range(num_videos)]
+    return [d[0] for d in described], [d[1] for d in described]
+
+
+def real_features(judges: dict, spec: str, split: str, num_videos: int, seed: int
+                  ) -> Tensor | None:
+    """Learned-judge features of real videos (the FVD-lite reference), or None."""
+    if judges.get("learned") is None:
+        return None
+    return judges["learned"].features(real_videos(spec, split, num_videos, seed)[0])
+
+
+def evaluate_split(generate_fn: GenerateFn, judges: dict, spec: str, split: str,
+                   num_videos: int, seed: int, batch_size: int) -> dict:
+    """Generate videos for a split's captions and score them (see ``score_videos``).
+
+    The FVD-lite reference is a different sample of real videos (data seed + 1), so
+    even real videos score above 0: that floor is the "data" row's value.
+    """
+    captions, attrs = split_captions(spec, split, num_videos, seed)
+    videos, seconds = generate_videos(generate_fn, captions, seed, batch_size, spec)
+    reference = real_features(judges, spec, split, num_videos, seed + 1)
+    out = score_videos(judges, videos, attrs, seed, reference)
+    out["seconds_per_video"] = seconds
+    return out
+
+
+def evaluate_retrieval(generate_fn: GenerateFn, judge: LearnedJudge, spec: str, seed: int,
+                       batch_size: int) -> dict:
+    """Top-1 retrieval with the learned judge's log-likelihoods, one video per
+    canonical caption of every shape-colour-motion triple of the spec.
+
+    text->video: for each caption, is its own video the most likely among all videos?
+    video->text: for each video, is its own caption the most likely among all captions?
+    """
+    triples = data.get_spec(spec).triples()
+    captions = [data.canonical_caption([{"shape": s, "color": c, "motion": m}])
+                for s, c, m in triples]
+    videos, _ = generate_videos(generate_fn, captions, seed, batch_size, spec)
+    loglik = judge.caption_log_likelihood(judge.logits(videos), triples)     # [videos, captions]
+    target = torch.arange(len(triples))
+    return {"t2v_top1": float((loglik.argmax(0) == target).float().mean()),
+            "v2t_top1": float((loglik.argmax(1) == target).float().mean()),
+            "chance": 1 / len(triples), "num_captions": len(triples)}
+
+
+def evaluate_diversity(generate_fn: GenerateFn, oracle: OracleJudge, spec: str, seed: int,
+                       num_captions: int = 8, num_seeds: int = 8) -> dict:
+    """Spread of the first object's start position over seeds, for a few captions
+    (seen triples), next to the spread of real renders of the same captions.
+
+    spread = mean over captions of sqrt(var_x + var_y) over seeds (frame units).
+    """
+    triples = data.split_triples("test", spec)
+    pick = torch.randperm(len(triples), generator=torch.Generator().manual_seed(seed))
+    chosen = [triples[i] for i in pick[:num_captions].tolist()]
+    attrs = [[{"shape": s, "color": c, "motion": m}] for s, c, m in chosen]
+    captions = [data.canonical_caption(a) for a in attrs]
+    spreads = {}
+    for name, fn in (("start_spread", generate_fn), ("start_spread_real", data_generator(spec))):
+        positions = []
+        for s in range(num_seeds):
+            videos = check_videos(fn(captions, seed + s), spec).detach().float().cpu()
+            positions.append(start_positions(oracle, _oracle_per_color(oracle, videos), attrs))
+        spreads[name] = start_spread(torch.stack(positions, 1))             # [C, S, 2]
+    return {**spreads, "num_captions": len(captions), "num_seeds": num_seeds}
+
+
+def evaluate_generator(generate_fn: GenerateFn, spec: str = "cpu",
+                       split: str | Sequence[str] = ("test", "heldout"), num_videos: int = 256,
+                       seed: int = 0, batch_size: int = 64, judges: dict | None = None,
+                       diversity: bool = True, retrieval: bool = True) -> dict:
+    """Every metric of a generator ``generate_fn(captions, seed) -> [B, T, 3, H, W]``.
+
+    Returns a JSON-ready dict: {"kind": "generator", "spec", "num_videos", "seed",
+    "chance", "splits": {split: score_videos(...) + "seconds_per_video"},
+    "diversity": {...}, "retrieval": {...}}. Learned-judge metrics (FVD-lite,
+    retrieval) are left out when no judge weights are available.
+    """
+    if spec not in VIDEO_FORMATS:
+        raise ValueError(f"spec {spec!r} is unknown; use one of {sorted(VIDEO_FORMATS)}")
+    splits = (split,) if isinstance(split, str) else tuple(split)
+    for name in splits:
+        if name not in data.SPLITS:
+            raise ValueError(f"split {name!r} is unknown; use some of {data.SPLITS}")
+    if num_videos < 2:
+        raise ValueError(f"num_videos must be at least 2, got {num_videos}")
+    judges = load_judges(spec) if judges is None else judges
+    result = {"kind": "generator", "spec": spec, "num_videos": num_videos, "seed": seed,
+              "chance": chance_rates(spec), "splits": {}}
+    for name in splits:
+        result["splits"][name] = evaluate_split(generate_fn, judges, spec, name, num_videos,
+                                                seed, batch_size)
+    if diversity:
+        result["diversity"] = evaluate_diversity(generate_fn, judges["oracle"], spec, seed)
+    if retrieval and judges.get("learned") is not None:
+        result["retrieval"] = evaluate_retrieval(generate_fn, judges["learned"], spec, seed,
+                                                 batch_size)
+    return result
+
+
+def evaluate_real(spec: str = "cpu", split: str | Sequence[str] = "test",
+                  num_videos: int = 512, seed: int = 0, judges: dict | None = None) -> dict:
+    """Each judge's accuracy on real videos of the data set (their own ceiling)."""
+    splits = (split,) if isinstance(split, str) else tuple(split)
+    judges = load_judges(spec) if judges is None else judges
+    result = {"kind": "real", "spec": spec, "num_videos": num_videos, "seed": seed,
+              "chance": chance_rates(spec), "splits": {}}
+    for name in splits:
+        videos, _, attrs = real_videos(spec, name, num_videos, seed)
+        reference = real_features(judges, spec, name, num_videos, seed + 1)
+        result["splits"][name] = score_videos(judges, videos, attrs, seed, reference)
+    return result
+
+
+def reconstruction_ceiling(autoencode_fn: Callable[[Tensor], Tensor], spec: str = "cpu",
+                           split: str = "test", num_videos: int = 256, seed: int = 0,
+                           batch_size: int = 64, judges: dict | None = None) -> dict:
+    """Score tokenizer reconstructions of real videos: the best a generator that
+    samples in that tokenizer's space can reach.
+
+    autoencode_fn: videos [B, T, 3, H, W] -> reconstructions of the same shape.
+    Adds "mse" and "psnr" (dB, peak 1) to the metrics of ``score_videos``.
+    """
+    judges = load_judges(spec) if judges is None else judges
+    videos, _, attrs = real_videos(spec, split, num_videos, seed)
+    with torch.no_grad():
+        recon = torch.cat([check_videos(autoencode_fn(v), spec).detach().float().cpu()
+                           for v in videos.split(batch_size)]).clamp(0, 1)
+    reference = real_features(judges, spec, split, num_videos, seed + 1)
+    scores = score_videos(judges, recon, attrs, seed, reference)
+    mse = float(((recon - videos) ** 2).mean())
+    scores.update(mse=mse, psnr=10 * math.log10(1 / max(mse, 1e-12)))
+    return {"kind": "reconstruction", "spec": spec, "num_videos": num_videos, "seed": seed,
+            "chance": chance_rates(spec), "splits": {split: scores}}
+
+
+# ---------------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------------
+def _pct(value) -> str:
+    return "–" if value is None else f"{100 * value:.1f} %"
+
+
+def format_table(result: dict) -> str:
+    """One Markdown table of attribute accuracies, then the other metrics."""
+    title = {"generator": "generated videos", "real": "real videos",
+             "reconstruction": "tokenizer reconstructions of real videos"}[result["kind"]]
+    model = f" of `{result['model']}`" if result.get("model") else ""
+    if result.get("model") == "data" or result.get("fallback"):
+        model += " (renders of the data set, not a trained model)"
+    lines = [f"Evaluation{model} on {title}: spec `{result['spec']}`, "
+             f"{result['num_videos']} videos per split, seed {result['seed']}.", "",
+             "| captions | judge | shape | colour | motion | joint |",
+             "|---|---|---|---|---|---|"]
+    rows = (("oracle", "oracle"), ("learned", "learned"),
+            ("shuffled_oracle", "oracle, shuffled captions"),
+            ("shuffled_learned", "learned, shuffled captions"))
+    for split, scores in result["splits"].items():
+        for key, label in rows:
+            if key in scores:
+                r = scores[key]
+                lines.append(f"| {split} | {label} | " + " | ".join(
+                    _pct(r[k]) for k in ATTRIBUTE_KEYS) + " |")
+    chance = result["chance"]
+    lines.append("| – | chance (one object) | " + " | ".join(
+        _pct(chance[k]) for k in ATTRIBUTE_KEYS) + " |")
+    lines += ["", "| metric | " + " | ".join(result["splits"]) + " |",
+              "|---|" + "---|" * len(result["splits"])]
+    metrics = (("fvd_lite", "FVD-lite (Fréchet distance, learned-judge features; lower is better)",
+                lambda v: f"{v:.2f}"),
+               ("identity", "identity consistency across frames", _pct),
+               ("count", "right number of objects (oracle)", _pct),
+               ("psnr", "reconstruction PSNR (dB)", lambda v: f"{v:.1f}"),
+               ("seconds_per_video", "generation time (s per video)", lambda v: f"{v:.3f}"))
+    for key, label, fmt in metrics:
+        values = [s.get(key, s["oracle"].get(key) if key == "count" else None)
+                  for s in result["splits"].values()]
+        if any(v is not None for v in values):
+            lines.append(f"| {label} | " + " | ".join(
+                "–" if v is None else fmt(v) for v in values) + " |")
+    if "retrieval" in result:
+        r = result["retrieval"]
+        lines += ["", f"Retrieval among {r['num_captions']} canonical captions (learned judge): "
+                  f"text→video top-1 {_pct(r['t2v_top1'])}, video→text top-1 "
+                  f"{_pct(r['v2t_top1'])}, chance {_pct(r['chance'])}."]
+    if "diversity" in result:
+        d = result["diversity"]
+        lines += ["", f"Start-position spread over {d['num_seeds']} seeds "
+                  f"({d['num_captions']} captions): {d['start_spread']:.3f} of the frame "
+                  f"(real videos: {d['start_spread_real']:.3f})."]
+    return "\n".join(lines) + "\n"
+
+
+def save_json(result: dict, path) -> None:
+    """Write the result dict as JSON, atomically (a reader never sees half a file)."""
+    from .checkpoint import atomic_write_json
+
+    atomic_write_json(path, result)
+
+
+# ---------------------------------------------------------------------------------
+# Command line: t2v-edu evaluate
+# ---------------------------------------------------------------------------------
+def add_arguments(parser) -> None:
+    parser.add_argument("--model", choices=MODELS, default="classic",
+                        help="which generator; 'data' renders the captions (a sanity row)")
+    parser.add_argument("--checkpoint", default=None,
+                        help="checkpoint file (default: the shipped one)")
+    parser.add_argument("--spec", choices=sorted(VIDEO_FORMATS), default=None,
+                        help="data spec (default: the generator's, else 'cpu')")
+    parser.add_argument("--split", default="test,heldout",
+                        help="comma-separated caption splits (default: test,heldout)")
+    parser.add_argument("--num-videos", type=int, default=256, help="videos per split")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="e.g. cpu or cuda (default: best)")
+    parser.add_argument("--judges", action="store_true",
+                        help="also score both judges on real videos of each split")
+    parser.add_argument("--out", default=None, help="write the result as JSON here")
+
+
+def cli(args) -> int:
+    if args.model == "data":
+        generate_fn = data_generator(args.spec or "cpu")
+    else:
+        from .generation import load_generator  # noqa: PLC0415 (heavy, only when needed)
+        from . import pick_device
+
+        generate_fn = load_generator(args.model, args.checkpoint, pick_device(args.device))
+    spec = args.spec or getattr(generate_fn, "spec", "cpu")
+    splits = tuple(s.strip() for s in args.split.split(",") if s.strip())
+    result = evaluate_generator(generate_fn, spec=spec, split=splits,
+                                num_videos=args.num_videos, seed=args.seed,
+                                batch_size=args.batch_size)
+    result["model"] = args.model
+    result["source"] = str(getattr(generate_fn, "source", "data set rendering"))
+    result["fallback"] = bool(getattr(generate_fn, "is_fallback", False))
+    if args.checkpoint:
+        result["checkpoint"] = str(args.checkpoint)
+    text = format_table(result)
+    if args.judges:
+        real = evaluate_real(spec, splits, num_videos=args.num_videos, seed=args.seed)
+        result["real"] = real
+        text += "\n" + format_table(real)
+    print(text, end="")
+    if args.out:
+        save_json(result, args.out)
+        print(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,247 @@
+"""Judges and metrics of ``t2v-edu evaluate`` (t2v_edu.judges, t2v_edu.evaluation)."""
+import json
+import math
+import os
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from t2v_edu import checkpoint, data, evaluation as ev, judges
+from t2v_edu.cli import main as cli_main
+
+NUM_REAL = {"cpu": 300, "gpu": 160}
+
+
+@pytest.fixture(scope="module")
+def real():
+    """Real test videos of each spec (rendered once)."""
+    return {spec: judges.real_videos(spec, "test", n, seed=7) for spec, n in NUM_REAL.items()}
+
+
+@pytest.fixture(scope="module")
+def learned():
+    return {spec: judges.LearnedJudge.load(spec) for spec in ("cpu", "gpu")}
+
+
+def accuracy(score: dict) -> dict:
+    return ev._rates(score)
+
+
+# ---------------------------------------------------------------------------------
+# Judges on real videos
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", ["cpu", "gpu"])
+def test_oracle_reads_real_videos(real, spec):
+    videos, _, attrs = real[spec]
+    acc = accuracy(judges.OracleJudge(spec).score_attrs(videos, attrs))
+    for key in ("shape", "color", "motion", "count"):
+        assert acc[key] >= 0.97, (key, acc)
+    if spec == "gpu":
+        assert any(len(a) == 2 for a in attrs)  # two-object videos were judged
+
+
+@pytest.mark.parametrize("spec", ["cpu", "gpu"])
+def test_learned_judge_reads_real_videos(real, learned, spec):
+    videos, _, attrs = real[spec]
+    acc = accuracy(learned[spec].score_attrs(videos, attrs))
+    for key in ("shape", "color", "motion"):
+        assert acc[key] >= 0.99, (key, acc)
+
+
+def test_oracle_predicts_both_objects_from_pixels():
+    attrs = [{"shape": "triangle", "color": "pink", "motion": "grow"},
+             {"shape": "diamond", "color": "cyan", "motion": "right"}]
+    geometry = [{"x": 0.3, "y": 0.3, "radius": 0.15, "travel": 0.0},
+                {"x": 0.25, "y": 0.75, "radius": 0.2, "travel": 0.45}]
+    video = data.render(attrs, num_frames=16, size=64, geometry=geometry, spec="gpu")
+    predicted = judges.OracleJudge("gpu").predict(video[None])[0]
+    assert sorted(predicted, key=lambda o: o["color"]) == sorted(attrs, key=lambda o: o["color"])
+
+
+def test_score_finds_objects_by_colour_and_counts_extras():
+    oracle = judges.OracleJudge("gpu")
+    red = [{"shape": "circle", "color": "red", "motion": "left"}]
+    blue = [{"shape": "square", "color": "blue", "motion": "up"}]
+    both = data.render(red + blue, 16, 64, seed=4, spec="gpu")  # (seed 3: blue hides red)
+    # caption order does not matter: objects are found by colour
+    score = oracle.score_attrs(both[None].repeat(2, 1, 1, 1, 1), [blue + red, red])
+    assert score["joint"].tolist() == [True, False]           # 2nd: an extra object
+    assert score["color"][1, 0] and score["shape"][1, 0] and not score["count"][1]
+    # a wrong colour is wrong, but shape and motion are still judged
+    wrong = [{"shape": "circle", "color": "green", "motion": "left"}]
+    alone = data.render(red, 16, 64, seed=4, spec="gpu")[None]
+    score = oracle.score_attrs(alone, [wrong])
+    assert not score["color"][0, 0] and score["shape"][0, 0] and score["motion"][0, 0]
+
+
+def test_judges_reject_bad_videos(learned):
+    with pytest.raises(ValueError, match=r"\[B, T, 3, H, W\]"):
+        judges.OracleJudge("cpu").predict(torch.zeros(8, 3, 32, 32))
+    with pytest.raises(ValueError, match="8 frames of 32x32"):
+        learned["cpu"].predict(torch.zeros(1, 16, 3, 64, 64))
+    with pytest.raises(TypeError, match="one list of object dicts per video"):
+        judges.OracleJudge("cpu").score_attrs(torch.zeros(1, 8, 3, 32, 32),
+                                              data.parse_caption("a red circle rests"))
+    with pytest.raises(ValueError, match="2 videos but 1 captions"):
+        judges.OracleJudge("cpu").score_attrs(torch.zeros(2, 8, 3, 32, 32),
+                                              [data.parse_caption("a red circle rests")])
+
+
+def test_learned_judge_weights_are_hash_checked(tmp_path):
+    weights, card = judges.judge_paths("cpu")
+    shutil.copy(weights, tmp_path / weights.name)
+    info = json.loads(card.read_text())
+    assert weights.stat().st_size < 1_000_000
+    info["sha256"] = "0" * 64
+    (tmp_path / card.name).write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="SHA-256"):
+        judges.LearnedJudge.load("cpu", path=tmp_path / weights.name)
+
+
+def test_train_judge_is_deterministic():
+    nets = [judges.train_judge("cpu", steps=2, seed=3)[0] for _ in range(2)]
+    for (name, a), b in zip(nets[0].state_dict().items(), nets[1].state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+# ---------------------------------------------------------------------------------
+# Frechet distance
+# ---------------------------------------------------------------------------------
+def test_gaussian_fit_matches_torch_cov():
+    x = torch.randn(50, 4, generator=torch.Generator().manual_seed(0))
+    mu, cov = ev.gaussian_fit(x)
+    torch.testing.assert_close(mu, x.double().mean(0))
+    torch.testing.assert_close(cov, torch.cov(x.double().T))
+
+
+def test_frechet_zero_for_identical_and_positive_for_shifted():
+    x = torch.randn(200, 6, generator=torch.Generator().manual_seed(1))
+    assert ev.fvd_lite(x, x) == pytest.approx(0.0, abs=1e-6)
+    shift = torch.tensor([0.5, 0, 0, 0, 0, -0.5])
+    assert ev.fvd_lite(x, x + shift) == pytest.approx(0.5, rel=1e-6)  # |shift|^2
+    assert ev.fvd_lite(x, 2 * x) > 0.5
+
+
+def test_frechet_matches_closed_form_on_2x2_gaussians():
+    """For 2x2 matrices tr sqrt(M) = sqrt(tr M + 2 sqrt(det M)) (M with real positive
+    eigenvalues), so d^2 is computed here with numpy alone, no matrix square root."""
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        a, b = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+        s1, s2 = a @ a.T + 0.1 * np.eye(2), b @ b.T + 0.1 * np.eye(2)
+        m1, m2 = rng.normal(size=2), rng.normal(size=2)
+        prod = s1 @ s2
+        tr_sqrt = math.sqrt(np.trace(prod) + 2 * math.sqrt(np.linalg.det(prod)))
+        expected = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * tr_sqrt
+        got = ev.frechet_distance(*(torch.tensor(v) for v in (m1, s1, m2, s2)))
+        assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+def test_sqrtm_psd_squares_back():
+    a = torch.randn(5, 5, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    s = a @ a.T
+    r = ev.sqrtm_psd(s)
+    torch.testing.assert_close(r @ r, s)
+
+
+# ---------------------------------------------------------------------------------
+# Metrics of a generator
+# ---------------------------------------------------------------------------------
+def test_shuffled_captions_score_near_chance(real):
+    videos, _, attrs = real["cpu"]
+    score = judges.OracleJudge("cpu").score_attrs(videos, ev.shuffled(attrs, seed=0))
+    acc, chance = accuracy(score), ev.chance_rates("cpu")
+    for key in ("shape", "color", "motion"):
+        assert abs(acc[key] - chance[key]) < 0.1, (key, acc, chance)
+    assert acc["joint"] < 0.06
+
+
+def test_shuffled_is_a_derangement():
+    items = list(range(20))
+    moved = ev.shuffled(items, seed=4)
+    assert sorted(moved) == items and all(a != b for a, b in zip(items, moved))
+
+
+def test_retrieval_of_real_videos_is_high(learned):
+    r = ev.evaluate_retrieval(ev.data_generator("cpu"), learned["cpu"], "cpu", seed=0,
+                              batch_size=72)
+    assert r["num_captions"] == 72 and r["t2v_top1"] >= 0.9 and r["v2t_top1"] >= 0.9
+
+
+def test_identity_and_spread():
+    oracle = judges.OracleJudge("cpu")
+    attrs = [[{"shape": "circle", "color": "red", "motion": "still"}]]
+    circle = data.render(attrs[0], seed=1)
+    square = data.render([{**attrs[0][0], "shape": "square"}], seed=1)
+    morph = torch.cat([circle[:4], square[4:]])[None]                        # changes shape
+    steady = oracle.per_color(circle[None], frames=True)
+    assert ev.identity_consistency(oracle, steady, attrs) == 1.0
+    assert ev.identity_consistency(oracle, oracle.per_color(morph, frames=True), attrs) == 0.5
+    frozen = lambda captions, seed: ev.data_generator("cpu")(captions, 0)   # ignores seed
+    d = ev.evaluate_diversity(frozen, oracle, "cpu", seed=0, num_captions=2, num_seeds=3)
+    assert d["start_spread"] == 0.0 and d["start_spread_real"] > 0.05
+
+
+def test_evaluate_data_generator_and_ceiling():
+    result = ev.evaluate_generator(ev.data_generator("cpu"), "cpu", num_videos=64, seed=1,
+                                   retrieval=False, diversity=False)
+    for split in ("test", "heldout"):
+        s = result["splits"][split]
+        assert s["oracle"]["joint"] == 1.0 and s["learned"]["joint"] >= 0.98
+        assert s["identity"] >= 0.99
+    # FVD-lite: two real samples are far closer than real and damaged videos
+    real_videos = judges.real_videos("cpu", "test", 128, seed=0)[0]
+    feats = ev.real_features(ev.load_judges("cpu"), "cpu", "test", 128, seed=1)
+    learned = ev.load_judges("cpu")["learned"]
+    floor = ev.fvd_lite(learned.features(real_videos), feats)
+    dimmed = ev.fvd_lite(learned.features(0.6 * real_videos), feats)
+    assert 0 < 3 * floor < dimmed
+    ceiling = ev.reconstruction_ceiling(lambda v: v, "cpu", num_videos=32)
+    assert ceiling["splits"]["test"]["oracle"]["joint"] == 1.0
+    assert ceiling["splits"]["test"]["psnr"] > 100
+    blurred = ev.reconstruction_ceiling(lambda v: 0.5 * v, "cpu", num_videos=32)
+    assert blurred["splits"]["test"]["psnr"] < 20
+
+
+def test_evaluate_rejects_bad_arguments():
+    gen = ev.data_generator("cpu")
+    with pytest.raises(ValueError, match="split 'tset' is unknown"):
+        ev.evaluate_generator(gen, "cpu", split="tset")
+    with pytest.raises(ValueError, match="returned 1 videos for 2 captions"):
+        ev.evaluate_generator(lambda c, s: gen(c[:1], s), "cpu", num_videos=2)
+
+
+# ---------------------------------------------------------------------------------
+# Table, JSON, command line
+# ---------------------------------------------------------------------------------
+def test_table_and_atomic_json(tmp_path, monkeypatch):
+    result = ev.evaluate_generator(ev.data_generator("cpu"), "cpu", split="test",
+                                   num_videos=16, retrieval=False, diversity=False)
+    table = ev.format_table(result)
+    assert "| test | oracle | 100.0 % | 100.0 % | 100.0 % | 100.0 % |" in table
+    assert "FVD-lite" in table and "chance" in table
+    path = tmp_path / "results.json"
+    ev.save_json(result, path)
+    assert json.loads(path.read_text()) == json.loads(json.dumps(result))
+    before = path.read_text()
+
+    def crash(*args):
+        raise OSError("killed mid-write")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError):
+        ev.save_json({"other": 1}, path)
+    assert path.read_text() == before and os.listdir(tmp_path) == ["results.json"]
+
+
+def test_cli_evaluate_data(tmp_path, capsys):
+    out = tmp_path / "r.json"
+    assert cli_main(["evaluate", "--model", "data", "--num-videos", "16", "--out",
+                     str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| heldout | learned |" in printed and "Retrieval among 72" in printed
+    saved = json.loads(out.read_text())
+    assert saved["model"] == "data" and set(saved["splits"]) == {"test", "heldout"}
+    assert checkpoint.sha256_file(out)  # a complete file
