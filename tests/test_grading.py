@@ -1,0 +1,229 @@
+"""t2v-edu grade: a corpus of good and bad submissions, each with its expected status."""
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from t2v_edu import course, grading
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_grading_corpus import DEMO_SOURCE, build_corpus  # noqa: E402
+
+NAME = DEMO_SOURCE.stem
+LIMITS = grading.Limits(timeout=120, cell_timeout=8, memory_mb=1000, output_mb=20)
+SOFTMAX = {"softmax_rows": ["torch.softmax", "torch.nn.functional.softmax",
+                            "torch.Tensor.softmax"]}
+
+
+def read_long(out: Path) -> dict[str, dict[str, dict]]:
+    with open(out / f"{NAME}_long.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    table: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        table.setdefault(r["student"], {})[r["grade_id"]] = r
+    return table
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("grading")
+    spy = root / "spy.txt"
+    expected = build_corpus(root / "submissions", DEMO_SOURCE, spy_file=str(spy))
+    summary = grading.grade(NAME, root / "submissions", root / "out", jobs=2,
+                            limits=LIMITS, source=DEMO_SOURCE, forbidden=SOFTMAX)
+    return root, expected, summary, spy
+
+
+# ---------------------------------------------------------------------------------
+# The corpus, graded in one batch
+# ---------------------------------------------------------------------------------
+def test_every_submission_gets_its_expected_status(graded):
+    root, expected, summary, _ = graded
+    table = read_long(root / "out")
+    assert summary.graded == len(expected) and not summary.tampered
+    wrong = {}
+    for kind, statuses in expected.items():
+        got = {gid: table[kind][gid]["status"] for gid in statuses}
+        if got != statuses:
+            wrong[kind] = (got, statuses, [table[kind][g]["message"] for g in statuses])
+    assert not wrong, json.dumps(wrong, indent=1, ensure_ascii=False)
+
+
+def test_points_follow_status(graded):
+    root, _, _, _ = graded
+    for student, rows in read_long(root / "out").items():
+        for r in rows.values():
+            full = r["status"] == grading.PASSED
+            assert float(r["points"]) == (float(r["max_points"]) if full else 0.0), r
+
+
+def test_correct_submission_scores_full_marks_and_blank_zero(graded):
+    root, _, _, _ = graded
+    with open(root / "out" / f"{NAME}_wide.csv", newline="") as f:
+        wide = {r["student"]: r for r in csv.DictReader(f)}
+    assert wide["correct"]["total"] == wide["correct"]["max_points"] == "4"
+    assert wide["blank"]["total"] == "0"
+    assert list(wide["correct"]) == ["student", "one_hot_embed", "softmax_rows",
+                                     "mean_square", "total", "max_points"]
+    blank = (root / "out" / "feedback" / NAME / "blank.md").read_text()
+    assert blank.count("not done") >= 6 and "Score: 0 / 4" in blank
+
+
+def test_feedback_explains_without_revealing_hidden_tests(graded):
+    root, _, _, _ = graded
+    source = DEMO_SOURCE.read_text()
+    hidden_lines = [line.strip() for e in grading.exercises_of(course.load_source(DEMO_SOURCE))
+                    for line in e.hidden.split("\n") if line.strip()]
+    assert "randint(0, 7" in source and any("randint(0, 7" in x for x in hidden_lines)
+    for path in (root / "out" / "feedback" / NAME).glob("*.md"):
+        text = path.read_text()
+        assert "assert_matches" not in text and "randint(0, 7" not in text, path.name
+    wrong = (root / "out" / "feedback" / NAME / "wrong_values.md").read_text()
+    assert "should be a torch.Tensor but is a NoneType" in wrong
+    delegation = (root / "out" / "feedback" / NAME / "delegation.md").read_text()
+    assert "t2v\\_edu.text.one\\_hot\\_embed" in delegation
+    missing = read_long(root / "out")["missing_answer"]["softmax_rows"]["message"]
+    assert "missing" in missing
+
+
+def test_hidden_tests_never_reach_the_student_kernel(graded):
+    _, _, _, spy = graded
+    seen = spy.read_text()
+    assert "exercise.check(softmax_rows" in seen       # the spy did see the visible checks
+    assert "assert_matches" not in seen and "HIDDEN" not in seen
+
+
+def test_statuses_of_resource_limits_name_the_limit(graded):
+    root, _, _, _ = graded
+    table = read_long(root / "out")
+    assert "1000 MB" in table["memory_hog"]["one_hot_embed"]["message"]
+    assert "could not be graded" in table["os_exit"]["mean_square"]["message"]
+    assert "8 s" in table["endless_loop"]["softmax_rows"]["message"]
+
+
+def test_rerun_skips_graded_and_detects_a_kernel_writing_results(graded, tmp_path):
+    root, expected, _, _ = graded
+    out = root / "out"
+    record = out / "records" / NAME / "correct.json"
+    before = record.read_text()
+    nb = nbformat.read(root / "submissions" / "blank" / f"{NAME}.ipynb", as_version=4)
+    attack = ("import glob, json\n"
+              f"for p in glob.glob({str(out / 'records' / '*' / '*.json')!r}):\n"
+              "    r = json.load(open(p))\n"
+              "    for row in r['rows']:\n"
+              "        row['points'] = 100.0\n"
+              "    open(p, 'w').write(json.dumps(r))\n"
+              f"open({str(out / (NAME + '_long.csv'))!r}, 'a').write('x,{NAME},one_hot_embed,99,2,passed,\\n')\n")
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "one_hot_embed":
+            cell.source = attack + cell.source
+    (root / "submissions" / "results_writer").mkdir()
+    nbformat.write(nb, root / "submissions" / "results_writer" / f"{NAME}.ipynb")
+    summary = grading.grade(NAME, root / "submissions", out, jobs=1, limits=LIMITS,
+                            source=DEMO_SOURCE, forbidden=SOFTMAX)
+    assert summary.graded == 1 and summary.skipped == len(expected)
+    assert summary.tampered == ["results_writer"]
+    assert record.read_text() == before
+    table = read_long(out)
+    assert {r["status"] for r in table["results_writer"].values()} == {grading.TAMPERING}
+    assert "x" not in table and table["correct"]["one_hot_embed"]["points"] == "2"
+
+
+def test_a_kernel_editing_the_source_stops_the_batch(tmp_path):
+    source = tmp_path / f"{NAME}.py"
+    source.write_text(DEMO_SOURCE.read_text())
+    nb = course.student_version(course.load_source(source))
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "mean_square":
+            cell.source = f"open({str(source)!r}, 'a').write('# changed\\n')\n" + cell.source
+    (tmp_path / "subs" / "eve").mkdir(parents=True)
+    nbformat.write(nb, tmp_path / "subs" / "eve" / f"{NAME}.ipynb")
+    with pytest.raises(grading.GradingError, match="changed while grading eve"):
+        grading.grade(NAME, tmp_path / "subs", tmp_path / "out", jobs=1, limits=LIMITS,
+                      source=source)
+    rows = read_long(tmp_path / "out")["eve"]
+    assert {r["status"] for r in rows.values()} == {grading.TAMPERING}
+
+
+def test_a_grader_crash_loses_no_finished_grade(graded, tmp_path):
+    root, _, _, _ = graded
+    subs = tmp_path / "subs"
+    for kind in ("correct", "blank"):
+        (subs / kind).mkdir(parents=True)
+        (subs / kind / f"{NAME}.ipynb").write_bytes(
+            (root / "submissions" / kind / f"{NAME}.ipynb").read_bytes())
+    crash = (f"import os, sys; sys.path.insert(0, {str(HERE.parent)!r})\n"
+             "from t2v_edu import grading\n"
+             f"grading.grade({NAME!r}, {str(subs)!r}, {str(tmp_path / 'out')!r}, jobs=1,\n"
+             f"              source={str(DEMO_SOURCE)!r},\n"
+             "              progress=lambda student, rows: os._exit(9))\n")
+    done = subprocess.run([sys.executable, "-c", crash], timeout=300)
+    assert done.returncode == 9
+    first = read_long(tmp_path / "out")
+    assert len(first) == 1
+    summary = grading.grade(NAME, subs, tmp_path / "out", jobs=1, limits=LIMITS,
+                            source=DEMO_SOURCE)
+    assert summary.graded == 1 and summary.skipped == 1
+    assert set(read_long(tmp_path / "out")) == {"correct", "blank"}
+
+
+# ---------------------------------------------------------------------------------
+# Pieces, without kernels
+# ---------------------------------------------------------------------------------
+def test_read_submission_statuses(tmp_path):
+    exercises = grading.exercises_of(course.load_source(DEMO_SOURCE))
+    path = tmp_path / "x.ipynb"
+    path.write_text("{" * 10)
+    assert grading.read_submission(path, exercises)[1] == grading.UNREADABLE
+    path.write_text("[1, 2]")
+    assert grading.read_submission(path, exercises)[1] == grading.NOT_NOTEBOOK
+    path.write_text(json.dumps({"nbformat": 5, "cells": []}))
+    status, message = grading.read_submission(path, exercises)[1:]
+    assert status == grading.NBFORMAT and "nbformat 5" in message
+    path.write_text(json.dumps({"nbformat": 4, "cells": [], "metadata": {}}))
+    assert grading.read_submission(path, exercises)[1] == grading.WRONG_NOTEBOOK
+    path.write_bytes(b" " * 3 * grading.MB)
+    assert grading.read_submission(path, exercises, max_mb=1)[1] == grading.TOO_LARGE
+    nb = course.student_version(course.load_source(DEMO_SOURCE))
+    first = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    nb.cells.append(nbformat.v4.new_code_cell("duplicate", metadata=first.metadata))
+    nbformat.write(nb, path)
+    answers, status, _ = grading.read_submission(path, exercises)
+    assert status == "" and answers["one_hot_embed"] == first.source
+
+
+def test_find_submissions_flat_and_nbgrader_layouts(tmp_path):
+    (tmp_path / "flat" / "ann").mkdir(parents=True)
+    (tmp_path / "flat" / "ann" / f"{NAME}.ipynb").write_text("{}")
+    (tmp_path / "flat" / "ben").mkdir()
+    (tmp_path / "flat" / "ben" / "renamed.ipynb").write_text("{}")
+    (tmp_path / "flat" / "cy").mkdir()
+    found = dict(grading.find_submissions(tmp_path / "flat", NAME))
+    assert found["ann"].name == f"{NAME}.ipynb" and found["ben"].name == "renamed.ipynb"
+    assert found["cy"] is None
+    (tmp_path / "nb" / "submitted" / "dee" / "lab1").mkdir(parents=True)
+    (tmp_path / "nb" / "submitted" / "dee" / "lab1" / f"{NAME}.ipynb").write_text("{}")
+    assert [s for s, _ in grading.find_submissions(tmp_path / "nb", NAME)] == ["dee"]
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        grading.find_submissions(tmp_path / "nowhere", NAME)
+
+
+def test_split_hidden_and_defined_names():
+    visible, hidden = grading.split_hidden(
+        "a = check(f)\n### BEGIN HIDDEN TESTS\nassert_matches(f)\n### END HIDDEN TESTS")
+    assert visible == "a = check(f)" and hidden == "assert_matches(f)"
+    assert grading.defined_names("import x\ndef f(): pass\nclass M: pass\nk: int = 1\n"
+                                 "a = b = 2\nf.x = 3") == ["f", "M", "k", "a", "b"]
+
+
+def test_csv_cells_cannot_become_spreadsheet_formulas():
+    row = grading.Row("=HYPERLINK(1)", NAME, "g", 0, 1, grading.FAILED, "+1 bad")
+    text = grading.long_csv([row])
+    assert "'=HYPERLINK(1)" in text and "'+1 bad" in text
+    assert grading.safe_name("../etc") != "../etc" and "/" not in grading.safe_name("a/b")
