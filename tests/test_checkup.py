@@ -1,6 +1,7 @@
 """t2v_edu.doctor(): the installation report."""
 import argparse
 import os
+import sys
 from importlib import metadata
 
 import pytest
@@ -74,3 +75,75 @@ def test_cli_exit_code_follows_the_checks(monkeypatch, capsys):
     monkeypatch.setattr(checkup, "run_checks", lambda: {
         "disk": {"ok": True, "value": "9 GB free", "advice": ""}})
     assert checkup.cli(argparse.Namespace()) == 0
+
+
+def test_widget_front_end_found_or_missing(tmp_path):
+    missing = checkup.check_widgets_frontend([str(tmp_path / "none"), str(tmp_path)])
+    assert not missing["ok"] and "jupyterlab_widgets" in missing["advice"]
+    package = tmp_path / checkup.WIDGETS_EXTENSION / "package.json"
+    package.parent.mkdir(parents=True)
+    package.write_text('{"name": "@jupyter-widgets/jupyterlab-manager", "version": "5.0.9"}')
+    found = checkup.check_widgets_frontend([str(tmp_path / "none"), str(tmp_path)])
+    assert found == {"ok": True, "value": f"{checkup.WIDGETS_EXTENSION} 5.0.9", "advice": ""}
+
+
+def test_widget_front_end_of_this_install():
+    """The test extra installs JupyterLab with jupyterlab_widgets: found here."""
+    assert checkup.check_widgets_frontend()["ok"]
+
+
+def test_kernel_that_runs_this_python_is_found(tmp_path):
+    other = str(tmp_path / "bin" / "jupyter-lab")
+    exact = checkup.check_kernel({"t2v-edu": [sys.executable, "-m", "ipykernel_launcher"]},
+                                 jupyter_lab=other)
+    assert exact == {"ok": True, "value": "'t2v-edu' runs this Python", "advice": ""}
+    # "python" means JupyterLab's own Python: fine when JupyterLab is this environment's
+    this_lab = str(checkup._this_jupyter_lab())
+    if os.path.exists(this_lab):
+        bare = checkup.check_kernel({"python3": ["python", "-m", "ipykernel_launcher"]},
+                                    jupyter_lab=this_lab)
+        assert bare["ok"], bare
+
+
+def test_kernel_missing_or_jupyter_of_another_python(tmp_path):
+    specs = {"python3": ["python", "-m", "ipykernel_launcher"],
+             "other": [str(tmp_path / "python"), "-m", "ipykernel_launcher"]}
+    none_on_path = checkup.check_kernel(specs, jupyter_lab=None)
+    assert not none_on_path["ok"]
+    assert "python -m ipykernel install --user --name t2v-edu" in none_on_path["advice"]
+    (tmp_path / "jupyter-lab").write_text("")
+    other_lab = checkup.check_kernel(specs, jupyter_lab=str(tmp_path / "jupyter-lab"))
+    assert not other_lab["ok"] and "another Python" in other_lab["value"]
+    assert "cannot import t2v_edu" in other_lab["advice"]
+
+
+@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0,
+                    reason="root and Windows ignore folder permissions")
+def test_read_only_runtime_folder_is_reported(tmp_path):
+    tmp_path.chmod(0o500)
+    try:
+        result = checkup.check_runtime_folder(tmp_path / "jupyter" / "runtime")
+    finally:
+        tmp_path.chmod(0o700)
+    assert not result["ok"] and "JUPYTER_RUNTIME_DIR" in result["advice"]
+
+
+def test_runtime_folder_not_created_by_the_check(tmp_path):
+    result = checkup.check_runtime_folder(tmp_path / "jupyter" / "runtime")
+    assert result == {"ok": True, "value": "writable", "advice": ""}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_of_this_install_has_every_lab_check():
+    checks = checkup.run_checks()
+    assert {"t2v-edu", "ipykernel", "widget front end", "jupyter kernel",
+            "jupyter runtime"} <= set(checks)
+    assert checks["t2v-edu"]["value"] == metadata.version("t2v-edu")
+
+
+def test_runtime_folder_that_cannot_be_written(tmp_path):
+    """Runs as root too: a file where the folder should be cannot hold kernels."""
+    (tmp_path / "jupyter").write_text("a file, not a folder")
+    result = checkup.check_runtime_folder(tmp_path / "jupyter" / "runtime")
+    assert not result["ok"] and "not writable" in result["value"]
+    assert "export JUPYTER_RUNTIME_DIR=" in result["advice"]
