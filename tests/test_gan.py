@@ -1,0 +1,192 @@
+"""t2v_edu.gan: the losses against PyTorch's BCE, the models' shapes, the metrics."""
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from t2v_edu import data, gan
+
+
+def _logits(*shape, seed=0, scale=3.0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed)) * scale
+
+
+def test_discriminator_loss_matches_bce_with_logits():
+    real, fake = _logits(32, seed=1), _logits(48, seed=2)
+    expected = (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    torch.testing.assert_close(gan.discriminator_loss(real, fake), expected)
+
+
+def test_generator_loss_is_non_saturating_bce():
+    fake = _logits(5, 7, seed=3)
+    expected = F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+    torch.testing.assert_close(gan.generator_loss(fake), expected)
+
+
+def test_value_function_is_minus_discriminator_loss_and_log_sigmoid_form():
+    real, fake = _logits(16, seed=4), _logits(16, seed=5)
+    d_real, d_fake = gan.discriminator_probability(real), gan.discriminator_probability(fake)
+    direct = torch.log(d_real).mean() + torch.log(1 - d_fake).mean()
+    torch.testing.assert_close(gan.value_function(real, fake), direct)
+    torch.testing.assert_close(gan.value_function(real, fake), -gan.discriminator_loss(real, fake))
+
+
+def test_value_at_equilibrium_is_minus_log_4():
+    zeros = torch.zeros(10)  # D = 1/2 everywhere
+    assert gan.value_function(zeros, zeros).item() == pytest.approx(-math.log(4))
+
+
+def test_losses_are_finite_for_extreme_logits():
+    big = torch.tensor([200.0, -200.0])
+    assert torch.isfinite(gan.discriminator_loss(big, big))
+    assert torch.isfinite(gan.generator_loss(big))
+
+
+def test_auxiliary_loss_matches_bce_and_checks_shapes():
+    aux = _logits(4, 7, seed=6)
+    cond = gan.attribute_condition(torch.tensor([[0, 1], [2, 3], [1, 0], [0, 0]]))
+    torch.testing.assert_close(gan.auxiliary_loss(aux, cond),
+                               F.binary_cross_entropy_with_logits(aux, cond))
+    with pytest.raises(ValueError, match="same shape"):
+        gan.auxiliary_loss(aux[:, :3], cond)
+
+
+def test_saturating_loss_gradient_vanishes_where_non_saturating_does_not():
+    fake = torch.tensor([-8.0], requires_grad=True)  # D(G(z)) ~ 0: D wins easily
+    gan.saturating_generator_loss(fake).backward()
+    saturating = fake.grad.abs().item()
+    fake.grad = None
+    gan.generator_loss(fake).backward()
+    assert saturating < 1e-3 < fake.grad.abs().item()
+
+
+def test_loss_errors_are_clear():
+    with pytest.raises(TypeError, match="float tensor of discriminator logits"):
+        gan.generator_loss(torch.tensor([1, 2]))
+    with pytest.raises(ValueError, match="empty"):
+        gan.discriminator_loss(torch.zeros(0), torch.zeros(3))
+
+
+@pytest.mark.parametrize("size", [32, 64])
+def test_dcgan_shapes_and_range(size):
+    torch.manual_seed(0)
+    G = gan.DCGANGenerator(latent_dim=8, size=size, width=8)
+    D = gan.DCGANDiscriminator(size=size, width=8)
+    x = G(torch.randn(3, 8))
+    assert x.shape == (3, 3, size, size)
+    assert x.min() >= 0 and x.max() <= 1
+    assert D(x).shape == (3,)
+
+
+def test_conditional_gan_needs_its_condition():
+    cond_dim = gan.condition_dim()
+    G = gan.DCGANGenerator(latent_dim=8, size=32, width=8, cond_dim=cond_dim)
+    D = gan.DCGANDiscriminator(size=32, width=8, cond_dim=cond_dim)
+    c = gan.attribute_condition(torch.tensor([[0, 1, 2], [2, 3, 0]]))
+    x = G(torch.randn(2, 8), c)
+    assert D(x, c).shape == (2,)
+    logits, aux = D.forward_aux(x, c)
+    assert torch.equal(logits, D(x, c)) and aux.shape == (2, cond_dim)
+    with pytest.raises(ValueError, match="conditional"):
+        G(torch.randn(2, 8))
+    with pytest.raises(ValueError, match=r"condition must be \[2, 7\]"):
+        D(x, c[:, :3])
+
+
+def test_condition_changes_generator_output():
+    torch.manual_seed(0)
+    G = gan.DCGANGenerator(latent_dim=8, size=32, width=8, cond_dim=7).eval()
+    z = torch.randn(1, 8)
+    a = G(z, gan.attribute_condition(torch.tensor([[0, 0]])))
+    b = G(z, gan.attribute_condition(torch.tensor([[1, 2]])))
+    assert (a - b).abs().max() > 1e-4
+
+
+def test_bad_size_is_rejected():
+    with pytest.raises(ValueError, match="4 \\* 2\\^k"):
+        gan.DCGANGenerator(size=48)
+
+
+def test_attribute_condition_is_one_hot_shape_then_colour():
+    c = gan.attribute_condition(torch.tensor([[2, 1, 5]]))
+    names = data.attribute_names("cpu")
+    expected = torch.zeros(1, len(names["shape"]) + len(names["color"]))
+    expected[0, 2] = 1
+    expected[0, len(names["shape"]) + 1] = 1
+    assert torch.equal(c, expected)
+    with pytest.raises(ValueError, match="labels must be"):
+        gan.attribute_condition(torch.tensor([1, 2]))
+
+
+def test_minibatch_std_adds_one_channel_with_the_batch_std():
+    h = torch.randn(4, 5, 2, 2, generator=torch.Generator().manual_seed(0))
+    out = gan.minibatch_std(h)
+    assert out.shape == (4, 6, 2, 2)
+    torch.testing.assert_close(out[:, 5], h.std(0, unbiased=False).mean().expand(4, 2, 2))
+    D = gan.DCGANDiscriminator(size=32, width=8, minibatch_std=True)
+    assert D(torch.rand(4, 3, 32, 32)).shape == (4,)
+
+
+def test_patch_discriminator_gives_patch_logits():
+    D = gan.PatchDiscriminator(3, (16, 32))
+    assert D(torch.rand(2, 3, 32, 32)).shape == (2, 1, 8, 8)
+    assert D(torch.rand(2, 3, 64, 48)).shape == (2, 1, 16, 12)
+
+
+def test_diversity_matches_cdist_and_is_zero_when_collapsed():
+    x = torch.rand(6, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    flat = x.flatten(1).double()
+    pairs = [torch.dist(flat[i], flat[j]) for i in range(6) for j in range(6) if i < j]
+    expected = torch.stack(pairs).mean().item() / math.sqrt(flat.shape[1])
+    assert gan.diversity(x) == pytest.approx(expected, rel=1e-6)
+    assert gan.diversity(x[:1].expand(5, -1, -1, -1)) == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="at least 2"):
+        gan.diversity(x[:1])
+
+
+def test_load_frames_shapes_and_labels():
+    frames, labels = gan.load_frames(num_videos=4, size=16, frames_per_video=2)
+    assert frames.shape == (8, 3, 16, 16) and labels.shape == (8, 3)
+    assert torch.equal(labels[0], labels[1])
+    videos, _, attrs = data.MovingShapes("train", size=16, length=4).get_batch(range(4))
+    torch.testing.assert_close(frames[1], videos[0, -1])
+    assert torch.equal(labels[::2], data.attribute_labels(attrs))
+
+
+def test_train_gan_is_deterministic_and_records_history():
+    frames, labels = gan.load_frames(num_videos=16, size=16)
+
+    def run():
+        torch.manual_seed(0)
+        G = gan.DCGANGenerator(latent_dim=4, size=16, width=4, cond_dim=7)
+        D = gan.DCGANDiscriminator(size=16, width=4, cond_dim=7)
+        return gan.train_gan(G, D, frames, steps=3, batch_size=4,
+                             conditions=gan.attribute_condition(labels),
+                             snapshot_steps=(0, 3), num_snapshots=2, aux_weight=aux_weight)
+
+    aux_weight = 1.0
+    with_aux = run()
+    assert all(v > 0 for v in with_aux["aux"])
+    aux_weight = 0.0
+
+    a, b = run(), run()
+    assert a["d_loss"] == b["d_loss"] and len(a["g_loss"]) == 3
+    assert a["aux"] == [0.0, 0.0, 0.0]
+    assert [s for s, _ in a["snapshots"]] == [0, 3]
+    assert a["snapshots"][1][1].shape == (2, 3, 16, 16)
+    with pytest.raises(ValueError, match="conditions exactly when"):
+        gan.train_gan(gan.DCGANGenerator(4, 16, 4), gan.DCGANDiscriminator(16, 4), frames, 1,
+                      conditions=gan.attribute_condition(labels))
+
+
+def test_classifier_learns_colour_quickly_and_accuracy_counts():
+    torch.manual_seed(0)
+    frames, labels = gan.load_frames(num_videos=64, size=16)
+    clf = gan.FrameClassifier(width=8)
+    history = gan.train_classifier(clf, frames, labels, steps=60, batch_size=32)
+    assert history["loss"][-1] < history["loss"][0]
+    acc = gan.condition_accuracy(clf, frames, labels)
+    assert acc["color"] > 0.5
+    assert acc["both"] <= min(acc["shape"], acc["color"])
