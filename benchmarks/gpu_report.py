@@ -1,0 +1,96 @@
+"""After benchmarks/gpu_train.sh has trained and evaluated: ship-ready files and a summary.
+
+    python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
+
+For every OUT/<model>/ with a model.pt: the tokenizer's reconstruction ceiling (models
+that have ``reconstruct``), then OUT/weights/<model>_<preset>.pt/.json/.md (weights,
+SHA-256 + metadata + evaluation, model card) ready to copy into t2v_edu/weights/, and
+OUT/summary.json + OUT/summary.md with throughput, TFLOP/s and accuracies.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+
+from t2v_edu import evaluation, pick_device
+from t2v_edu.checkpoint import atomic_write_json, atomic_write_text
+from t2v_edu.training import export_weights, load_model
+
+MAX_MEGABYTES = 15
+
+
+def ceiling(run: Path, device: torch.device, num_videos: int) -> dict | None:
+    """Both judges on the model's reconstructions of real test videos (if it has any)."""
+    model, preset, _ = load_model(run / "model.pt", device=device)
+    if not hasattr(model, "reconstruct"):
+        return None
+
+    def autoencode(videos):
+        return model.reconstruct(videos.to(device)).float().cpu()
+
+    return evaluation.reconstruction_ceiling(autoencode, spec=preset.data_spec,
+                                             num_videos=num_videos)
+
+
+def summarise(run: Path, evaluation_result: dict | None) -> dict:
+    meta = json.loads((run / "model.json").read_text())
+    row = {k: meta[k] for k in ("model", "preset", "train_seconds", "videos_seen",
+                                "videos_per_second", "tflops_per_second", "hardware",
+                                "stage_steps", "parameters")}
+    row["megabytes"] = round((run / "model.pt").stat().st_size / 2**20, 2)
+    if evaluation_result:
+        for split, scores in evaluation_result["splits"].items():
+            row[split] = {k: round(v, 4) for k, v in scores["oracle"].items()
+                          if k in evaluation.ATTRIBUTE_KEYS}
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("out")
+    parser.add_argument("--preset", default="gpu")
+    parser.add_argument("--ceiling-videos", type=int, default=256)
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    device = pick_device()
+    rows, problems = [], []
+    for run in sorted(p.parent for p in out.glob("*/model.pt")):
+        name = run.name
+        result_path = run / "evaluation.json"
+        result = json.loads(result_path.read_text()) if result_path.is_file() else None
+        if result is None:
+            problems.append(f"{name}: no evaluation.json")
+        try:
+            ceil = ceiling(run, device, args.ceiling_videos)
+        except Exception as exc:  # report and go on: the other models still ship
+            ceil, _ = None, problems.append(f"{name}: reconstruction ceiling failed: {exc}")
+        if ceil is not None:
+            atomic_write_json(run / "ceiling.json", ceil)
+            atomic_write_text(run / "ceiling.md", evaluation.format_table(ceil))
+            if result is not None:
+                result["reconstruction"] = ceil
+        export_weights(run, out / "weights", f"{name}_{args.preset}", result)
+        row = summarise(run, result)
+        if row["megabytes"] > MAX_MEGABYTES:
+            problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
+        rows.append(row)
+    atomic_write_json(out / "summary.json", {"models": rows, "problems": problems})
+    lines = ["| model | train s | videos/s | TFLOP/s | MB | test joint | heldout joint |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['train_seconds']} | {r['videos_per_second']} | "
+                     f"{r['tflops_per_second']} | {r['megabytes']} | "
+                     f"{r.get('test', {}).get('joint', '–')} | "
+                     f"{r.get('heldout', {}).get('joint', '–')} |")
+    text = "\n".join(lines + [""] + [f"PROBLEM: {p}" for p in problems]) + "\n"
+    atomic_write_text(out / "summary.md", text)
+    print(text, end="")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# One device call (<= 9 min on one H100): train the `gpu` preset of every model that
+# exists, concurrently on the one GPU, each with --time-budget; evaluate each with
+# `t2v-edu evaluate`; write checkpoints, model cards, evaluation JSON, throughput and
+# TFLOP/s and a log to $OUT. Runs from the source tree with only torch, numpy,
+# matplotlib, imageio and tqdm installed (PYTHONPATH=., nothing to pip install).
+#
+#   OUT=/path/to/out bash benchmarks/gpu_train.sh                 # the real run
+#   OUT=/tmp/out T2V_DEVICE=cpu PRESET=cpu MINUTES=0.3 EVAL_VIDEOS=8 \
+#       CEILING_VIDEOS=8 bash benchmarks/gpu_train.sh              # rehearsal on a CPU
+#
+# Settings (environment): MINUTES training budget per model (6.5), PRESET (gpu),
+# MODELS (default: every model whose module exists), EVAL_VIDEOS per split (512),
+# CEILING_VIDEOS (256), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
+# MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + MINUTES + ~20 s of saving
+# + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
+#
+# Results: $OUT/<model>/{model.pt,model.json,model.md,metrics.jsonl,train.log,
+# evaluation.json,evaluation.md,ceiling.json}, $OUT/weights/<model>_<preset>.{pt,json,md}
+# (copy these into t2v_edu/weights/), $OUT/summary.{json,md}, $OUT/log.txt.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1
+OUT=${OUT:?set OUT to the output folder}
+MINUTES=${MINUTES:-6.5}
+PRESET=${PRESET:-gpu}
+EVAL_VIDEOS=${EVAL_VIDEOS:-512}
+CEILING_VIDEOS=${CEILING_VIDEOS:-256}
+SEED=${SEED:-0}
+EXTRA_SECONDS=${EXTRA_SECONDS:-120}
+EVAL_SECONDS=${EVAL_SECONDS:-300}
+PY=${PYTHON:-$(command -v python || command -v python3)}
+mkdir -p "$OUT"
+LOG="$OUT/log.txt"
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
+
+log "gpu_train.sh: preset=$PRESET minutes=$MINUTES eval_videos=$EVAL_VIDEOS seed=$SEED"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version \
+    --format=csv,noheader >> "$LOG" 2>&1
+$PY - >> "$LOG" 2>&1 <<'EOF'
+import platform, torch, t2v_edu
+print("python", platform.python_version(), "torch", torch.__version__,
+      "cuda", torch.cuda.is_available(), "device", t2v_edu.pick_device())
+EOF
+MODELS=${MODELS:-$($PY -c "from t2v_edu.training import available_models; print(' '.join(available_models()))")}
+log "models: $MODELS"
+
+# -- train, all models at once on the one GPU --------------------------------------
+limit=$($PY -c "print(int(float('$MINUTES') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
+declare -A PIDS
+for m in $MODELS; do
+    mkdir -p "$OUT/$m"
+    timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
+        --out "$OUT/$m" --time-budget "$MINUTES" --seed "$SEED" --no-progress \
+        --sample-every 0 --save-every 1000 > "$OUT/$m/train.log" 2>&1 &
+    PIDS[$m]=$!
+    log "train $m started (pid ${PIDS[$m]})"
+done
+TRAINED=""
+for m in $MODELS; do
+    if wait "${PIDS[$m]}"; then
+        TRAINED="$TRAINED $m"
+        log "train $m done: $(tail -n 1 "$OUT/$m/train.log")"
+    else
+        log "train $m FAILED (exit $?); last lines:"
+        tail -n 20 "$OUT/$m/train.log" | tee -a "$LOG"
+    fi
+done
+rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256   # resume state: not shipped
+
+# -- evaluate, all models at once --------------------------------------------------
+for m in $TRAINED; do
+    timeout "$EVAL_SECONDS" $PY -m t2v_edu.cli evaluate --model "$m" --checkpoint "$OUT/$m/model.pt" \
+        --num-videos "$EVAL_VIDEOS" --batch-size 256 --seed "$SEED" \
+        --out "$OUT/$m/evaluation.json" > "$OUT/$m/evaluation.md" 2>&1 &
+    PIDS[$m]=$!
+done
+for m in $TRAINED; do
+    if wait "${PIDS[$m]}"; then log "evaluate $m done"; else log "evaluate $m FAILED (exit $?)"; fi
+    cat "$OUT/$m/evaluation.md" >> "$LOG"
+done
+
+# -- reconstruction ceilings, shippable weights + cards, summary ----------------------
+timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
+    --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG"
+log "gpu_train.sh finished"

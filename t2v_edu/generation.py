@@ -1,0 +1,217 @@
+"""Text to video: ``t2v_edu.generate`` and ``t2v-edu generate``.
+
+    videos = t2v_edu.generate(["a red circle moves left"], seed=0)   # [B, T, 3, H, W]
+
+A generator is a function ``generate_fn(captions, seed) -> videos`` (float in [0, 1]).
+``load_generator(model, checkpoint)`` builds one from a checkpoint; with no
+checkpoint it uses the weights shipped in ``t2v_edu/weights/`` (``<model>_gpu.pt``
+if present, else ``<model>_cpu.pt``), checked against the SHA-256 in ``<name>.json``
+and loaded with ``weights_only=True``; ``<name>.md`` is the model card. Until a model has shipped weights, the generator *renders a
+real sample of the data set* for the caption (``data.render(parse_caption(c))``) and
+says so in its ``source``: the quickstart works on a fresh machine, and nobody
+mistakes a rendering for a generated video.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+from . import data
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+FALLBACK_SPEC = "cpu"  # the data size the fallback renders: 8 frames of 32 x 32
+
+
+@dataclass
+class Generator:
+    """``generate_fn(captions, seed) -> videos [B, T, 3, H, W]`` plus where it came from.
+
+    model: the model's name ("classic", "modern", "seed"); source: the checkpoint path,
+    or "data set rendering (no trained weights)" for the fallback; spec: the data spec
+    the videos follow; card: the model card's text when the checkpoint has one.
+    """
+
+    model: str
+    source: str
+    is_fallback: bool
+    spec: str
+    num_frames: int
+    size: int
+    sample: Callable[[list[str], int], Tensor]
+    card: str = ""
+
+    def __call__(self, captions: str | list[str], seed: int = 0) -> Tensor:
+        captions = check_captions(captions)
+        videos = self.sample(captions, seed)
+        return videos.float().clamp(0, 1)
+
+
+def check_captions(captions: str | list[str]) -> list[str]:
+    """A list of captions, each parsed once so that an unknown word fails clearly."""
+    if isinstance(captions, str):
+        captions = [captions]
+    captions = list(captions)
+    if not captions:
+        raise ValueError("no captions given; pass e.g. ['a red circle moves left']")
+    for text in captions:
+        data.parse_caption(text)  # raises ValueError naming an unknown word
+    return captions
+
+
+def render_captions(captions: list[str], seed: int = 0, spec: str = FALLBACK_SPEC,
+                    num_frames: int = 8, size: int = 32) -> Tensor:
+    """Real videos of the data set for captions: [B, T, 3, H, W].
+
+    Caption i uses geometry seed ``seed * 100_003 + i``: another seed gives other
+    start positions and sizes, the same seed the same pixels.
+    """
+    videos = [data.render(data.parse_caption(text), num_frames=num_frames, size=size,
+                          seed=seed * 100_003 + i, spec=spec)
+              for i, text in enumerate(captions)]
+    return torch.stack(videos)
+
+
+def fallback_generator(model: str = "classic") -> Generator:
+    """The generator used while ``model`` has no trained weights: renders the data."""
+    return Generator(model=model, source="data set rendering (no trained weights)",
+                     is_fallback=True, spec=FALLBACK_SPEC, num_frames=8, size=32,
+                     sample=lambda captions, seed: render_captions(captions, seed))
+
+
+def default_checkpoint(model: str = "classic", preset: str | None = None) -> Path | None:
+    """The shipped weights of ``model``: ``<model>_gpu.pt``, else ``<model>_cpu.pt``
+    (only ``<model>_<preset>.pt`` when ``preset`` is given); None if there are none."""
+    for preset in ((preset,) if preset else ("gpu", "cpu")):
+        path = WEIGHTS_DIR / f"{model}_{preset}.pt"
+        if path.is_file():
+            return path
+    return None
+
+
+def load_generator(model: str = "classic", checkpoint: str | os.PathLike | None = None,
+                   device: str | torch.device | None = None) -> Generator:
+    """A ``generate_fn(captions, seed) -> [B, T, 3, H, W]`` for ``model``.
+
+    checkpoint: a path saved by ``t2v-edu train`` (checked against the ``.sha256``
+    beside it); None uses the shipped weights, or the data-set fallback when there are
+    none. device: where to sample (default: ``t2v_edu.pick_device()``).
+    """
+    from .training import MODELS, load_model
+
+    if model not in MODELS:
+        raise ValueError(f"model {model!r} is unknown; use one of {sorted(MODELS)}")
+    path = Path(checkpoint) if checkpoint is not None else default_checkpoint(model)
+    if path is None:
+        return fallback_generator(model)
+    from . import pick_device
+
+    device = torch.device(device) if device is not None else pick_device()
+    manifest = path.with_suffix(".json")  # shipped weights: the digest is in <name>.json
+    expected = None
+    if manifest.is_file() and not Path(f"{path}.sha256").is_file():
+        expected = json.loads(manifest.read_text()).get("sha256")
+    net, preset, meta = load_model(path, device=device, expected_model=model,
+                                   expected_sha256=expected)
+    card_path = path.with_suffix(".md")
+    card = card_path.read_text() if card_path.is_file() else ""
+
+    @torch.no_grad()
+    def sample(captions: list[str], seed: int) -> Tensor:
+        generator = torch.Generator(device=device).manual_seed(seed)
+        return net.sample(captions, generator=generator).cpu()
+
+    return Generator(model=model, source=str(path), is_fallback=False,
+                     spec=preset.data_spec, num_frames=preset.num_frames,
+                     size=preset.size, sample=sample, card=card)
+
+
+_CACHE: dict[tuple, Generator] = {}
+
+
+def generate(captions: str | list[str], seed: int = 0, model: str = "classic",
+             checkpoint: str | os.PathLike | None = None,
+             device: str | torch.device | None = None) -> Tensor:
+    """Videos for captions: float tensor [B, T, 3, H, W] in [0, 1].
+
+    The same (captions, seed, model, checkpoint) gives the same videos. The loaded
+    generator is cached, so calling this in a loop (a widget) stays fast.
+    """
+    key = (model, str(checkpoint), str(device))
+    if key not in _CACHE:
+        _CACHE[key] = load_generator(model, checkpoint, device)
+    return _CACHE[key](captions, seed)
+
+
+def caption_to_gif(caption: str, seed: int = 0, model: str = "classic",
+                   checkpoint: str | os.PathLike | None = None, fps: int = 4,
+                   scale: int = 4) -> tuple[bytes | None, str]:
+    """(GIF bytes or None, a message): the logic of the "type a caption" demo widget.
+
+    A caption the grammar cannot parse gives (None, the error's explanation) instead
+    of an exception, so a widget can show the message and wait for the next caption.
+    """
+    from . import viz
+
+    try:
+        video = generate([caption], seed=seed, model=model, checkpoint=checkpoint)
+    except ValueError as exc:
+        return None, str(exc)
+    return viz.gif_bytes(video, fps=fps, scale=scale), f"{caption!r}, seed {seed}"
+
+
+# ---------------------------------------------------------------------------------
+# Command line: t2v-edu generate "a red circle moves left" -o out.gif
+# ---------------------------------------------------------------------------------
+HELP = "generate a video for a caption and save it as a GIF or MP4"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("captions", nargs="+", metavar="CAPTION",
+                        help='one or more captions, e.g. "a red circle moves left"')
+    parser.add_argument("-o", "--output", default="out.gif",
+                        help="output file, .gif or .mp4 (default: out.gif); several "
+                             "captions are placed side by side")
+    parser.add_argument("--model", default="classic",
+                        help="classic (06), modern (07) or seed (08); default classic")
+    parser.add_argument("--checkpoint", default=None,
+                        help="a checkpoint from t2v-edu train (default: shipped weights)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--fps", type=int, default=4, help="frames per second (default 4)")
+    parser.add_argument("--scale", type=int, default=4,
+                        help="enlarge each pixel this many times (default 4)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best)")
+
+
+def save_video(videos: Tensor, path: Path, fps: int = 4, scale: int = 4) -> None:
+    """Save videos [B, T, 3, H, W] side by side as a GIF or MP4 (by the extension)."""
+    from . import viz
+
+    save = viz.save_gif if path.suffix.lower() == ".gif" else viz.save_mp4
+    save(videos, path, fps=fps, scale=scale, columns=len(videos))
+
+
+def cli(args: argparse.Namespace) -> int:
+    from . import setup
+
+    setup(seed=args.seed, quiet=True)
+    output = Path(args.output)
+    if output.suffix.lower() not in (".gif", ".mp4"):
+        raise ValueError(f"output {output.name!r} must end in .gif or .mp4")
+    generator = load_generator(args.model, args.checkpoint, args.device)
+    videos = generator(args.captions, seed=args.seed)             # [B, T, 3, H, W]
+    save_video(videos, output, fps=args.fps, scale=args.scale)
+    if generator.is_fallback:
+        print(f"No trained weights for model {args.model!r} yet: this is a real sample "
+              "of the data set rendered for the caption, not a generated video.")
+    else:
+        print(f"Generated by model {args.model!r} from {Path(generator.source).name}.")
+    num_frames, size = videos.shape[1], videos.shape[-1]
+    print(f"Saved {len(videos)} video(s), {num_frames} frames of {size}x{size}, to {output}")
+    return 0

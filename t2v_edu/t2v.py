@@ -1,0 +1,413 @@
+"""The "classic" text-to-video model (notebook 06): a frame tokenizer + a transformer.
+
+In the VideoGPT / GODIVA line, video generation becomes next-token prediction:
+
+1. ``FrameTokenizer`` (``t2v_edu.tokenizer``) turns each frame into a small grid of
+   discrete codes (FSQ) and back: a video is a sequence of T * h * w integers.
+2. A caption encoder (``attention.TextTransformer``: word embeddings + self-attention)
+   turns the caption into one vector per word.
+3. ``VideoTransformer``, a causal transformer over the video's codes, predicts code n
+   from codes < n and reads the caption through cross-attention:
+
+       p(codes | caption) = prod_n p(code_n | code_<n, caption).
+
+Sampling draws the codes one by one (with a KV cache, so each step costs one token)
+and the tokenizer decodes them. Classifier-free guidance (Ho & Salimans 2022) sharpens
+the caption's effect: the model also learns p(code_n | code_<n) by seeing an empty
+caption 10 % of the time, and sampling uses
+
+    logits = logits_uncond + g * (logits_cond - logits_uncond).
+
+Training has two stages (``stages``): the tokenizer alone (reconstruction loss), then
+the caption encoder and transformer on the frozen tokenizer's codes (cross-entropy).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
+from .text import Vocab
+from .tokenizer import FrameTokenizer, TokenizerConfig, tokenizer_loss
+from .training import Stage
+
+__all__ = ["Preset", "PRESETS", "TextToVideo", "VideoTransformer", "build", "stages",
+           "sample_logits", "filter_logits", "guided_logits", "KVCache", "cache_mask", "cached_block"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes and training settings of the classic model (data, not branches)."""
+
+    data_spec: str = "cpu"           # t2v_edu.data spec: which shapes, colours, motions
+    num_frames: int = 8
+    size: int = 32                   # frame size of the data (and of generated videos)
+    # tokenizer: 32x32 halved 3 times = a 4x4 grid; 4 frames per token -> 2 x 4 x 4 codes
+    work_size: int = 32              # frames are encoded at this size
+    hidden: tuple[int, ...] = (32, 64, 64)
+    levels: tuple[int, ...] = (8, 5, 5, 5)
+    frames_per_token: int = 4        # consecutive frames coded together (a tubelet)
+    tokenizer_steps: int = 1000
+    tokenizer_lr: float = 3e-3
+    tokenizer_frames: int = 1        # tubelets per video the tokenizer trains on
+    tokenizer_batch: int = 32
+    # caption encoder and video transformer
+    text_dim: int = 64
+    text_layers: int = 1
+    embed_dim: int = 128
+    num_layers: int = 4
+    num_heads: int = 4
+    transformer_steps: int = 1200
+    transformer_lr: float = 2e-3
+    batch_size: int = 32
+    caption_dropout: float = 0.1     # for classifier-free guidance
+    # sampling
+    guidance: float = 1.5             # measured best of 1, 1.25, 1.5, 2, 3, 5 (cpu preset)
+    temperature: float = 0.5         # below 1: fewer incoherent codes (measured: joint x1.4)
+    top_k: int = 0                   # 0: no top-k cut
+    # how --time-budget is shared; the notebook's safety budget and evaluation size
+    tokenizer_share: float = 0.3
+    notebook_minutes: float = 2.5
+    eval_videos: int = 128
+    bf16: bool = False
+    storage_dtype: str = "float32"   # of the saved weights ("float16": half the size)
+
+
+PRESETS: dict[str, Preset] = {
+    "cpu": Preset(),
+    "gpu": Preset(data_spec="gpu", num_frames=16, size=64, work_size=64,
+                  hidden=(32, 64, 128), levels=(8, 6, 5, 5), frames_per_token=4,
+                  tokenizer_steps=50_000, tokenizer_lr=2e-3, tokenizer_frames=2,
+                  tokenizer_batch=64, text_dim=128, text_layers=2, embed_dim=256,
+                  num_layers=5, num_heads=8, transformer_steps=50_000,
+                  transformer_lr=1e-3, batch_size=64, tokenizer_share=0.3, bf16=True,
+                  storage_dtype="float16"),
+    # for tests and rehearsals of scripts: seconds on a CPU, learns next to nothing
+    "tiny": Preset(num_frames=4, size=16, work_size=8, hidden=(8,), levels=(3, 3),
+                   frames_per_token=2,
+                   tokenizer_steps=3, tokenizer_batch=4, text_dim=16, text_layers=1,
+                   embed_dim=32, num_layers=1, num_heads=2, transformer_steps=3,
+                   batch_size=4, guidance=2.0),
+}
+
+
+# ---------------------------------------------------------------------------------
+# Sampling formulas
+# ---------------------------------------------------------------------------------
+def guided_logits(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
+    """Classifier-free guidance: uncond + g * (cond - uncond); g = 1 is no guidance."""
+    return uncond + guidance * (cond - uncond)
+
+
+def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> Tensor:
+    """logits / temperature, with every entry below the k-th largest of its row set to
+    -inf (top_k = 0 keeps all). logits: [B, V] -> [B, V].
+
+    Lower temperature sharpens softmax(logits / T); top-k never draws the unlikely tail.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 here, got {temperature}")
+    logits = logits.float() / temperature
+    if 0 < top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[:, -1:]            # [B, 1]
+        logits = logits.masked_fill(logits < kth, -float("inf"))
+    return logits
+
+
+def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0,
+                  generator: torch.Generator | None = None) -> Tensor:
+    """Draw one index per row from softmax(filter_logits(logits, temperature, top_k)).
+
+    logits: [B, V] -> indices [B] (int64). temperature 0 takes the argmax.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    if temperature == 0:
+        return logits.argmax(-1)
+    probs = torch.softmax(filter_logits(logits, temperature, top_k), dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+# ---------------------------------------------------------------------------------
+# The video transformer
+# ---------------------------------------------------------------------------------
+class KVCache:
+    """Keys and values of the positions seen so far, per block: [B, heads, n, head_dim].
+
+    Preallocated for ``max_len`` positions, so appending one position writes in place
+    instead of copying everything seen so far.
+    """
+
+    def __init__(self, num_layers: int, max_len: int):
+        self.max_len, self.length = max_len, 0
+        self.keys: list[Tensor | None] = [None] * num_layers
+        self.values: list[Tensor | None] = [None] * num_layers
+
+    def append(self, layer: int, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Store k, v [B, heads, n, d] after the cached positions; return all so far."""
+        if self.keys[layer] is None:
+            shape = (*k.shape[:2], self.max_len, k.shape[-1])
+            self.keys[layer], self.values[layer] = k.new_empty(shape), v.new_empty(shape)
+        start, end = self.length, self.length + k.shape[2]
+        if end > self.max_len:
+            raise ValueError(f"the cache holds {self.max_len} positions; {end} requested")
+        self.keys[layer][:, :, start:end] = k
+        self.values[layer][:, :, start:end] = v
+        if layer == len(self.keys) - 1:  # the last block has stored them: advance
+            self.length = end
+        return self.keys[layer][:, :, :end], self.values[layer][:, :, :end]
+
+
+def cache_mask(num_new: int, total: int, device: torch.device | str | None = None) -> Tensor:
+    """Which of ``total`` keys each of the ``num_new`` newest queries may attend to.
+
+    The queries are positions total - num_new, ..., total - 1; query i may attend to
+    key j when j <= total - num_new + i: bool [num_new, total], the last num_new rows
+    of causal_mask(total). With one new position (sampling) every key is allowed.
+    """
+    if not 0 < num_new <= total:
+        raise ValueError(f"need 0 < num_new <= total, got {num_new} and {total}")
+    return torch.ones(num_new, total, dtype=torch.bool, device=device).tril(total - num_new)
+
+
+def _heads(x: Tensor, num_heads: int) -> Tensor:
+    """[B, n, E] -> [B, heads, n, E / heads]."""
+    B, n, E = x.shape
+    return x.view(B, n, num_heads, E // num_heads).transpose(1, 2)
+
+
+def cached_block(block: TransformerBlock, x: Tensor, layer: int, cache: KVCache,
+                 context: Tensor, context_mask: Tensor) -> Tensor:
+    """``block(x)`` for the newest positions x [B, n, E], reusing cached keys/values.
+
+    The same computation as TransformerBlock.forward (pre-norm self-attention,
+    cross-attention, MLP), except that the self-attention's keys and values of
+    earlier positions come from the cache instead of being recomputed. The new
+    positions are the latest ones, so they may attend to every cached key; with
+    n > 1 they also need the causal mask among themselves.
+    """
+    attn = block.attn
+    h = block.norm1(x)
+    q = _heads(attn.q_proj(h), attn.num_heads)
+    k, v = cache.append(layer, _heads(attn.k_proj(h), attn.num_heads),
+                        _heads(attn.v_proj(h), attn.num_heads))
+    mask = cache_mask(x.shape[1], k.shape[2], x.device)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)  # [B, heads, n, d]
+    x = x + attn.out_proj(out.transpose(1, 2).reshape(x.shape))
+    h, _ = block.cross(block.norm_cross(x), context, context, mask=context_mask,
+                       need_weights=False)
+    x = x + h
+    return x + block.mlp(block.norm2(x))
+
+
+class VideoTransformer(nn.Module):
+    """A causal transformer over a video's codes that reads the caption by cross-attention.
+
+    Position n of the sequence is (frame t, row i, column j) in raster order; its
+    embedding is token + frame_t + row_i + column_j (learned, factorised over space
+    and time). Input n is code n - 1 (a <start> token at n = 0); output n predicts
+    code n. forward(inputs [B, n], context [B, L, C], context_mask [B, 1, L])
+    -> logits [B, n, num_codes].
+    """
+
+    def __init__(self, num_codes: int, num_frames: int, grid: int, embed_dim: int,
+                 num_layers: int, num_heads: int, context_dim: int):
+        super().__init__()
+        self.num_codes, self.num_frames, self.grid = num_codes, num_frames, grid
+        self.length = num_frames * grid * grid
+        self.start_id = num_codes
+        self.token = nn.Embedding(num_codes + 1, embed_dim)          # codes + <start>
+        self.frame_pos = nn.Parameter(torch.randn(num_frames, embed_dim) * 0.02)
+        self.row_pos = nn.Parameter(torch.randn(grid, embed_dim) * 0.02)
+        self.col_pos = nn.Parameter(torch.randn(grid, embed_dim) * 0.02)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(embed_dim, num_heads, cross_attention=True, context_dim=context_dim)
+            for _ in range(num_layers))
+        self.norm = nn.LayerNorm(embed_dim)
+        self.head = nn.Linear(embed_dim, num_codes)
+        self.register_buffer("mask", causal_mask(self.length), persistent=False)
+
+    def positions(self) -> Tensor:
+        """Space-time position embeddings [T * h * w, E]: frame + row + column."""
+        g = self.grid
+        pos = (self.frame_pos[:, None, None] + self.row_pos[None, :, None]
+               + self.col_pos[None, None, :])                       # [T, h, w, E]
+        return pos.reshape(self.length, -1)
+
+    def forward(self, inputs: Tensor, context: Tensor, context_mask: Tensor) -> Tensor:
+        n = inputs.shape[1]
+        if n > self.length:
+            raise ValueError(f"at most {self.length} positions, got {n}")
+        x = self.token(inputs) + self.positions()[:n]               # [B, n, E]
+        for block in self.blocks:
+            x = block(x, mask=self.mask[:n, :n], context=context, context_mask=context_mask)
+        return self.head(self.norm(x))                              # [B, n, num_codes]
+
+    def step(self, inputs: Tensor, cache: KVCache, context: Tensor,
+             context_mask: Tensor) -> Tensor:
+        """Logits for the positions after the cached ones: inputs [B, n] -> [B, n, V]."""
+        start = cache.length
+        x = self.token(inputs) + self.positions()[start:start + inputs.shape[1]]
+        for layer, block in enumerate(self.blocks):
+            x = cached_block(block, x, layer, cache, context, context_mask)
+        return self.head(self.norm(x))
+
+
+# ---------------------------------------------------------------------------------
+# The whole model
+# ---------------------------------------------------------------------------------
+class TextToVideo(nn.Module):
+    """Caption -> codes -> video. ``loss`` trains it; ``sample`` generates.
+
+    Attributes: vocab (the caption grammar's words), tokenizer, text (caption
+    encoder), video (the causal transformer).
+    """
+
+    def __init__(self, preset: Preset = PRESETS["cpu"]):
+        super().__init__()
+        self.preset = preset
+        self.vocab = Vocab.default()
+        self.tokenizer = FrameTokenizer(TokenizerConfig(
+            preset.size, preset.work_size, tuple(preset.hidden), tuple(preset.levels),
+            preset.frames_per_token))
+        self.text = TextTransformer(len(self.vocab), preset.text_dim, num_heads=4,
+                                    num_layers=preset.text_layers, max_len=48)
+        self.video = VideoTransformer(self.tokenizer.num_codes,
+                                      preset.num_frames // preset.frames_per_token,
+                                      self.tokenizer.grid, preset.embed_dim,
+                                      preset.num_layers, preset.num_heads, preset.text_dim)
+
+    @property
+    def device(self) -> torch.device:
+        return self.video.head.weight.device
+
+    # -- caption ---------------------------------------------------------------
+    def encode_text(self, captions: list[str], drop: Tensor | None = None
+                    ) -> tuple[Tensor, Tensor]:
+        """(word features [B, L, C], mask [B, 1, L]); rows where ``drop`` is True get
+        the empty caption (only <bos>), the unconditional input of guidance."""
+        ids, lengths = self.vocab.encode_batch(captions, bos=True)
+        if drop is not None:
+            ids[drop.cpu(), 1:] = self.vocab.pad_id
+            lengths[drop.cpu()] = 1
+        ids, lengths = ids.to(self.device), lengths.to(self.device)
+        tokens, _ = self.text(ids, lengths)
+        return tokens, padding_mask(lengths, ids.shape[1])
+
+    # -- training --------------------------------------------------------------
+    def tokenizer_loss(self, videos: Tensor, captions: list[str]
+                       ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Reconstruction MSE on ``tokenizer_frames`` random frames (or tubelets) of
+        each video."""
+        k = self.preset.frames_per_token
+        tubes = videos.unflatten(1, (-1, k))                        # [B, T/k, k, 3, H, W]
+        B, n = tubes.shape[:2]
+        pick = torch.randint(0, n, (B, self.preset.tokenizer_frames), device=videos.device)
+        frames = tubes[torch.arange(B, device=videos.device)[:, None], pick].flatten(1, 2)
+        recon, _ = self.tokenizer(frames)
+        loss = tokenizer_loss(recon.float(), frames)
+        return loss, {"psnr": -10 * torch.log10(loss.detach().clamp_min(1e-10))}
+
+    def codes(self, videos: Tensor) -> Tensor:
+        """The frozen tokenizer's codes, flattened in raster order: [B, T' * h * w].
+
+        Always in float32 (outside any bf16 autocast), so that training sees the codes
+        that ``reconstruct`` and evaluation see.
+        """
+        self.tokenizer.eval()
+        with torch.autocast(videos.device.type, enabled=False):
+            return self.tokenizer.encode(videos.float()).flatten(1)
+
+    def transformer_loss(self, videos: Tensor, captions: list[str]
+                         ) -> tuple[Tensor, dict[str, Tensor]]:
+        """Cross-entropy of each code given the earlier codes and the caption."""
+        codes = self.codes(videos)                                  # [B, N]
+        drop = torch.rand(len(captions)) < self.preset.caption_dropout
+        context, context_mask = self.encode_text(captions, drop)
+        start = torch.full_like(codes[:, :1], self.video.start_id)
+        logits = self.video(torch.cat([start, codes[:, :-1]], 1), context, context_mask)
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
+        return loss, {"bits_per_token": loss.detach() / math.log(2)}
+
+    # -- sampling --------------------------------------------------------------
+    @torch.no_grad()
+    def sample_codes(self, captions: list[str], generator: torch.Generator | None = None,
+                     guidance: float | None = None, temperature: float | None = None,
+                     top_k: int | None = None, use_cache: bool = True) -> Tensor:
+        """Draw codes [B, T, h, w] one position at a time (KV cache unless told not to)."""
+        p = self.preset
+        guidance = p.guidance if guidance is None else guidance
+        temperature = p.temperature if temperature is None else temperature
+        top_k = p.top_k if top_k is None else top_k
+        B, guided = len(captions), guidance != 1.0
+        drop = torch.arange(2 * B if guided else B) >= B                # second half: empty
+        context, context_mask = self.encode_text(list(captions) * (2 if guided else 1), drop)
+        rows = 2 * B if guided else B
+        inputs = torch.full((rows, 1), self.video.start_id, device=self.device)
+        cache = KVCache(len(self.video.blocks), self.video.length)
+        out = []
+        for n in range(self.video.length):
+            if use_cache:
+                logits = self.video.step(inputs[:, -1:], cache, context, context_mask)[:, -1]
+            else:
+                logits = self.video(inputs, context, context_mask)[:, -1]
+            if guided:
+                logits = guided_logits(logits[:B], logits[B:], guidance)
+            code = sample_logits(logits, temperature, top_k, generator)  # [B]
+            out.append(code)
+            inputs = torch.cat([inputs, code.repeat(2 if guided else 1)[:, None]], 1)
+        g = self.video.grid
+        return torch.stack(out, 1).view(B, self.video.num_frames, g, g)
+
+    @torch.no_grad()
+    def sample(self, captions: list[str], generator: torch.Generator | None = None,
+               **kwargs) -> Tensor:
+        """Videos for captions: float [B, T, 3, H, W] in [0, 1]. kwargs: guidance,
+        temperature, top_k (defaults from the preset)."""
+        self.eval()
+        return self.tokenizer.decode(self.sample_codes(captions, generator, **kwargs))
+
+    @torch.no_grad()
+    def reconstruct(self, videos: Tensor) -> Tensor:
+        """decode(encode(videos)): what the tokenizer keeps of a video."""
+        self.eval()
+        return self.tokenizer.decode(self.tokenizer.encode(videos))
+
+
+# ---------------------------------------------------------------------------------
+# The interface of t2v_edu.training
+# ---------------------------------------------------------------------------------
+def build(preset: Preset | str = "cpu") -> TextToVideo:
+    """A fresh model for a preset (a name or a Preset)."""
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(PRESETS)}")
+        preset = PRESETS[preset]
+    return TextToVideo(preset)
+
+
+def stages(model: TextToVideo, preset: Preset) -> list[Stage]:
+    """Tokenizer first (reconstruction), then caption encoder + transformer."""
+
+    def show_reconstructions(videos, captions):
+        return torch.cat([videos[:4], model.reconstruct(videos[:4])])
+
+    def show_samples(videos, captions):
+        gen = torch.Generator(device=model.device).manual_seed(0)
+        return model.sample(captions[:8], generator=gen)
+
+    text_and_video = list(model.text.parameters()) + list(model.video.parameters())
+    return [
+        Stage("tokenizer", preset.tokenizer_steps, preset.tokenizer_lr,
+              list(model.tokenizer.parameters()), model.tokenizer_loss,
+              preview=show_reconstructions, time_share=preset.tokenizer_share,
+              warmup=50, batch_size=preset.tokenizer_batch, final_lr_fraction=0.0),
+        Stage("transformer", preset.transformer_steps, preset.transformer_lr,
+              text_and_video, model.transformer_loss, preview=show_samples,
+              time_share=1 - preset.tokenizer_share, warmup=100, weight_decay=0.01,
+              final_lr_fraction=0.0),
+    ]

@@ -1,0 +1,200 @@
+"""A frame tokenizer: video -> a grid of discrete codes per frame -> video (notebook 06).
+
+The transformer of ``t2v_edu.t2v`` predicts *tokens*, so frames must become a short
+sequence of integers and back. We reuse notebook 05's convolutional encoder and
+decoder and put a discrete bottleneck between them: finite scalar quantisation (FSQ,
+Mentzer et al. 2023), a simpler alternative to VQ-VAE's learned codebook.
+
+FSQ with levels (L_1, .., L_d): the encoder outputs d channels per grid cell; channel
+i is squashed into [-(L_i - 1)/2, (L_i - 1)/2] with tanh and rounded to the nearest
+integer, so a cell takes one of prod(L_i) values (levels (5, 5, 5): 125 codes). Its
+code index is the mixed-radix number of the d digits. Rounding has zero gradient
+almost everywhere; the straight-through estimator passes the gradient through as if
+rounding were the identity:  round_ste(z) = z + stopgrad(round(z) - z).
+
+Shapes: video [B, T, 3, H, W] in [0, 1]; codes [B, T', h, w] (int64), h = H / 2^k.
+A tokenizer can work at a lower resolution than the data (``work_size``): frames are
+area-downsampled before encoding and decoded frames bilinearly resized back. It can
+also code ``frames_per_token`` consecutive frames together (a "tubelet", stacked in
+the channels), so that T' = T / frames_per_token: fewer tokens for the transformer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .vae import ConvDecoder, ConvEncoder
+
+__all__ = ["straight_through_round", "fsq_bound", "fsq_quantize", "codes_to_indices",
+           "indices_to_codes", "FrameTokenizer", "TokenizerConfig", "tokenizer_loss",
+           "code_usage"]
+
+
+# ---------------------------------------------------------------------------------
+# Finite scalar quantisation
+# ---------------------------------------------------------------------------------
+def straight_through_round(z: Tensor) -> Tensor:
+    """round_ste(z) = z + stopgrad(round(z) - z).
+
+    Forward: round(z). Backward: d round_ste / dz = 1 (the gradient passes straight
+    through), so the encoder still learns although rounding is flat almost everywhere.
+    """
+    return z + (torch.round(z) - z).detach()
+
+
+def _levels_tensor(levels: tuple[int, ...] | Tensor, like: Tensor) -> Tensor:
+    levels = torch.as_tensor(levels, device=like.device)
+    if levels.dim() != 1 or (levels < 2).any():
+        raise ValueError(f"levels must be a sequence of integers >= 2, got {levels.tolist()}")
+    if like.shape[-1] != len(levels):
+        raise ValueError(f"the last dimension ({like.shape[-1]}) must equal the number of "
+                         f"levels ({len(levels)})")
+    return levels
+
+
+def fsq_bound(z: Tensor, levels: tuple[int, ...]) -> Tensor:
+    """Squash each channel into the range its levels round to:
+
+        half = (L - 1)(1 - eps) / 2,  offset = 1/2 if L is even else 0,
+        bound(z) = tanh(z + tan(offset / half)) * half - offset,
+
+    so round(bound(z)) takes exactly L integer values (for odd L: -(L-1)/2 .. (L-1)/2,
+    for even L: -L/2 .. L/2 - 1). The shift tan(offset / half) only moves the
+    squashing curve sideways; it is the one the FSQ authors' code uses.
+    z: [..., d] with d = len(levels) -> [..., d].
+    """
+    lv = _levels_tensor(levels, z).to(z.dtype)
+    half = (lv - 1) * (1 - 1e-3) / 2
+    offset = torch.where(lv % 2 == 0, 0.5, 0.0).to(z.dtype)
+    shift = torch.tan(offset / half)
+    return torch.tanh(z + shift) * half - offset
+
+
+def fsq_quantize(z: Tensor, levels: tuple[int, ...]) -> Tensor:
+    """FSQ: q = round_ste(bound(z)) / (L // 2), values on a grid in [-1, 1].
+
+    z: [..., d] -> q: [..., d]; each channel i takes L_i values (e.g. L = 5:
+    -1, -0.5, 0, 0.5, 1). Gradients pass through the rounding (straight-through).
+    """
+    lv = _levels_tensor(levels, z)
+    return straight_through_round(fsq_bound(z, levels)) / (lv // 2).to(z.dtype)
+
+
+def codes_to_indices(q: Tensor, levels: tuple[int, ...]) -> Tensor:
+    """Quantised values [..., d] -> code indices [...] (int64) in [0, prod(levels)).
+
+    digit_i = q_i * (L_i // 2) + L_i // 2 in {0, .., L_i - 1};
+    index = sum_i digit_i * prod_{j < i} L_j  (mixed radix, first digit least significant).
+    """
+    lv = _levels_tensor(levels, q)
+    digits = torch.round(q * (lv // 2) + lv // 2).long()
+    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
+    return (digits * basis).sum(-1)
+
+
+def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
+    """Code indices [...] -> quantised values [..., d]: the inverse of codes_to_indices."""
+    lv = torch.as_tensor(levels, device=indices.device)
+    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
+    digits = (indices[..., None] // basis) % lv
+    return (digits - lv // 2).float() / (lv // 2).float()
+
+
+def code_usage(indices: Tensor, num_codes: int) -> float:
+    """Perplexity of the code histogram / num_codes: 1 = all codes equally used."""
+    counts = torch.bincount(indices.reshape(-1), minlength=num_codes).float()
+    p = counts / counts.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    return float(entropy.exp() / num_codes)
+
+
+# ---------------------------------------------------------------------------------
+# The tokenizer
+# ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TokenizerConfig:
+    size: int = 32                    # the data's frame size
+    work_size: int = 32               # the size the tokenizer encodes
+    hidden: tuple[int, ...] = (32, 64, 64)
+    levels: tuple[int, ...] = (5, 5, 5)
+    frames_per_token: int = 1          # consecutive frames coded together
+
+
+class FrameTokenizer(nn.Module):
+    """ConvEncoder -> FSQ -> ConvDecoder, applied to every frame (or tubelet) of a video.
+
+    encode(video [B, T, 3, H, W]) -> codes [B, T', h, w];  decode(codes) -> video in
+    [0, 1];  forward(video) -> (reconstruction [B, T, 3, H, W], codes) for training
+    (the straight-through estimator lets the reconstruction loss reach the encoder).
+    T' = T / frames_per_token.
+    """
+
+    def __init__(self, config: TokenizerConfig = TokenizerConfig()):
+        super().__init__()
+        self.config = config
+        self.levels = tuple(config.levels)
+        self.num_codes = int(torch.tensor(self.levels).prod())
+        self.grid = config.work_size // 2 ** len(config.hidden)
+        if self.grid * 2 ** len(config.hidden) != config.work_size:
+            raise ValueError(f"work_size {config.work_size} must be divisible by "
+                             f"2^len(hidden) = {2 ** len(config.hidden)}")
+        k = self.frames_per_token = config.frames_per_token
+        self.encoder = ConvEncoder(3 * k, tuple(config.hidden), len(self.levels))
+        self.decoder = ConvDecoder(len(self.levels), tuple(config.hidden)[::-1], 3 * k)
+
+    def _frames(self, video: Tensor) -> Tensor:
+        """[B, T, 3, H, W] -> tubelets [B*T', 3k, s, s] at the working size."""
+        if video.dim() != 5 or video.shape[2] != 3:
+            raise ValueError(f"video must be [B, T, 3, H, W], got {tuple(video.shape)}")
+        B, T, _, H, W = video.shape
+        k = self.frames_per_token
+        if T % k:
+            raise ValueError(f"{T} frames cannot be cut into tubelets of {k} frames")
+        frames = video.reshape(B * T // k, 3 * k, H, W)
+        if frames.shape[-1] != self.config.work_size:
+            frames = F.interpolate(frames, size=self.config.work_size, mode="area")
+        return frames
+
+    def quantize(self, video: Tensor) -> Tensor:
+        """Quantised latents [B, T', h, w, d] (differentiable through the STE)."""
+        B = video.shape[0]
+        z = self.encoder(self._frames(video))                       # [B*T', d, h, w]
+        q = fsq_quantize(z.permute(0, 2, 3, 1), self.levels)        # [B*T', h, w, d]
+        return q.unflatten(0, (B, -1))
+
+    def decode_latents(self, q: Tensor) -> Tensor:
+        """Latents [B, T', h, w, d] -> video logits [B, T, 3, H, W] (before the sigmoid)."""
+        B, n = q.shape[:2]
+        x = self.decoder(q.flatten(0, 1).permute(0, 3, 1, 2))       # [B*T', 3k, s, s]
+        if x.shape[-1] != self.config.size:
+            x = F.interpolate(x, size=self.config.size, mode="bilinear", align_corners=False)
+        return x.reshape(B, n * self.frames_per_token, 3, *x.shape[-2:])
+
+    @torch.no_grad()
+    def encode(self, video: Tensor) -> Tensor:
+        """video [B, T, 3, H, W] in [0, 1] -> codes [B, T', h, w] (int64)."""
+        return codes_to_indices(self.quantize(video), self.levels)
+
+    def decode(self, codes: Tensor) -> Tensor:
+        """codes [B, T', h, w] -> video [B, T, 3, H, W] in [0, 1]."""
+        if codes.dim() != 4:
+            raise ValueError(f"codes must be [B, T', h, w], got {tuple(codes.shape)}")
+        if codes.min() < 0 or codes.max() >= self.num_codes:
+            raise ValueError(f"codes must lie in [0, {self.num_codes}), got "
+                             f"[{int(codes.min())}, {int(codes.max())}]")
+        return torch.sigmoid(self.decode_latents(indices_to_codes(codes, self.levels)))
+
+    def forward(self, video: Tensor) -> tuple[Tensor, Tensor]:
+        q = self.quantize(video)
+        logits = self.decode_latents(q)
+        return torch.sigmoid(logits), codes_to_indices(q.detach(), self.levels)
+
+
+def tokenizer_loss(recon: Tensor, video: Tensor) -> Tensor:
+    """Mean squared error per pixel: mean (x_hat - x)^2."""
+    if recon.shape != video.shape:
+        raise ValueError(f"recon {tuple(recon.shape)} and video {tuple(video.shape)} differ")
+    return F.mse_loss(recon, video)

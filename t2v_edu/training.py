@@ -1,0 +1,659 @@
+"""One training loop for every model of the course: ``t2v-edu train``.
+
+    t2v-edu train --model classic --preset cpu --out runs/classic
+    t2v-edu train --model classic --preset gpu --out runs/gpu --time-budget 7
+    torchrun --nproc_per_node 2 -m t2v_edu.cli train --model classic --out runs/ddp
+
+A model plugs in through a plain module (``MODELS`` maps its name to it) that has
+- ``PRESETS``: {"cpu": preset, "gpu": preset}, frozen dataclasses with at least the
+  fields ``data_spec``, ``num_frames``, ``size`` and ``batch_size``;
+- ``build(preset) -> nn.Module`` whose ``sample(captions, generator)`` returns videos
+  [B, T, 3, H, W] in [0, 1];
+- ``stages(model, preset) -> list[Stage]``: what to optimise, in order (the classic
+  model: its frame tokenizer, then its transformer).
+Optional preset fields: ``bf16`` (autocast on CUDA) and ``storage_dtype`` ("float16"
+stores ``model.pt`` at half size).
+
+What the loop guarantees
+- Data by step index: step s of a stage trains on videos ``s * batch ...`` of an
+  endless "train" split, and the random number generator is re-seeded from (seed,
+  stage, step) before each step. So ``--resume`` after a kill reaches exactly the
+  weights of an uninterrupted run.
+- Learning rate: linear warm-up, then cosine decay over the stage's progress, where
+  progress = max(step / steps, time used / time allowed) under ``--time-budget``.
+  The budget is shared among the stages by their ``time_share``; the run stops
+  cleanly, with the schedule finished, and saves.
+- Files in ``--out``: ``model.pt`` (weights + preset, ``.sha256`` beside it, what
+  ``t2v-edu generate --checkpoint`` loads), ``model.json`` (how it was trained),
+  ``train_state.pt`` (optimiser and position, for ``--resume``), ``metrics.jsonl``
+  and ``samples/*.gif``. Every write is atomic.
+- Data parallel: under ``torchrun`` each process trains on its slice of the batch
+  and the gradients are averaged with one all-reduce (what DistributedDataParallel
+  does, without overlapping it with the backward pass). gloo on CPU, nccl on CUDA.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import math
+import os
+import platform
+import time
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from . import checkpoint as ckpt
+from . import data
+
+MODELS = {"classic": "t2v_edu.t2v", "modern": "t2v_edu.flow", "seed": "t2v_edu.seed_model"}
+ENDLESS = 2**31 - 1  # length of the training split: every step sees new videos
+
+
+@dataclass
+class Stage:
+    """One optimisation stage: which parameters, which loss, how long.
+
+    loss(videos [B, T, 3, H, W], captions) -> (scalar loss, {name: scalar} to log; the
+    loop reads them only when it logs, so a GPU is not made to wait every step).
+    preview(videos, captions) -> videos to save as a GIF (reconstructions, samples).
+    """
+
+    name: str
+    steps: int
+    lr: float
+    parameters: list[nn.Parameter]
+    loss: Callable[[Tensor, list[str]], tuple[Tensor, dict[str, Tensor]]]
+    preview: Callable[[Tensor, list[str]], Tensor] | None = None
+    time_share: float = 1.0
+    warmup: int = 50
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0
+    batch_size: int | None = None   # default: the preset's
+    final_lr_fraction: float = 0.1  # the cosine decays to lr * this
+
+
+# ---------------------------------------------------------------------------------
+# The model registry
+# ---------------------------------------------------------------------------------
+def model_module(name: str):
+    """The module that defines model ``name`` (PRESETS, build, stages)."""
+    if name not in MODELS:
+        raise ValueError(f"model {name!r} is unknown; use one of {sorted(MODELS)}")
+    try:
+        return importlib.import_module(MODELS[name])
+    except ModuleNotFoundError as exc:
+        if exc.name != MODELS[name]:
+            raise
+        raise ValueError(f"model {name!r} ({MODELS[name]}) is not part of this version") from exc
+
+
+def available_models() -> list[str]:
+    """Names of the models whose module exists."""
+    return [name for name, mod in MODELS.items() if importlib.util.find_spec(mod) is not None]
+
+
+def get_preset(module, preset: str):
+    if preset not in module.PRESETS:
+        raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(module.PRESETS)}")
+    return module.PRESETS[preset]
+
+
+def preset_to_dict(preset) -> dict:
+    """A preset as plain numbers and strings (what ``weights_only=True`` loads)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(preset).items()}
+
+
+def preset_from_dict(module, name: str, config: dict):
+    """Rebuild a preset saved by ``preset_to_dict`` (tuples come back as tuples)."""
+    cls = type(next(iter(module.PRESETS.values())))
+    known = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
+    return cls(**known)
+
+
+def model_state(model_name: str, preset_name: str, preset, model: nn.Module,
+                meta: dict) -> dict:
+    """The contents of ``model.pt``: tensors and primitives only.
+
+    Floating-point weights are stored in the preset's ``storage_dtype`` (optional
+    field, default "float32"; "float16" halves the file) and come back as float32.
+    """
+    dtype = getattr(torch, getattr(preset, "storage_dtype", "float32"))
+    weights = {k: v.detach().cpu().to(dtype) if v.is_floating_point() else v.detach().cpu()
+               for k, v in model.state_dict().items()}
+    return {"format": "t2v-edu/1", "model": model_name, "preset": preset_name,
+            "config": preset_to_dict(preset), "meta": meta, "state_dict": weights}
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu",
+               expected_model: str | None = None, expected_sha256: str | None = None):
+    """(model in eval mode, preset, meta) from a ``model.pt`` (SHA-256 checked)."""
+    state = ckpt.load_checkpoint(path, expected_sha256=expected_sha256)
+    if state.get("format") != "t2v-edu/1":
+        raise ValueError(f"{path} is not a t2v-edu model checkpoint (no format tag); "
+                         "use the model.pt that t2v-edu train writes")
+    if expected_model is not None and state["model"] != expected_model:
+        raise ValueError(f"{path} holds model {state['model']!r}, not {expected_model!r}")
+    module = model_module(state["model"])
+    preset = preset_from_dict(module, state["preset"], state["config"])
+    model = module.build(preset)
+    model.load_state_dict(state["state_dict"])
+    return model.to(device).eval(), preset, state["meta"]
+
+
+# ---------------------------------------------------------------------------------
+# Schedule, data, distributed helpers
+# ---------------------------------------------------------------------------------
+def learning_rate(base_lr: float, step: int, warmup: int, progress: float,
+                  final_fraction: float = 0.1) -> float:
+    """lr = base * min(1, (step + 1) / warmup) * (f + (1 - f) (1 + cos(pi p)) / 2).
+
+    Linear warm-up, then cosine decay to f = final_fraction of the base over the
+    stage's progress p in [0, 1].
+    """
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    p = min(max(progress, 0.0), 1.0)
+    f = final_fraction
+    return base_lr * warm * (f + (1 - f) * 0.5 * (1.0 + math.cos(math.pi * p)))
+
+
+def step_seed(seed: int, stage: int, step: int) -> int:
+    """The seed of one training step: a pure function of its position."""
+    return (seed * 1_000_003 + stage * 10_007_321 + step) % (2**63 - 1)
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: torch.device) -> Distributed:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Distributed()
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank=dist.get_rank(), world=dist.get_world_size())
+
+
+def average_gradients(parameters: list[nn.Parameter], dist_info: Distributed) -> None:
+    """grad <- mean over processes, with one all-reduce of all gradients flattened."""
+    if dist_info.world == 1:
+        return
+    import torch.distributed as dist
+
+    grads = [p.grad for p in parameters if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= dist_info.world
+    offset = 0
+    for g in grads:
+        g.copy_(flat[offset:offset + g.numel()].view_as(g))
+        offset += g.numel()
+
+
+def agree(value: float, dist_info: Distributed) -> float:
+    """The largest ``value`` over processes (so that all stop at the same step)."""
+    if dist_info.world == 1:
+        return value
+    import torch.distributed as dist
+
+    t = torch.tensor([value], dtype=torch.float64)
+    if dist.get_backend() == "nccl":
+        t = t.cuda()
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
+def broadcast_parameters(model: nn.Module, dist_info: Distributed) -> None:
+    if dist_info.world == 1:
+        return
+    import torch.distributed as dist
+
+    for t in model.state_dict().values():
+        dist.broadcast(t, src=0)
+
+
+class BatchSource:
+    """Videos of step s: items ``[s * B + rank * b, ... + b)`` of an endless split.
+
+    Describing a video (caption, attributes, start and speed) is plain Python; drawing
+    it is tensor work, done on the training device (the GPU renders its own data). On
+    CUDA, worker processes describe the next steps while the GPU trains.
+    """
+
+    def __init__(self, preset, seed: int, device: torch.device, dist_info: Distributed,
+                 workers: int | None = None):
+        self.dataset = data.MovingShapes("train", num_frames=preset.num_frames,
+                                         size=preset.size, length=ENDLESS, seed=seed,
+                                         spec=preset.data_spec)
+        self.device, self.dist = device, dist_info
+        self.workers = (3 if device.type == "cuda" else 0) if workers is None else workers
+
+    def indices(self, stage: int, step: int, batch_size: int) -> list[int]:
+        if batch_size % self.dist.world:
+            raise ValueError(f"batch size {batch_size} must be divisible by the number "
+                             f"of processes {self.dist.world}")
+        local = batch_size // self.dist.world
+        start = (stage * 10_000_000 + step) * batch_size + self.dist.rank * local
+        return [i % ENDLESS for i in range(start, start + local)]
+
+    def describe(self, stage: int, step: int, batch_size: int) -> list[tuple]:
+        return [self.dataset.describe(i) for i in self.indices(stage, step, batch_size)]
+
+    def render(self, described: list[tuple]) -> tuple[Tensor, list[str]]:
+        """(videos [b, T, 3, H, W] on the device, captions)."""
+        videos = data._render_many([d[1] for d in described], [d[2] for d in described],
+                                   self.dataset.num_frames, self.dataset.size, self.device)
+        return videos, [d[0] for d in described]
+
+    def batch(self, stage: int, step: int, batch_size: int) -> tuple[Tensor, list[str]]:
+        """The batch of one step."""
+        return self.render(self.describe(stage, step, batch_size))
+
+    def batches(self, stage: int, start: int, end: int, batch_size: int):
+        """The batches of steps start, start + 1, ... < end, in order."""
+        if self.workers == 0:
+            for step in range(start, end):
+                yield self.batch(stage, step, batch_size)
+            return
+        loader = torch.utils.data.DataLoader(
+            _StepDescriptions(self, stage, batch_size), batch_size=None,
+            sampler=range(start, end), num_workers=self.workers, prefetch_factor=4,
+            collate_fn=_as_is)
+        for described in loader:
+            yield self.render(described)
+
+
+class _StepDescriptions(torch.utils.data.Dataset):
+    """Item s: the descriptions of the videos of step s (for DataLoader workers)."""
+
+    def __init__(self, source: BatchSource, stage: int, batch_size: int):
+        self.source, self.stage, self.batch_size = source, stage, batch_size
+
+    def __len__(self) -> int:
+        return ENDLESS
+
+    def __getitem__(self, step: int) -> list[tuple]:
+        return self.source.describe(self.stage, step, self.batch_size)
+
+
+def _as_is(item):
+    return item
+
+
+# ---------------------------------------------------------------------------------
+# The loop
+# ---------------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    model: str = "classic"
+    preset: str = "cpu"
+    out: str = "runs/classic"
+    steps: int | None = None          # per stage; default the preset's
+    time_budget: float | None = None  # minutes, all stages together
+    resume: bool = False
+    seed: int = 0
+    device: str | None = None
+    save_every: int = 200
+    sample_every: int = 500
+    log_every: int = 10
+    compile: bool = False
+    progress: bool = True
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    model: nn.Module
+    preset: object
+    meta: dict = field(default_factory=dict)
+
+
+def _hardware(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+
+
+def _flop_counter():
+    """Counts the FLOPs of matmuls, convolutions and attention in its ``with`` block."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    return FlopCounterMode(display=False)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train ``config.model`` with preset ``config.preset``; see the module docstring."""
+    from tqdm.auto import tqdm
+
+    from . import pick_device, setup
+
+    setup(seed=config.seed, quiet=True, preset="gpu" if config.preset == "gpu" else "cpu")
+    device = pick_device(config.device)
+    dist_info = init_distributed(device)
+    if device.type == "cuda" and dist_info.world > 1:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+
+    module = model_module(config.model)
+    preset = get_preset(module, config.preset)
+    out = Path(config.out)
+    torch.manual_seed(config.seed)
+    model = module.build(preset).to(device)
+    broadcast_parameters(model, dist_info)
+    if config.compile and hasattr(torch, "compile"):
+        for child in model.children():
+            child.compile()
+    stage_list = module.stages(model, preset)
+    if config.steps is not None:
+        for st in stage_list:
+            st.steps = config.steps
+    source = BatchSource(preset, config.seed, device, dist_info)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
+                if device.type == "cuda" and getattr(preset, "bf16", False) else nullcontext())
+
+    # -- position and history: fresh, or from train_state.pt -------------------
+    position = {"stage": 0, "step": 0, "stage_time": [0.0] * len(stage_list),
+                "flops": [0.0] * len(stage_list), "videos": 0}
+    state_path = out / "train_state.pt"
+    opt_state = None
+    if config.resume and state_path.is_file():
+        saved = ckpt.load_checkpoint(state_path)
+        if (saved["model"], saved["preset"], saved["seed"]) != (config.model, config.preset,
+                                                               config.seed):
+            raise ValueError(f"{state_path} is from model {saved['model']!r}, preset "
+                             f"{saved['preset']!r}, seed {saved['seed']}; start a new --out")
+        model.load_state_dict(saved["state_dict"])
+        position = saved["position"]
+        opt_state = saved["optimizer"]
+        _truncate_log(out / "metrics.jsonl", position)
+    budget_s = None if config.time_budget is None else 60.0 * config.time_budget
+    if dist_info.main:
+        out.mkdir(parents=True, exist_ok=True)
+    wall_start = time.perf_counter() - sum(position["stage_time"])
+
+    for si in range(position["stage"], len(stage_list)):
+        stage = stage_list[si]
+        batch_size = stage.batch_size or preset.batch_size
+        params = [p for p in stage.parameters if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=stage.lr, betas=stage.betas,
+                                      weight_decay=stage.weight_decay)
+        start_step = 0
+        if si == position["stage"]:
+            start_step = position["step"]
+            if opt_state is not None:
+                optimizer.load_state_dict(opt_state)
+        stage_allowed = None
+        if budget_s is not None:  # this stage's share of what is left
+            used_before = sum(position["stage_time"][:si])
+            shares = [s.time_share for s in stage_list[si:]]
+            stage_allowed = max(0.0, budget_s - used_before) * shares[0] / sum(shares)
+        stage_time = position["stage_time"][si]
+        bar = tqdm(total=stage.steps, initial=start_step, desc=f"{config.model}/{stage.name}",
+                   disable=not (config.progress and dist_info.main), leave=True)
+        step, t_last, videos_since = start_step, time.perf_counter(), 0
+        batches = source.batches(si, start_step, stage.steps, batch_size)
+        while True:
+            progress = step / stage.steps
+            if stage_allowed is not None:
+                progress = max(progress, stage_time / max(stage_allowed, 1e-9))
+            progress = agree(progress, dist_info)
+            if progress >= 1.0 or step >= stage.steps:
+                break
+            t0 = time.perf_counter()
+            torch.manual_seed(step_seed(config.seed, si, step))
+            videos, captions = next(batches)
+            lr = learning_rate(stage.lr, step, stage.warmup, progress, stage.final_lr_fraction)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            model.train()
+            optimizer.zero_grad(set_to_none=True)
+            counting = position["flops"][si] == 0.0  # count the FLOPs of one real step
+            counter = _flop_counter() if counting else nullcontext()
+            with counter:
+                with autocast:
+                    loss, metrics = stage.loss(videos, captions)
+                loss.backward()
+            if counting:
+                position["flops"][si] = float(counter.get_total_flops()) * dist_info.world
+            average_gradients(params, dist_info)
+            if stage.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, stage.grad_clip)
+            optimizer.step()
+            step += 1
+            videos_since += batch_size
+            position["videos"] += batch_size
+            if device.type == "cuda" and (step % config.log_every == 0):
+                torch.cuda.synchronize(device)
+            stage_time += time.perf_counter() - t0
+            position["stage_time"][si] = stage_time
+            bar.update(1)
+            if dist_info.main and (step % config.log_every == 0 or step == 1):
+                now = time.perf_counter()
+                record = {"stage": stage.name, "stage_index": si, "step": step,
+                          "loss": round(float(loss.detach()), 5), "lr": lr,
+                          "elapsed_s": round(now - wall_start, 2),
+                          "videos_per_s": round(videos_since / max(now - t_last, 1e-9), 1)}
+                record.update({k: round(float(v), 5) for k, v in metrics.items()})
+                _append_log(out / "metrics.jsonl", record)
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+                t_last, videos_since = now, 0
+            if dist_info.main and stage.preview is not None and config.sample_every \
+                    and step % config.sample_every == 0:
+                _save_preview(stage, model, source, out, si, step)
+            if step % config.save_every == 0:
+                position.update(stage=si, step=step)
+                _save_train_state(state_path, config, model, optimizer, position, dist_info)
+        bar.close()
+        batches.close()  # stops the data workers
+        if dist_info.main and stage.preview is not None:
+            _save_preview(stage, model, source, out, si, step)
+        position.update(stage=si + 1, step=0)
+        position["stage_time"][si] = stage_time
+        position.setdefault("stage_steps", {})[stage.name] = step
+        opt_state = None
+        _save_train_state(state_path, config, model, None, position, dist_info)
+
+    meta = _training_meta(config, preset, position, stage_list, device, dist_info,
+                          time.perf_counter() - wall_start)
+    meta["parameters"] = sum(p.numel() for p in model.parameters())
+    if dist_info.main:
+        model.eval()
+        ckpt.save_checkpoint(out / "model.pt", model_state(config.model, config.preset,
+                                                          preset, model, meta))
+        ckpt.atomic_write_json(out / "model.json", meta)
+        ckpt.atomic_write_text(out / "model.md", model_card(meta))
+    if dist_info.world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return TrainResult(out=out, model=model, preset=preset, meta=meta)
+
+
+def _training_meta(config, preset, position, stage_list, device, dist_info, wall_s) -> dict:
+    train_s = sum(position["stage_time"])
+    flops = sum(f * position.get("stage_steps", {}).get(s.name, 0)
+                for f, s in zip(position["flops"], stage_list))
+    return {"model": config.model, "preset": config.preset, "seed": config.seed,
+            "data_spec": preset.data_spec, "num_frames": preset.num_frames,
+            "size": preset.size, "stage_steps": position.get("stage_steps", {}),
+            "videos_seen": position["videos"],  # all processes together
+            "train_seconds": round(train_s, 1), "wall_seconds": round(wall_s, 1),
+            "videos_per_second": round(position["videos"] / max(train_s, 1e-9), 1),
+            "tflops_per_second": float(f"{flops / max(train_s, 1e-9) / 1e12:.4g}"),
+            "device": device.type, "hardware": _hardware(device),
+            "processes": dist_info.world, "time_budget_minutes": config.time_budget,
+            "torch": str(torch.__version__)}
+
+
+def _save_train_state(path: Path, config, model, optimizer, position, dist_info) -> None:
+    if not dist_info.main:
+        return
+    ckpt.save_checkpoint(path, {
+        "model": config.model, "preset": config.preset, "seed": config.seed,
+        "position": position, "state_dict": model.state_dict(),
+        "optimizer": optimizer.state_dict() if optimizer is not None else None})
+
+
+def _append_log(path: Path, record: dict) -> None:
+    with open(path, "a") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _truncate_log(path: Path, position: dict) -> None:
+    """Drop log lines written after the saved position (they will be re-run)."""
+    if not path.is_file():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        r = json.loads(line)
+        if (r["stage_index"], r["step"]) <= (position["stage"], position["step"]):
+            keep.append(line)
+    ckpt.atomic_write_text(path, "".join(k + "\n" for k in keep))
+
+
+def _save_preview(stage: Stage, model, source: BatchSource, out: Path, si: int,
+                  step: int) -> None:
+    from . import viz
+
+    videos, captions = source.batch(si, 10_000_000 - 1, 8)  # a fixed batch
+    model.eval()
+    with torch.no_grad():
+        shown = stage.preview(videos, captions)
+    model.train()
+    grid = viz.video_grid(shown.float().clamp(0, 1).cpu(), columns=len(shown))
+    viz.save_gif(grid, out / "samples" / f"{stage.name}_{step:06d}.gif")
+
+
+# ---------------------------------------------------------------------------------
+# Model cards and shipped weights
+# ---------------------------------------------------------------------------------
+def _table(rows: list[tuple], header: tuple) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = None) -> str:
+    """The model card (Markdown) of a trained model: data, preset, hardware, time,
+    and the evaluation tables (a ``t2v-edu evaluate`` result, optionally with a
+    "reconstruction" ceiling result inside) when there are some."""
+    spec = data.get_spec(meta["data_spec"])
+    trained_on = ("a GPU" if meta["device"] == "cuda" else "a CPU")
+    lines = [f"# Model card: `{meta['model']}` model, `{meta['preset']}` preset",
+             "",
+             f"Trained on {trained_on} ({meta['hardware']}) with `t2v-edu train --model "
+             f"{meta['model']} --preset {meta['preset']}"
+             + (f" --time-budget {meta['time_budget_minutes']}`" if meta.get('time_budget_minutes')
+                else "`") + f", seed {meta['seed']}.",
+             "",
+             _table([
+                 ("data", f"t2v_edu.data.MovingShapes, spec `{meta['data_spec']}`: "
+                          f"{meta['num_frames']} frames of {meta['size']}x{meta['size']}, "
+                          f"{len(spec.shapes)} shapes, {len(spec.colors)} colours, "
+                          f"{len(spec.motions)} motions, up to {spec.max_objects} object(s); "
+                          "held-out shape-colour-motion triples never seen in training"),
+                 ("steps", ", ".join(f"{k}: {v}" for k, v in meta["stage_steps"].items())),
+                 ("videos seen", meta["videos_seen"]),
+                 ("parameters", meta.get("parameters")),
+                 ("training time", f"{meta['train_seconds']} s ({meta['wall_seconds']} s wall)"),
+                 ("throughput", f"{meta['videos_per_second']} videos/s"),
+                 ("achieved compute", f"{meta['tflops_per_second']} TFLOP/s"),
+                 ("hardware", f"{meta['hardware']}, {meta['processes']} process(es)"),
+                 ("torch", meta["torch"]),
+             ] + ([("note", meta["note"])] if meta.get("note") else [])
+               + ([("SHA-256", f"`{sha256}`")] if sha256 else []), ("item", "value")),
+             ""]
+    if evaluation:
+        from .evaluation import format_table
+
+        lines += ["## Evaluation", "", format_table(evaluation)]
+        if evaluation.get("reconstruction"):
+            lines += ["The ceiling: the same judges on the tokenizer's reconstructions of "
+                      "real videos.", "", format_table(evaluation["reconstruction"])]
+    else:
+        lines += ["## Evaluation", "", "Not evaluated yet: run `t2v-edu evaluate`.", ""]
+    lines += ["## Use and limits", "",
+              "Generates videos of the course's synthetic data set only (coloured shapes "
+              "on black); captions must use its vocabulary. A teaching model, not a "
+              "general text-to-video system.", ""]
+    return "\n".join(lines)
+
+
+def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: str,
+                   evaluation: dict | None = None) -> dict[str, Path]:
+    """Copy ``run_dir/model.pt`` to ``dest/<name>.pt`` with ``<name>.json`` (SHA-256,
+    training metadata, evaluation) and ``<name>.md`` (the model card)."""
+    run_dir, dest = Path(run_dir), Path(dest)
+    meta = json.loads((run_dir / "model.json").read_text())
+    blob = (run_dir / "model.pt").read_bytes()
+    import hashlib
+
+    digest = hashlib.sha256(blob).hexdigest()
+    paths = {"weights": dest / f"{name}.pt", "json": dest / f"{name}.json",
+             "card": dest / f"{name}.md"}
+    ckpt.atomic_write_bytes(paths["weights"], blob)
+    ckpt.atomic_write_json(paths["json"], {"sha256": digest, "meta": meta,
+                                           "evaluation": evaluation})
+    ckpt.atomic_write_text(paths["card"], model_card(meta, evaluation, digest))
+    return paths
+
+
+# ---------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------
+HELP = "train a text-to-video model (classic, modern or seed) with a preset"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default="classic", help=f"one of {sorted(MODELS)}")
+    parser.add_argument("--preset", default="cpu", help="cpu (minutes on a laptop) or gpu")
+    parser.add_argument("--out", default=None, help="output folder (default runs/MODEL_PRESET)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="steps of each stage (default: the preset's)")
+    parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
+                        help="stop cleanly and save after this many minutes of training")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/train_state.pt if it exists")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best)")
+    parser.add_argument("--save-every", type=int, default=200, help="steps between saves")
+    parser.add_argument("--sample-every", type=int, default=500,
+                        help="steps between sample GIFs (0: only at the end of a stage)")
+    parser.add_argument("--compile", action="store_true", help="use torch.compile")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def cli(args: argparse.Namespace) -> int:
+    config = TrainConfig(model=args.model, preset=args.preset,
+                         out=args.out or f"runs/{args.model}_{args.preset}",
+                         steps=args.steps, time_budget=args.time_budget, resume=args.resume,
+                         seed=args.seed, device=args.device, save_every=args.save_every,
+                         sample_every=args.sample_every, compile=args.compile,
+                         progress=not args.no_progress)
+    result = train(config)
+    if int(os.environ.get("RANK", "0")) == 0:
+        m = result.meta
+        print(f"Trained {m['model']} ({m['preset']} preset) for {m['train_seconds']} s: "
+              f"{m['videos_per_second']} videos/s, {m['tflops_per_second']} TFLOP/s. "
+              f"Weights: {result.out / 'model.pt'}")
+    return 0

@@ -1,0 +1,128 @@
+"""The classic model: causal mask, KV cache, sampling, presets."""
+import pytest
+import torch
+
+from t2v_edu import t2v
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return t2v.build("tiny").eval()
+
+
+def _context(model, captions):
+    return model.encode_text(captions)
+
+
+def test_no_future_leakage(model):
+    """Changing a later code leaves the logits of every earlier position unchanged."""
+    ctx, mask = _context(model, ["a red circle moves left", "a blue square rises"])
+    n = model.video.length
+    g = torch.Generator().manual_seed(1)
+    inputs = torch.randint(0, model.video.num_codes, (2, n), generator=g)
+    changed = inputs.clone()
+    changed[:, 20] = (changed[:, 20] + 1) % model.video.num_codes
+    with torch.no_grad():
+        a = model.video(inputs, ctx, mask)
+        b = model.video(changed, ctx, mask)
+    torch.testing.assert_close(a[:, :20], b[:, :20], rtol=0, atol=1e-6)
+    assert (a[:, 20:] - b[:, 20:]).abs().max() > 1e-4  # later positions do see it
+
+
+def test_kv_cache_logits_match_full_forward(model):
+    ctx, mask = _context(model, ["a green triangle falls"])
+    n = model.video.length
+    inputs = torch.randint(0, model.video.num_codes, (1, n), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        full = model.video(inputs, ctx, mask)
+        cache = t2v.KVCache(len(model.video.blocks), n)
+        first = model.video.step(inputs[:, :5], cache, ctx, mask)      # a block of 5
+        rest = [model.video.step(inputs[:, i:i + 1], cache, ctx, mask) for i in range(5, n)]
+    torch.testing.assert_close(torch.cat([first, *rest], 1), full, rtol=1e-4, atol=1e-5)
+
+
+def test_kv_cache_sampling_equals_no_cache_sampling(model):
+    caps = ["a red circle moves left", "the blue square is moving up"]
+    a = model.sample_codes(caps, torch.Generator().manual_seed(3), use_cache=True)
+    b = model.sample_codes(caps, torch.Generator().manual_seed(3), use_cache=False)
+    assert a.shape == (2, model.video.num_frames, model.video.grid, model.video.grid)
+    assert model.video.num_frames == model.preset.num_frames // model.preset.frames_per_token
+    assert torch.equal(a, b)
+
+
+def test_sample_shape_range_determinism(model):
+    caps = ["a red circle moves left", "a yellow square grows"]
+    v1 = model.sample(caps, generator=torch.Generator().manual_seed(0))
+    v2 = model.sample(caps, generator=torch.Generator().manual_seed(0))
+    p = model.preset
+    assert v1.shape == (2, p.num_frames, 3, p.size, p.size)
+    assert v1.min() >= 0 and v1.max() <= 1
+    assert torch.equal(v1, v2)
+
+
+def test_sample_logits_top_k_and_temperature():
+    logits = torch.tensor([[0.0, 1.0, 5.0, 2.0]]).repeat(2000, 1)
+    g = torch.Generator().manual_seed(0)
+    drawn = t2v.sample_logits(logits, temperature=1.0, top_k=2, generator=g)
+    assert set(drawn.tolist()) == {2, 3}
+    assert torch.equal(t2v.sample_logits(logits, temperature=0), torch.full((2000,), 2))
+    with pytest.raises(ValueError, match="temperature"):
+        t2v.sample_logits(logits, temperature=-1)
+
+
+def test_guided_logits_formula():
+    cond, uncond = torch.randn(3, 5), torch.randn(3, 5)
+    torch.testing.assert_close(t2v.guided_logits(cond, uncond, 1.0), cond)
+    torch.testing.assert_close(t2v.guided_logits(cond, uncond, 3.0), uncond + 3 * (cond - uncond))
+
+
+def test_caption_dropout_gives_the_empty_caption(model):
+    drop = torch.tensor([False, True])
+    ctx, mask = model.encode_text(["a red circle moves left", "a red circle moves left"], drop)
+    assert mask[0].sum() == 6 and mask[1].sum() == 1  # <bos> + 5 words vs <bos> only
+
+
+def test_losses_are_finite_and_reach_their_parameters(model):
+    videos = torch.rand(2, model.preset.num_frames, 3, model.preset.size, model.preset.size)
+    caps = ["a red circle moves left", "a blue square rises"]
+    model.train()
+    loss, metrics = model.transformer_loss(videos, caps)
+    loss.backward()
+    assert torch.isfinite(loss) and "bits_per_token" in metrics
+    assert model.video.head.weight.grad is not None and model.text.embed.weight.grad is not None
+    assert model.tokenizer.encoder.body[0].weight.grad is None  # frozen in this stage
+    loss, _ = model.tokenizer_loss(videos, caps)
+    loss.backward()
+    assert model.tokenizer.encoder.body[0].weight.grad is not None
+    model.zero_grad(set_to_none=True)
+    model.eval()
+
+
+def test_presets_fit_the_data_and_the_size_limit():
+    for name, p in t2v.PRESETS.items():
+        m = t2v.build(p)
+        assert m.tokenizer.grid * 2 ** len(p.hidden) == p.work_size
+        bytes_per = 2 if p.storage_dtype == "float16" else 4
+        megabytes = bytes_per * sum(x.numel() for x in m.parameters()) / 2**20
+        assert megabytes < 14, f"preset {name}: {megabytes:.1f} MiB of weights (limit: 15 MB)"
+    with pytest.raises(ValueError, match="unknown"):
+        t2v.build("huge")
+
+
+def test_cache_mask_is_the_last_rows_of_the_causal_mask():
+    from t2v_edu.attention import causal_mask
+
+    for new, total in [(1, 1), (1, 7), (3, 7), (7, 7)]:
+        assert torch.equal(t2v.cache_mask(new, total), causal_mask(total)[total - new:])
+    with pytest.raises(ValueError, match="num_new <= total"):
+        t2v.cache_mask(4, 3)
+
+
+def test_filter_logits():
+    logits = torch.tensor([[1.0, 3.0, 2.0, 0.0]])
+    out = t2v.filter_logits(logits, temperature=2.0, top_k=2)
+    assert torch.equal(out, torch.tensor([[-float("inf"), 1.5, 1.0, -float("inf")]]))
+    torch.testing.assert_close(t2v.filter_logits(logits, 0.5, 0), logits * 2)
+    with pytest.raises(ValueError, match="temperature"):
+        t2v.filter_logits(logits, 0.0)

@@ -1,0 +1,101 @@
+"""The frame tokenizer: FSQ values, the straight-through gradient, the round trip."""
+import pytest
+import torch
+
+from t2v_edu import tokenizer as tk
+
+
+def test_straight_through_round_forward_rounds_backward_passes_gradient():
+    z = torch.tensor([-1.6, -0.4, 0.2, 0.5001, 2.7], requires_grad=True)
+    w = torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0])
+    out = tk.straight_through_round(z)
+    assert torch.equal(out, torch.round(z.detach()))
+    (out * w).sum().backward()
+    assert torch.equal(z.grad, w)  # d round_ste / dz = 1
+
+
+@pytest.mark.parametrize("levels", [(5, 5, 5), (8, 5, 5, 5), (4, 3), (2, 7)])
+def test_fsq_takes_exactly_L_values_per_channel(levels):
+    z = torch.randn(20000, len(levels)) * 4
+    q = tk.fsq_quantize(z, levels)
+    for i, L in enumerate(levels):
+        values = torch.unique(q[:, i])
+        assert len(values) == L, f"channel {i} took {len(values)} values, expected {L}"
+        assert values.min() >= -1 and values.max() <= 1
+        assert torch.allclose(values * (L // 2), torch.round(values * (L // 2)))
+
+
+def test_fsq_gradient_is_the_gradient_of_the_bound():
+    levels = (5, 4)
+    z = torch.randn(64, 2, requires_grad=True)
+    tk.fsq_quantize(z, levels).sum().backward()
+    z2 = z.detach().clone().requires_grad_(True)
+    (tk.fsq_bound(z2, levels) / torch.tensor([2.0, 2.0])).sum().backward()
+    torch.testing.assert_close(z.grad, z2.grad)
+
+
+def test_fsq_odd_levels_match_tanh_formula():
+    z = torch.linspace(-3, 3, 101)[:, None]
+    expected = torch.round(torch.tanh(z) * 2 * (1 - 1e-3)) / 2
+    torch.testing.assert_close(tk.fsq_quantize(z, (5,)), expected)
+
+
+def test_indices_round_trip_and_cover_the_codebook():
+    levels = (8, 5, 5, 5)
+    num = 8 * 5 * 5 * 5
+    idx = torch.arange(num)
+    codes = tk.indices_to_codes(idx, levels)
+    assert codes.shape == (num, 4)
+    assert torch.equal(tk.codes_to_indices(codes, levels), idx)
+    q = tk.fsq_quantize(torch.randn(5000, 4) * 3, levels)
+    back = tk.indices_to_codes(tk.codes_to_indices(q, levels), levels)
+    torch.testing.assert_close(back, q)
+
+
+def test_levels_error_message():
+    with pytest.raises(ValueError, match="number of levels"):
+        tk.fsq_quantize(torch.randn(3, 2), (5, 5, 5))
+    with pytest.raises(ValueError, match=">= 2"):
+        tk.fsq_quantize(torch.randn(3, 2), (5, 1))
+
+
+def test_code_usage():
+    assert tk.code_usage(torch.arange(10), 10) == pytest.approx(1.0)
+    assert tk.code_usage(torch.zeros(10, dtype=torch.long), 10) == pytest.approx(0.1)
+
+
+def test_tokenizer_shapes_round_trip_and_gradient():
+    torch.manual_seed(0)
+    tok = tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=8, hidden=(8,), levels=(3, 3)))
+    video = torch.rand(2, 3, 3, 16, 16)
+    codes = tok.encode(video)
+    assert codes.shape == (2, 3, 4, 4) and codes.dtype == torch.int64
+    assert 0 <= int(codes.min()) and int(codes.max()) < tok.num_codes == 9
+    decoded = tok.decode(codes)
+    assert decoded.shape == video.shape and 0 <= decoded.min() and decoded.max() <= 1
+    recon, codes2 = tok(video)
+    assert torch.equal(codes, codes2)
+    torch.testing.assert_close(recon, decoded)  # forward = decode(encode(.)) in value
+    tk.tokenizer_loss(recon, video).backward()
+    assert tok.encoder.body[0].weight.grad.abs().sum() > 0  # the STE reaches the encoder
+
+
+def test_tokenizer_errors():
+    tok = tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=8, hidden=(8,), levels=(3, 3)))
+    with pytest.raises(ValueError, match=r"\[B, T, 3, H, W\]"):
+        tok.encode(torch.rand(3, 16, 16))
+    with pytest.raises(ValueError, match=r"codes must lie in \[0, 9\)"):
+        tok.decode(torch.full((1, 1, 4, 4), 9))
+    with pytest.raises(ValueError, match="divisible"):
+        tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=12, hidden=(8, 8, 8)))
+
+
+def test_tubelets_code_two_frames_per_token():
+    tok = tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=16, hidden=(8, 8),
+                                               levels=(3, 3), frames_per_token=2))
+    video = torch.rand(2, 6, 3, 16, 16)
+    codes = tok.encode(video)
+    assert codes.shape == (2, 3, 4, 4)
+    assert tok.decode(codes).shape == video.shape
+    with pytest.raises(ValueError, match="tubelets of 2 frames"):
+        tok.encode(torch.rand(1, 5, 3, 16, 16))

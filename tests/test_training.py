@@ -1,0 +1,140 @@
+"""t2v-edu train: registry, schedule, resume determinism, time budget, DDP, CLI."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from t2v_edu import checkpoint, t2v, training
+from t2v_edu.training import TrainConfig, train
+
+
+def tiny(out, **kw):
+    return TrainConfig(model="classic", preset="tiny", out=str(out), progress=False,
+                       sample_every=0, **kw)
+
+
+def weights(path):
+    return checkpoint.load_checkpoint(path)["state_dict"]
+
+
+def test_learning_rate_warmup_and_cosine():
+    assert training.learning_rate(1.0, 0, 10, 0.0) == pytest.approx(0.1)
+    assert training.learning_rate(1.0, 50, 10, 0.0) == pytest.approx(1.0)
+    assert training.learning_rate(1.0, 50, 10, 0.5) == pytest.approx(0.1 + 0.9 * 0.5)
+    assert training.learning_rate(1.0, 50, 10, 1.0) == pytest.approx(0.1)
+
+
+def test_unknown_model_and_preset():
+    with pytest.raises(ValueError, match="unknown; use one of"):
+        training.model_module("nope")
+    with pytest.raises(ValueError, match="preset 'huge' is unknown"):
+        training.get_preset(t2v, "huge")
+
+
+def test_train_writes_weights_log_and_card_data(tmp_path):
+    result = train(tiny(tmp_path / "run", steps=3))
+    out = result.out
+    for name in ("model.pt", "model.pt.sha256", "model.json", "metrics.jsonl"):
+        assert (out / name).is_file(), name
+    model, preset, meta = training.load_model(out / "model.pt")
+    assert preset == t2v.PRESETS["tiny"]
+    assert meta["stage_steps"] == {"tokenizer": 3, "transformer": 3}
+    assert meta["videos_seen"] == 3 * 4 + 3 * 4
+    assert meta["tflops_per_second"] > 0
+    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert {r["stage"] for r in log} == {"tokenizer", "transformer"}
+    with pytest.raises(ValueError, match="holds model 'classic'"):
+        training.load_model(out / "model.pt", expected_model="modern")
+
+
+def test_resume_after_a_kill_reaches_the_same_weights(tmp_path, monkeypatch):
+    straight = train(tiny(tmp_path / "straight", steps=4, save_every=2)).out
+
+    real_stages = t2v.stages
+    calls = {"n": 0}
+
+    def stages_that_die(model, preset):
+        out = real_stages(model, preset)
+        loss = out[1].loss
+
+        def dying_loss(videos, captions):
+            calls["n"] += 1
+            if calls["n"] == 4:  # step 3 of the transformer; saved at step 2
+                raise KeyboardInterrupt("killed")
+            return loss(videos, captions)
+        out[1].loss = dying_loss
+        return out
+
+    monkeypatch.setattr(t2v, "stages", stages_that_die)
+    with pytest.raises(KeyboardInterrupt):
+        train(tiny(tmp_path / "killed", steps=4, save_every=2))
+    assert not (tmp_path / "killed" / "model.pt").exists()
+    monkeypatch.setattr(t2v, "stages", real_stages)
+    resumed = train(tiny(tmp_path / "killed", steps=4, save_every=2, resume=True)).out
+    a, b = weights(straight / "model.pt"), weights(resumed / "model.pt")
+    assert a.keys() == b.keys()
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    steps = [(r["stage_index"], r["step"]) for r in
+             map(json.loads, (resumed / "metrics.jsonl").read_text().splitlines())]
+    assert len(steps) == len(set(steps))  # the log has no repeated steps
+
+
+def test_resume_refuses_another_run(tmp_path):
+    train(tiny(tmp_path / "r", steps=1))
+    with pytest.raises(ValueError, match="start a new --out"):
+        train(tiny(tmp_path / "r", steps=1, resume=True, seed=5))
+
+
+def test_time_budget_stops_cleanly_and_saves(tmp_path):
+    result = train(tiny(tmp_path / "budget", steps=10**6, time_budget=0.05))  # 3 s
+    meta = result.meta
+    assert (result.out / "model.pt").is_file()
+    assert 0 < meta["stage_steps"]["tokenizer"] < 10**6
+    assert 0 < meta["stage_steps"]["transformer"] < 10**6
+    assert meta["train_seconds"] < 3 + 5  # the budget plus at most a slow last step
+
+
+def test_cli_train(tmp_path, capsys):
+    from t2v_edu.cli import main
+
+    assert main(["train", "--preset", "tiny", "--steps", "2", "--out", str(tmp_path / "c"),
+                 "--no-progress", "--sample-every", "0"]) == 0
+    assert "videos/s" in capsys.readouterr().out
+    assert main(["train", "--model", "nope", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_ddp_two_processes_gloo(tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", T2V_THREADS="1", T2V_DEVICE="cpu")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_port", "29517", "-m", "t2v_edu.cli", "train", "--preset", "tiny",
+           "--steps", "2", "--out", str(tmp_path / "ddp"), "--no-progress",
+           "--sample-every", "0"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    meta = json.loads((tmp_path / "ddp" / "model.json").read_text())
+    assert meta["processes"] == 2
+    assert meta["videos_seen"] == 2 * 4 + 2 * 4  # the global batch, split in two
+    training.load_model(tmp_path / "ddp" / "model.pt")
+
+
+def test_batch_source_workers_give_the_same_batches():
+    preset = t2v.PRESETS["tiny"]
+    plain = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(), 0)
+    pooled = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(), 2)
+    for (va, ca), (vb, cb) in zip(plain.batches(1, 5, 8, 4), pooled.batches(1, 5, 8, 4)):
+        assert ca == cb and torch.equal(va, vb)
+    v, c = plain.batch(1, 7, 4)
+    assert v.shape == (4, 4, 3, 16, 16) and len(c) == 4
+    half = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(1, 2), 0)
+    assert half.indices(1, 7, 4) == plain.indices(1, 7, 4)[2:]  # rank 1 takes the second half
+
+
+def test_learning_rate_final_fraction():
+    assert training.learning_rate(2.0, 50, 10, 1.0, final_fraction=0.0) == pytest.approx(0.0)
+    assert training.learning_rate(2.0, 50, 10, 0.5, final_fraction=0.0) == pytest.approx(1.0)
