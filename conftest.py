@@ -26,3 +26,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if type(item).__name__ == "IPyNbCell":
             item.add_marker(pytest.mark.xdist_group(f"nbval:{item.path.name}"))
+            # nbval waits only 5 s for a cell's output messages after the cell has
+            # finished; on a busy 2-core machine a kernel can take longer than that.
+            item.output_timeout = max(getattr(item, "output_timeout", 5), 60)
