@@ -98,7 +98,8 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    "cpu": Preset(),
+    # the notebook's live run stops after 2 minutes (a 2-core CPU reaches ~1000 steps)
+    "cpu": Preset(notebook_minutes=2.0),
     "gpu": Preset(data_spec="gpu", num_frames=16, size=64, vae_hidden=(64, 128),
                   latent_channels=4, vae_steps=6000, vae_lr=1e-3, vae_frames=4,
                   vae_batch=64, text_dim=96, text_layers=2, embed_dim=256, num_layers=6,
