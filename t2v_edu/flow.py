@@ -44,7 +44,7 @@ from . import data
 from .attention import TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
 from .t2v import guided_logits
 from .text import Vocab
-from .training import Stage
+from .training import Stage, lookup_preset
 from .vae import FrameVAE, vae_loss
 
 __all__ = ["Preset", "PRESETS", "interpolate", "velocity_target", "flow_matching_loss",
@@ -521,11 +521,7 @@ class LatentFlow(nn.Module):
 # ---------------------------------------------------------------------------------
 def build(preset: Preset | str = "cpu") -> LatentFlow:
     """A fresh model for a preset (a name or a Preset)."""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(PRESETS)}")
-        preset = PRESETS[preset]
-    return LatentFlow(preset)
+    return LatentFlow(lookup_preset(PRESETS, preset))
 
 
 def stages(model: LatentFlow, preset: Preset) -> list[Stage]:

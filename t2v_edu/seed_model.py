@@ -52,6 +52,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data, gan
 from .text import Vocab
+from .training import lookup_preset
 
 NAME = "seed"
 
@@ -88,12 +89,7 @@ PRESETS: dict[str, SeedPreset] = {
 
 
 def get_preset(preset: str | SeedPreset) -> SeedPreset:
-    if isinstance(preset, SeedPreset):
-        return preset
-    if preset not in PRESETS:
-        raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(PRESETS)} "
-                         "or pass a SeedPreset")
-    return PRESETS[preset]
+    return lookup_preset(PRESETS, preset)
 
 
 # ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
 from .text import Vocab
 from .tokenizer import FrameTokenizer, TokenizerConfig, tokenizer_loss
-from .training import Stage
+from .training import Stage, lookup_preset
 
 __all__ = ["Preset", "PRESETS", "TextToVideo", "VideoTransformer", "build", "stages",
            "sample_logits", "filter_logits", "guided_logits", "KVCache", "cache_mask", "cached_block"]
@@ -383,11 +383,7 @@ class TextToVideo(nn.Module):
 # ---------------------------------------------------------------------------------
 def build(preset: Preset | str = "cpu") -> TextToVideo:
     """A fresh model for a preset (a name or a Preset)."""
-    if isinstance(preset, str):
-        if preset not in PRESETS:
-            raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(PRESETS)}")
-        preset = PRESETS[preset]
-    return TextToVideo(preset)
+    return TextToVideo(lookup_preset(PRESETS, preset))
 
 
 def stages(model: TextToVideo, preset: Preset) -> list[Stage]:

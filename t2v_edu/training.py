@@ -56,6 +56,18 @@ MODELS = {"classic": "t2v_edu.t2v", "modern": "t2v_edu.flow", "seed": "t2v_edu.s
 ENDLESS = 2**31 - 1  # length of the training split: every step sees new videos
 
 
+def lookup_preset(presets: dict, preset):
+    """``presets[preset]`` for a name, the preset itself otherwise (one model's table).
+
+    An unknown name raises ValueError listing the names the table has.
+    """
+    if not isinstance(preset, str):
+        return preset
+    if preset not in presets:
+        raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(presets)}")
+    return presets[preset]
+
+
 @dataclass
 class Stage:
     """One optimisation stage: which parameters, which loss, how long.
