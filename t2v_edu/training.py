@@ -421,7 +421,9 @@ def train(config: TrainConfig) -> TrainResult:
             stage_allowed = max(0.0, budget_s - used_before) * shares[0] / sum(shares)
         stage_time = position["stage_time"][si]
         bar = tqdm(total=stage.steps, initial=start_step, desc=f"{config.model}/{stage.name}",
-                   disable=not (config.progress and dist_info.main), leave=True)
+                   disable=not (config.progress and dist_info.main), leave=True,
+                   mininterval=1.0)  # in a notebook each refresh is a widget message: an
+        # unread flood of them overflows the kernel's output queue and loses messages
         step, t_last, videos_since = start_step, time.perf_counter(), 0
         batches = source.batches(si, start_step, stage.steps, batch_size)
         while True:
