@@ -60,8 +60,12 @@ P = t2v.PRESETS[cfg.preset]
 # 1. a **frame tokenizer** (`t2v_edu.tokenizer`): notebook 05's convolutional encoder
 #    and decoder with a discrete bottleneck. A clip of frames becomes a small grid of
 #    integers ("codes"), and codes become frames again;
-# 2. a **caption encoder**: word embeddings (01) and self-attention (03) give one
-#    vector per word;
+# 2. a **caption encoder**: word embeddings (01) with positions, and on the `gpu`
+#    preset self-attention (03), give one vector per word. The `cpu` preset uses no
+#    self-attention layer here: its captions name one object, the transformer's
+#    cross-attention finds each word by itself, and in our runs the plain word
+#    vectors generalised better to held-out combinations (a caption with two objects,
+#    `gpu` preset, needs self-attention to tell which colour goes with which shape);
 # 3. a **video transformer** (`t2v_edu.t2v`): a causal transformer over the codes,
 #    which predicts code $n$ from the codes before it and reads the words through
 #    cross-attention.
@@ -75,7 +79,7 @@ P = t2v.PRESETS[cfg.preset]
 def draw_plan(ax):
     """The model as boxes and arrows."""
     boxes = {"caption": (0.0, 0.62, "caption\n\"a red circle\nmoves left\""),
-             "text": (0.22, 0.62, "caption encoder\nembeddings +\nself-attention"),
+             "text": (0.22, 0.62, "caption encoder\nword embeddings\n(+ self-attention)"),
              "transformer": (0.47, 0.62, "video transformer\ncausal self-attention\n"
                                          "+ cross-attention"),
              "codes": (0.72, 0.62, "codes\n[T', h, w]\nintegers"),

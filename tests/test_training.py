@@ -138,3 +138,18 @@ def test_batch_source_workers_give_the_same_batches():
 def test_learning_rate_final_fraction():
     assert training.learning_rate(2.0, 50, 10, 1.0, final_fraction=0.0) == pytest.approx(0.0)
     assert training.learning_rate(2.0, 50, 10, 0.5, final_fraction=0.0) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name", training.available_models())
+def test_every_preset_saves_a_checkpoint_under_15_mb(name):
+    """The GPU run ships model.pt files of at most 15 MB (issue #9): serialise each
+    preset's freshly built model exactly as training saves it and weigh the bytes."""
+    import io
+
+    module = training.model_module(name)
+    for preset_name, preset in module.PRESETS.items():
+        model = module.build(preset)
+        buffer = io.BytesIO()
+        torch.save(training.model_state(name, preset_name, preset, model, {}), buffer)
+        megabytes = buffer.tell() / 1e6
+        assert megabytes <= 15, f"{name} preset {preset_name}: model.pt is {megabytes:.1f} MB"
