@@ -325,7 +325,8 @@ class GANConfig:
     latent_dim: int = 64
     width: int = 16
     steps: int = 600             # unconditional DCGAN
-    cond_steps: int = 1000       # conditional GAN
+    cond_steps: int = 3000       # conditional GAN (measured: shape obeyed 33 % of the time
+                                 # after 1000 steps, 52 % after 2000, 75 % after 3000)
     batch_size: int = 32
     lr: float = 2e-3             # generator
     d_lr: float = 1e-3           # discriminator
