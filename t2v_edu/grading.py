@@ -279,6 +279,9 @@ def kernel_env(home: str) -> dict[str, str]:
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(SMOKE_ENV)
     env["HOME"] = home
+    # ipykernel polls this pid and exits once it is gone: a grader that is killed
+    # leaves no kernel behind (a forked kernel gets the zygote's pid instead)
+    env["JPY_PARENT_PID"] = str(os.getpid())
     return env
 
 

@@ -399,6 +399,7 @@ def _become_kernel(request: dict) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # exit when the zygote does
         sys.argv = ["ipykernel_launcher", "-f", request["connection"],
                     "--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"]
         from ipykernel import kernelapp

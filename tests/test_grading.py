@@ -163,14 +163,39 @@ def test_a_grader_crash_loses_no_finished_grade(graded, tmp_path):
              f"grading.grade({NAME!r}, {str(subs)!r}, {str(tmp_path / 'out')!r}, jobs=1,\n"
              f"              source={str(DEMO_SOURCE)!r},\n"
              "              progress=lambda student, rows: os._exit(9))\n")
-    done = subprocess.run([sys.executable, "-c", crash], timeout=300)
-    assert done.returncode == 9
+    scratch = tmp_path / "scratch"          # the grader's working folders go here
+    scratch.mkdir()
+    done = subprocess.Popen([sys.executable, "-c", crash],
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.wait(timeout=300) == 9
+    assert left_behind(scratch, wait=15) == [], "the killed grader left processes running"
     first = read_long(tmp_path / "out")
     assert len(first) == 1
     summary = grading.grade(NAME, subs, tmp_path / "out", jobs=1, limits=LIMITS,
                             source=DEMO_SOURCE)
     assert summary.graded == 1 and summary.skipped == 1
     assert set(read_long(tmp_path / "out")) == {"correct", "blank"}
+
+
+def left_behind(folder: Path, wait: float) -> list[str]:
+    """Processes (kernels, the zygote) working in ``folder`` that still run after
+    ``wait`` seconds."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + wait
+    while True:
+        alive = []
+        for proc in psutil.process_iter(["pid", "cmdline"]):
+            try:
+                if Path(proc.cwd()).is_relative_to(folder):
+                    alive.append(" ".join(proc.info["cmdline"] or [])[:80])
+            except (psutil.Error, OSError):
+                continue
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.5)
 
 
 # ---------------------------------------------------------------------------------
