@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # One device call (<= 9 min on one H100): train the `gpu` preset of every model that
-# exists, concurrently on the one GPU, each with --time-budget; evaluate each with
+# exists on the one GPU (GROUPS: one after another or side by side), each with
+# --time-budget; evaluate each with
 # `t2v-edu evaluate`; write checkpoints, model cards, evaluation JSON, throughput and
 # TFLOP/s and a log to $OUT. Runs from the source tree with only torch, numpy,
 # matplotlib, imageio and tqdm installed (PYTHONPATH=., nothing to pip install).
 #
-#   OUT=/path/to/out bash benchmarks/gpu_train.sh                 # the real run
+#   OUT=$OUT PACK=1 GROUPS="classic;modern seed" MINUTES_classic=5 \
+#       MINUTES_modern=1.5 MINUTES_seed=1.5 bash benchmarks/gpu_train.sh   # the real run
 #   OUT=/tmp/out T2V_DEVICE=cpu PRESET=cpu MINUTES=0.3 EVAL_VIDEOS=8 \
 #       CEILING_VIDEOS=8 bash benchmarks/gpu_train.sh              # rehearsal on a CPU
 #
-# Settings (environment): MINUTES training budget per model (6.5), PRESET (gpu),
-# MODELS (default: every model whose module exists), EVAL_VIDEOS per split (512),
-# CEILING_VIDEOS (256), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
-# MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + MINUTES + ~20 s of saving
+# Settings (environment): MINUTES training budget per model (6.5), MINUTES_<model> for
+# one model (e.g. MINUTES_classic=5), PRESET (gpu),
+# MODELS (default: every model whose module exists), GROUPS (default: all of MODELS in
+# one group): groups separated by ";" train one after another, the models of a group
+# at the same time, e.g. GROUPS="classic;modern seed" gives the classic model the
+# whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
+# CEILING_VIDEOS (256), PACK (0; 1: end with only results.tar.gz and the .pt files
+# in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
+# MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + each group's longest MINUTES + ~20 s of saving per group
 # + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
 #
 # Results: $OUT/<model>/{model.pt,model.json,model.md,metrics.jsonl,train.log,
@@ -46,26 +53,32 @@ EOF
 MODELS=${MODELS:-$($PY -c "from t2v_edu.training import available_models; print(' '.join(available_models()))")}
 log "models: $MODELS"
 
-# -- train, all models at once on the one GPU --------------------------------------
-limit=$($PY -c "print(int(float('$MINUTES') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
+# -- train: the groups one after another, the models of a group at once --------------
+GROUPS=${GROUPS:-$MODELS}
+minutes_of() { local v="MINUTES_$1"; echo "${!v:-$MINUTES}"; }
 declare -A PIDS
-for m in $MODELS; do
-    mkdir -p "$OUT/$m"
-    timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
-        --out "$OUT/$m" --time-budget "$MINUTES" --seed "$SEED" --no-progress \
-        --sample-every 0 --save-every 1000 > "$OUT/$m/train.log" 2>&1 &
-    PIDS[$m]=$!
-    log "train $m started (pid ${PIDS[$m]})"
-done
 TRAINED=""
-for m in $MODELS; do
-    if wait "${PIDS[$m]}"; then
-        TRAINED="$TRAINED $m"
-        log "train $m done: $(tail -n 1 "$OUT/$m/train.log")"
-    else
-        log "train $m FAILED (exit $?); last lines:"
-        tail -n 20 "$OUT/$m/train.log" | tee -a "$LOG"
-    fi
+IFS=';' read -ra GROUP_LIST <<< "$GROUPS"
+for group in "${GROUP_LIST[@]}"; do
+    for m in $group; do
+        mkdir -p "$OUT/$m"
+        minutes=$(minutes_of "$m")
+        limit=$($PY -c "print(int(float('$minutes') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
+        timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
+            --out "$OUT/$m" --time-budget "$minutes" --seed "$SEED" --no-progress \
+            --sample-every 0 --save-every 1000 > "$OUT/$m/train.log" 2>&1 &
+        PIDS[$m]=$!
+        log "train $m started for $minutes min (pid ${PIDS[$m]})"
+    done
+    for m in $group; do
+        if wait "${PIDS[$m]}"; then
+            TRAINED="$TRAINED $m"
+            log "train $m done: $(tail -n 1 "$OUT/$m/train.log")"
+        else
+            log "train $m FAILED (exit $?); last lines:"
+            tail -n 20 "$OUT/$m/train.log" | tee -a "$LOG"
+        fi
+    done
 done
 rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256   # resume state: not shipped
 
@@ -85,3 +98,15 @@ done
 timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
     --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG"
 log "gpu_train.sh finished"
+
+# -- PACK=1: leave only what the device tool brings back (at most 8 files) ------------
+# $OUT/results.tar.gz (logs, cards, evaluations, summary) + weights/<model>_<preset>.pt
+if [ "${PACK:-0}" = 1 ]; then
+    keep=$(mktemp -d)
+    tar -czf "$keep/results.tar.gz" -C "$OUT" --exclude='*.pt' .
+    mv "$OUT"/weights/*.pt "$keep"/ 2>/dev/null
+    rm -rf "${OUT:?}"/*
+    mv "$keep"/* "$OUT"/
+    rmdir "$keep"
+    ls -l "$OUT"
+fi
