@@ -228,16 +228,18 @@ plt.show()
 #  latent video  [T=8, C=4, 8, 8]
 #        │  patchify: blocks of 2 frames × 2 × 2 cells  →  4 × 4 × 4 = 64 tokens of 32 numbers
 #        ▼
-#  Linear → tokens [64, 128]  + sinusoidal (frame | row | column) positions
+#  Linear → tokens [64, 96]  + sinusoidal (frame | row | column) positions
 #        │
 #        │   t ──► sin/cos ──► MLP ─┐
 #        │   caption ──► TextTransformer ──► words [L, 64] ──┬─► mean ─► Linear ─┤
 #        ▼                                                    │                  ▼
-#  4 × [ + Linear(c) ─► self-attention ─► cross-attention(words) ─► MLP ]    c = time + caption
+#  3 × [ + Linear(c) ─► self-attention ─► cross-attention(words) ─► MLP ]    c = time + caption
 #        │
 #  LayerNorm → Linear (zero at start) → unpatchify → velocity [8, 4, 8, 8]
 # ```
 #
+# (Sizes of the `cpu` preset; its caption encoder is word embeddings + positions
+# without self-attention, as in notebook 06. The `gpu` preset: 256 wide, 6 blocks.)
 # Every block is notebook 03's `TransformerBlock` with cross-attention; the flow time
 # (and the pooled caption) enter as a vector added to the tokens before each block,
 # a light version of DiT's adaptive normalisation. Unlike notebook 06's causal
