@@ -3,8 +3,8 @@
     python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
 
 For every OUT/<model>/ with a model.pt: the tokenizer's reconstruction ceiling (models
-that have ``reconstruct``), then OUT/weights/<model>_<preset>.pt/.json/.md (weights,
-SHA-256 + metadata + evaluation, model card) ready to copy into t2v_edu/weights/, and
+that have ``reconstruct``), then OUT/weights/<model>_<preset>.pt/.pt.sha256/.json/.eval.json/.md (weights, SHA-256,
+metadata, evaluation as notebook 07 reads it, model card) ready to copy into t2v_edu/weights/, and
 OUT/summary.json + OUT/summary.md with throughput, TFLOP/s and accuracies.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from t2v_edu import evaluation, pick_device
-from t2v_edu.checkpoint import atomic_write_json, atomic_write_text
+from t2v_edu.checkpoint import atomic_write_json, atomic_write_text, sha256_file
 from t2v_edu.training import export_weights, load_model
 
 MAX_MEGABYTES = 15
@@ -49,6 +49,23 @@ def summarise(run: Path, evaluation_result: dict | None) -> dict:
     return row
 
 
+def ship_files(weights: Path, model: str, preset: str, result: dict | None,
+               device: torch.device) -> None:
+    """Beside weights/<model>_<preset>.pt: its ``.sha256`` and, with an evaluation,
+    ``.eval.json`` in the format of ``benchmarks/ship_model.py`` (what notebook 07's
+    comparison table reads), so the files can be copied into t2v_edu/weights as they are."""
+    target = weights / f"{model}_{preset}.pt"
+    if not target.is_file():
+        return
+    digest = sha256_file(target)
+    atomic_write_text(f"{target}.sha256", digest + "\n")
+    if result is not None:
+        _, _, meta = load_model(target, expected_sha256=digest)
+        shipped = dict(result, model=model, checkpoint=target.name, checkpoint_sha256=digest,
+                       training=meta, evaluation_device=str(device))
+        atomic_write_json(weights / f"{model}_{preset}.eval.json", shipped)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
@@ -74,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             if result is not None:
                 result["reconstruction"] = ceil
         export_weights(run, out / "weights", f"{name}_{args.preset}", result)
+        ship_files(out / "weights", name, args.preset, result, device)
         row = summarise(run, result)
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")

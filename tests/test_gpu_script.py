@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from t2v_edu import checkpoint, comparison
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -44,3 +46,10 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         assert (results / "weights" / f"{model}_cpu.md").is_file()
         assert (results / model / "evaluation.json").is_file()
         assert not (results / model / "train_state.pt.sha256").exists()  # not shipped
+        # shippable as it is: the returned weights + the archive's files are what
+        # t2v_edu/weights holds, and notebook 07's comparison accepts them
+        shutil.copy(tmp_path / f"{model}_cpu.pt", results / "weights")
+        stored = comparison.load_shipped_evaluation(model, "cpu", results / "weights")
+        assert stored is not None and stored["model"] == model
+        assert set(stored["splits"]) == {"test", "heldout"}
+        checkpoint.load_checkpoint(results / "weights" / f"{model}_cpu.pt")  # .sha256 fits
