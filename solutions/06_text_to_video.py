@@ -21,7 +21,8 @@
 # - quantise an autoencoder's latents with finite scalar quantisation (FSQ) and train
 #   through the rounding with the straight-through estimator;
 # - write a video as a sequence of codes with space-time positions, and model it
-#   with a causal transformer that reads the caption by cross-attention;
+#   with a causal transformer that reads the caption by cross-attention, predicting
+#   each code digit by digit;
 # - sample fast with a key-value cache, and control samples with temperature, top-k
 #   and classifier-free guidance;
 # - train the model live, then judge it with numbers: attribute accuracy on seen and
@@ -250,8 +251,9 @@ print(f"preset {cfg.preset!r}: levels {levels} -> {tokenizer.FrameTokenizer(toke
 # $$e_n = E[\text{code}_{n-1}] + P^{\text{time}}_t + P^{\text{row}}_i +
 # P^{\text{col}}_j ,$$
 #
-# factorised over space and time like VideoGPT's. The input at position $n$ is the
-# *previous* code (a `<start>` token at $n = 0$); the output at $n$ predicts code $n$.
+# factorised over space and time like VideoGPT's ($E[\text{code}]$ itself is built
+# from the code's digits, see below). The input at position $n$ is the *previous*
+# code (a `<start>` token at $n = 0$); the output at $n$ predicts code $n$.
 # Why several frames per token? Every token then *shows motion* (its frames differ),
 # and the sequence is shorter: training and sampling cost grow with its length.
 
@@ -305,6 +307,48 @@ ax.set(xlabel="position n", ylabel="max |Δ logits|", title="only later position
 ax.legend(fontsize=8)
 plt.show()
 print("earlier positions unchanged:", bool(delta[:20].max() == 0))
+
+# %% [markdown]
+# ### Predicting a code digit by digit
+#
+# A softmax over all codes treats them as unrelated labels, yet an FSQ code is the tuple
+# of its digits $(d_1, \dots, d_K)$, one per channel: with levels
+# $(8, 5, 5, 5)$, 1000 codes are built from $8 + 5 + 5 + 5 = 23$ digit values. Two
+# codes that differ in one digit (say, the same edge of a shape in another colour)
+# share the rest. The transformer uses that twice: it **embeds** a code as the sum of
+# its digits' embeddings, and it **predicts** each digit with its own small softmax,
+#
+# $$E[c] = \sum_{k=1}^{K} E_k[d_k], \qquad
+# p(c \mid h) = \prod_{k=1}^{K} \mathrm{softmax}(W_k h + b_k)_{d_k}
+# \quad\Longleftrightarrow\quad \ell(c) = \sum_{k=1}^{K} (W_k h + b_k)_{d_k},$$
+#
+# so a code's logit $\ell(c)$ is the sum of its digits' logits
+# (`t2v.code_logits_from_digits`), and everything downstream (cross-entropy,
+# temperature, guidance) works on $\ell$ unchanged. The price: given the context, the
+# digits of one code are independent. The gain is in generalisation: a held-out
+# combination needs codes in contexts the model never saw, and their digits have been
+# seen many times. Measured on this `cpu` preset (150 s of training, 128 videos per
+# split, oracle joint accuracy, seeds 0 and 1):
+#
+# | the transformer's codes | test captions | held-out combinations |
+# |---|---|---|
+# | whole codes: one 1000-way softmax | 80 %, 89 % | 42 %, 43 % |
+# | digits: four softmaxes of 8, 5, 5, 5 | 89 %, 89 % | 69 %, 61 % |
+#
+# Large tokenizers do the same for a different reason: MAGVIT-v2 (Yu et al. 2023) and
+# Open-MAGVIT2 (Luo et al. 2024) split a $2^{18}$-entry vocabulary into two factors
+# with a prediction head each, because one softmax that large is too costly.
+
+# %%
+head = model.video.head
+print(f"whole codes: {P.embed_dim} x {model.tokenizer.num_codes} output weights; "
+      f"digits: {P.embed_dim} x {sum(P.levels)} ({type(head).__name__})")
+digit_logits = [torch.tensor([0.0, 2.0, 1.0]), torch.tensor([1.0, -1.0])]
+code_logits = t2v.code_logits_from_digits(digit_logits)          # 3 x 2 = 6 codes
+print("code logits:", code_logits.tolist())
+p_code = code_logits.softmax(-1)[1 + 3 * 1]                       # digits (1, 1)
+p_digits = digit_logits[0].softmax(-1)[1] * digit_logits[1].softmax(-1)[1]
+print(f"p(code with digits (1, 1)) = {p_code:.4f} = p(d1 = 1) p(d2 = 1) = {p_digits:.4f}")
 
 # %% [markdown]
 # ### Sampling with a key-value cache
@@ -579,7 +623,8 @@ widgets.VBox([widgets.HBox([box, seed_box]), image, message])
 # - A discrete autoencoder (FSQ: bound, round, straight-through gradient) turns video
 #   into a short sequence of integers; tubelets of several frames make each token
 #   carry motion and the sequence short.
-# - A causal transformer with space-time positions models the codes one at a time;
+# - A causal transformer with space-time positions models the codes one at a time,
+#   each code digit by digit (which lets it compose unseen combinations far better);
 #   cross-attention reads the caption; a KV cache makes sampling cost one position
 #   per step; temperature, top-k and classifier-free guidance shape the samples.
 # - Measured by judges, not by eye: the tables above give shape, colour, motion and

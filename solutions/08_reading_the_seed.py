@@ -641,8 +641,10 @@ for name, videos in fakes.items():
 # generator, because we know exactly how real videos are made; the small network
 # has to discover its cues, and a few CPU seconds of training find weaker ones.
 # And the network trained on the seed model alone does much worse on the
-# generators it never saw, close to chance in our runs; trained on all of them, it
-# catches each of them far more often, for a small loss on the seed model.
+# generators it never saw, close to chance in our runs. Trained on all of them, it
+# catches some far more often (the modern model's videos, in our runs), at a small
+# cost on the seed model; the classic model's videos, the closest to real ones,
+# stayed near chance for this small network and its few seconds of training.
 #
 # ### 5.3 What this does and does not mean for real deepfakes
 #

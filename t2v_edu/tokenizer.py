@@ -29,8 +29,8 @@ from torch import Tensor, nn
 from .vae import ConvDecoder, ConvEncoder
 
 __all__ = ["straight_through_round", "fsq_bound", "fsq_quantize", "codes_to_indices",
-           "indices_to_codes", "FrameTokenizer", "TokenizerConfig", "tokenizer_loss",
-           "code_usage"]
+           "indices_to_codes", "indices_to_digits", "FrameTokenizer", "TokenizerConfig",
+           "tokenizer_loss", "code_usage"]
 
 
 # ---------------------------------------------------------------------------------
@@ -95,12 +95,20 @@ def codes_to_indices(q: Tensor, levels: tuple[int, ...]) -> Tensor:
     return (digits * basis).sum(-1)
 
 
+def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
+    """Code indices [...] -> their digits [..., d] (int64), digit_i in {0, .., L_i - 1}:
+
+    digit_i = (index // prod_{j < i} L_j) mod L_i   (first digit least significant).
+    """
+    lv = torch.as_tensor(levels, device=indices.device)
+    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
+    return (indices[..., None] // basis) % lv
+
+
 def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Code indices [...] -> quantised values [..., d]: the inverse of codes_to_indices."""
     lv = torch.as_tensor(levels, device=indices.device)
-    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
-    digits = (indices[..., None] // basis) % lv
-    return (digits - lv // 2).float() / (lv // 2).float()
+    return (indices_to_digits(indices, levels) - lv // 2).float() / (lv // 2).float()
 
 
 def code_usage(indices: Tensor, num_codes: int) -> float:

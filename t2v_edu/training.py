@@ -124,10 +124,14 @@ def preset_to_dict(preset) -> dict:
 
 
 def preset_from_dict(module, name: str, config: dict):
-    """Rebuild a preset saved by ``preset_to_dict`` (tuples come back as tuples)."""
+    """Rebuild a preset saved by ``preset_to_dict`` (tuples come back as tuples).
+
+    A field the saved preset lacks takes the value in the class's optional ``LEGACY``
+    dict (what checkpoints from before that field imply), else its default.
+    """
     cls = type(next(iter(module.PRESETS.values())))
     known = {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()}
-    return cls(**known)
+    return cls(**{**getattr(cls, "LEGACY", {}), **known})
 
 
 def model_state(model_name: str, preset_name: str, preset, model: nn.Module,

@@ -90,7 +90,8 @@ def test_losses_are_finite_and_reach_their_parameters(model):
     loss, metrics = model.transformer_loss(videos, caps)
     loss.backward()
     assert torch.isfinite(loss) and "bits_per_token" in metrics
-    assert model.video.head.weight.grad is not None and model.text.embed.weight.grad is not None
+    assert all(p.grad is not None for p in model.video.head.parameters())
+    assert model.text.embed.weight.grad is not None
     assert model.tokenizer.encoder.body[0].weight.grad is None  # frozen in this stage
     loss, _ = model.tokenizer_loss(videos, caps)
     loss.backward()
@@ -126,3 +127,49 @@ def test_filter_logits():
     torch.testing.assert_close(t2v.filter_logits(logits, 0.5, 0), logits * 2)
     with pytest.raises(ValueError, match="temperature"):
         t2v.filter_logits(logits, 0.0)
+
+
+def test_code_logits_from_digits_is_a_product_of_digit_distributions():
+    """log softmax over whole codes = sum of each digit's Categorical log-probability."""
+    from torch.distributions import Categorical
+
+    from t2v_edu.tokenizer import indices_to_digits
+
+    levels = (3, 4, 2)
+    digit_logits = [torch.randn(5, L) for L in levels]
+    code_logits = t2v.code_logits_from_digits(digit_logits)
+    assert code_logits.shape == (5, 24)
+    codes = torch.arange(24)
+    digits = indices_to_digits(codes, levels)                          # [24, 3]
+    expected = sum(Categorical(logits=logits[:, None]).log_prob(digits[:, i])
+                   for i, logits in enumerate(digit_logits))           # [5, 24]
+    torch.testing.assert_close(code_logits.log_softmax(-1), expected)
+
+
+def test_digit_embedding_sums_the_digits_embeddings_and_has_a_start_token():
+    torch.manual_seed(0)
+    emb = t2v.DigitEmbedding((3, 4), embed_dim=6)
+    code = 2 + 3 * 1                                                    # digits (2, 1)
+    torch.testing.assert_close(emb(torch.tensor([code]))[0],
+                               emb.digits[0].weight[2] + emb.digits[1].weight[1])
+    torch.testing.assert_close(emb(torch.tensor([[12]]))[0, 0], emb.start.detach())
+    # codes sharing a digit share that part of their embedding
+    a, b = emb(torch.tensor([0 + 3 * 1, 2 + 3 * 1]))
+    torch.testing.assert_close(a - b, emb.digits[0].weight[0] - emb.digits[0].weight[2])
+
+
+def test_digit_codes_or_whole_codes_by_preset_and_old_checkpoints_keep_whole_codes():
+    from dataclasses import asdict, replace
+
+    from t2v_edu import training
+
+    tiny = t2v.PRESETS["tiny"]
+    assert isinstance(t2v.build(tiny).video.head, t2v.DigitHead)
+    whole = t2v.build(replace(tiny, digit_codes=False))
+    assert isinstance(whole.video.head, torch.nn.Linear)
+    saved = asdict(tiny)
+    del saved["digit_codes"]                                # a checkpoint from before the field
+    assert training.preset_from_dict(t2v, "tiny", saved).digit_codes is False
+    assert training.preset_from_dict(t2v, "tiny", asdict(tiny)).digit_codes is True
+    with pytest.raises(ValueError, match="codes, not"):
+        t2v.VideoTransformer(10, 2, 2, 8, 1, 2, 8, levels=(3, 3))

@@ -52,6 +52,19 @@ def test_indices_round_trip_and_cover_the_codebook():
     torch.testing.assert_close(back, q)
 
 
+def test_digits_are_the_mixed_radix_digits_of_an_index():
+    levels = (8, 5, 5, 5)
+    idx = torch.tensor([0, 1, 8, 40, 999, 3 + 8 * 2 + 40 * 4 + 200 * 1])
+    digits = tk.indices_to_digits(idx, levels)
+    assert digits.tolist()[-1] == [3, 2, 4, 1]
+    assert digits.tolist()[:4] == [[0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+    assert digits.tolist()[4] == [7, 4, 4, 4]
+    # digit i is the FSQ level of channel i: the same as codes_to_indices' digits
+    codes = tk.indices_to_codes(idx, levels)
+    lv = torch.tensor(levels)
+    assert torch.equal(torch.round(codes * (lv // 2) + lv // 2).long(), digits)
+
+
 def test_levels_error_message():
     with pytest.raises(ValueError, match="number of levels"):
         tk.fsq_quantize(torch.randn(3, 2), (5, 5, 5))
