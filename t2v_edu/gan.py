@@ -536,6 +536,21 @@ def condition_accuracy(classifier: FrameClassifier, frames: Tensor, labels: Tens
             "both": (shape_ok & color_ok).float().mean().item()}
 
 
+@torch.no_grad()
+def kind_counts(classifier: FrameClassifier, frames: Tensor) -> Tensor:
+    """How many frames the classifier reads as each (shape, colour): int64 [S, C].
+
+    A GAN that drops modes leaves cells of this grid empty although real frames fill
+    them all: count the cells holding at least a few per cent of the frames.
+    """
+    classifier.eval()
+    shape_logits, color_logits = classifier(frames)
+    counts = torch.zeros(shape_logits.shape[1], color_logits.shape[1], dtype=torch.long)
+    counts.index_put_((shape_logits.argmax(1).cpu(), color_logits.argmax(1).cpu()),
+                      torch.ones(len(frames), dtype=torch.long), accumulate=True)
+    return counts
+
+
 def diversity(frames: Tensor) -> float:
     """Mean pairwise RMS distance between frames: mean_{i<j} ||x_i - x_j|| / sqrt(D).
 

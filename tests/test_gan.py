@@ -190,3 +190,33 @@ def test_classifier_learns_colour_quickly_and_accuracy_counts():
     acc = gan.condition_accuracy(clf, frames, labels)
     assert acc["color"] > 0.5
     assert acc["both"] <= min(acc["shape"], acc["color"])
+
+
+def test_kind_counts_tally_the_classifiers_readings():
+    torch.manual_seed(0)
+    frames, _ = gan.load_frames(num_videos=20, size=16)
+    clf = gan.FrameClassifier(width=8)
+    counts = gan.kind_counts(clf, frames)
+    assert counts.shape == (3, 4) and counts.dtype == torch.long
+    assert counts.sum() == len(frames)
+    with torch.no_grad():
+        shape_logits, color_logits = clf(frames)
+    s, c = shape_logits[0].argmax().item(), color_logits[0].argmax().item()
+    same = ((shape_logits.argmax(1) == s) & (color_logits.argmax(1) == c)).sum()
+    assert counts[s, c] == same
+    # one frame repeated: all counts in one cell (total mode collapse)
+    collapsed = gan.kind_counts(clf, frames[:1].repeat(7, 1, 1, 1))
+    assert collapsed.max() == 7 and (collapsed > 0).sum() == 1
+
+
+def test_mode_collapse_benchmark_runs(tmp_path):
+    """The benchmark's script end to end with 2 steps (figures: run it for real)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "mode_collapse.py"
+    out = subprocess.run([sys.executable, str(script), "--seeds", "1", "--steps", "2"],
+                         capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "D + minibatch std" in out.stdout and "real frames: 12 kinds" in out.stdout
