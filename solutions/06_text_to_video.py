@@ -33,11 +33,12 @@
 #
 # **CPU run time** about 3 minutes on a 2-core laptop with the `cpu` preset (most of
 # it is training the model live).
-# **Exercises** 4 (`straight_through_round`, `fsq_quantize`, `cache_mask`,
-# `filter_logits`).
+# **Exercises** 5 (`straight_through_round`, `fsq_quantize`, `code_logits_from_digits`,
+# `cache_mask`, `filter_logits`).
 
 # %%
 import json
+import math
 import tempfile
 import time
 from pathlib import Path
@@ -338,13 +339,57 @@ print("earlier positions unchanged:", bool(delta[:20].max() == 0))
 # Large tokenizers do the same for a different reason: MAGVIT-v2 (Yu et al. 2023) and
 # Open-MAGVIT2 (Luo et al. 2024) split a $2^{18}$-entry vocabulary into two factors
 # with a prediction head each, because one softmax that large is too costly.
+#
+# **Exercise 3.** `digit_logits` is a list of $K$ tensors, the $k$-th of shape
+# `[..., L_k]`. Return the logits of all $L_1 \cdots L_K$ codes, shape
+# `[..., L_1 * ... * L_K]`: entry $c$ is $\sum_k$ `digit_logits[k][..., d_k(c)]`, where
+# the digits of code $c$ are those of `tokenizer.codes_to_indices`,
+# $c = d_1 + L_1 d_2 + L_1 L_2 d_3 + \dots$ (the first digit varies fastest).
+# `tokenizer.indices_to_digits(torch.arange(num_codes), levels)` lists every code's
+# digits, and `x[..., idx]` picks entries of the last axis.
+
+# %% exercise="code_logits_from_digits"
+def code_logits_from_digits(digit_logits):
+    """[..., L_k] for each digit k -> [..., prod L_k]: a code's logit = sum of its digits'."""
+    ### BEGIN SOLUTION
+    levels = [logits.shape[-1] for logits in digit_logits]
+    codes = torch.arange(math.prod(levels))
+    digits = tokenizer.indices_to_digits(codes, levels)          # [num_codes, K]
+    return sum(logits[..., digits[:, k]] for k, logits in enumerate(digit_logits))
+    ### END SOLUTION
+
+
+# %% check="code_logits_from_digits" points=2
+g = torch.Generator().manual_seed(0)
+cases = [([torch.tensor([0.0, 2.0, 1.0]), torch.tensor([1.0, -1.0])],),
+         ([torch.randn(4, 8, generator=g), torch.randn(4, 5, generator=g),
+           torch.randn(4, 5, generator=g), torch.randn(4, 5, generator=g)],)]
+code_logits_from_digits = exercise.check(
+    code_logits_from_digits, t2v.code_logits_from_digits, cases,
+    name="code_logits_from_digits",
+    formula="logit(c) = sum_k digit_logits[k][..., d_k(c)], c = d_1 + L_1 d_2 + L_1 L_2 d_3 + ...")
+### BEGIN HIDDEN TESTS
+g = exercise.random_generator()
+hidden = [([torch.randn(2, 3, 4, generator=g), torch.randn(2, 3, 3, generator=g)],),
+          ([torch.randn(7, generator=g)],),
+          ([torch.randn(5, 2, generator=g), torch.randn(5, 6, generator=g),
+            torch.randn(5, 3, generator=g)],)]
+exercise.assert_matches(code_logits_from_digits, t2v.code_logits_from_digits, hidden,
+                        name="code_logits_from_digits")
+# a softmax over codes is the product of the digits' softmaxes
+logits = hidden[2][0]
+p_codes = code_logits_from_digits(logits).softmax(-1)
+p_product = (logits[2].softmax(-1)[:, :, None, None] * logits[1].softmax(-1)[:, None, :, None]
+             * logits[0].softmax(-1)[:, None, None, :]).flatten(1)
+torch.testing.assert_close(p_codes, p_product)
+### END HIDDEN TESTS
 
 # %%
 head = model.video.head
 print(f"whole codes: {P.embed_dim} x {model.tokenizer.num_codes} output weights; "
       f"digits: {P.embed_dim} x {sum(P.levels)} ({type(head).__name__})")
 digit_logits = [torch.tensor([0.0, 2.0, 1.0]), torch.tensor([1.0, -1.0])]
-code_logits = t2v.code_logits_from_digits(digit_logits)          # 3 x 2 = 6 codes
+code_logits = code_logits_from_digits(digit_logits)              # 3 x 2 = 6 codes
 print("code logits:", code_logits.tolist())
 p_code = code_logits.softmax(-1)[1 + 3 * 1]                       # digits (1, 1)
 p_digits = digit_logits[0].softmax(-1)[1] * digit_logits[1].softmax(-1)[1]
@@ -359,7 +404,7 @@ print(f"p(code with digits (1, 1)) = {p_code:.4f} = p(d1 = 1) p(d2 = 1) = {p_dig
 # in a **KV cache** and run only the new position through each block. The new
 # queries then attend to *all* cached keys plus the causal part among themselves.
 #
-# **Exercise 3.** The mask for `num_new` new queries over `total` keys (the cached
+# **Exercise 4.** The mask for `num_new` new queries over `total` keys (the cached
 # ones first): query $i$ (position $\text{total} - \text{num\_new} + i$) may attend to
 # key $j$ when $j \le \text{total} - \text{num\_new} + i$. It equals the last
 # `num_new` rows of `causal_mask(total)`, but build it without the full matrix
@@ -410,7 +455,7 @@ print(f"without cache {timings[False]:.2f} s, with cache {timings[True]:.2f} s; 
 # $\tau < 1$ sharpens the distribution, **top-k** sampling draws only among the $k$
 # likeliest codes (the rest get $-\infty$ before the softmax).
 #
-# **Exercise 4.** `logits` is `[B, V]`. Divide by the temperature, then set every
+# **Exercise 5.** `logits` is `[B, V]`. Divide by the temperature, then set every
 # entry below the $k$-th largest of its row to $-\infty$ (`top_k = 0` keeps all;
 # `Tensor.topk` and `masked_fill` help). Ties with the $k$-th value stay.
 

@@ -122,7 +122,13 @@ def run_check(student: Callable, reference: Callable, cases: Iterable[Sequence],
 
 def _clone(case: tuple) -> tuple:
     """Fresh copies, so that an in-place edit by one function cannot fool the other."""
-    return tuple(x.clone() if isinstance(x, torch.Tensor) else x for x in case)
+    def copy(x):
+        if isinstance(x, torch.Tensor):
+            return x.clone()
+        if isinstance(x, (list, tuple)):        # e.g. a list of tensors
+            return type(x)(copy(item) for item in x)
+        return x
+    return tuple(copy(x) for x in case)
 
 
 def feedback(result: CheckResult, name: str, formula: str = "", reference_name: str = ""

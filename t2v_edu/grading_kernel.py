@@ -15,6 +15,17 @@ Two kernels take part in grading one submission:
 
 Requests go through files in a folder both kernels see: ``req-N.pkl`` (pickle, from the
 trusted side), ``resp-N.pt`` (``torch.save``, read back as data only).
+
+Two things a check may need beyond plain data in and out:
+
+- **functions as arguments** (``euler_sample(velocity_fn, noise, steps)``): each callable
+  in the inputs stays in the reference kernel and the student kernel gets a
+  :class:`CallbackRef`; calling it sends its arguments back as data (``cb-req-N.pt``),
+  the reference kernel runs the function and answers with data (``cb-resp-N.pt``).
+- **gradients** (the straight-through estimator's check calls ``backward``): a call whose
+  tensor inputs require grad goes through :class:`RemoteFunction`, an autograd Function
+  whose backward asks the student kernel for the vector-Jacobian product of the
+  student's function (``op: "vjp"``), so the gradient is the student's, computed there.
 """
 from __future__ import annotations
 
@@ -28,8 +39,10 @@ import time
 from typing import Any
 
 import torch
+from torch import Tensor
 
 REQUEST, RESPONSE = "req-{:06d}.pkl", "resp-{:06d}.pt"
+CALLBACK_REQUEST, CALLBACK_RESPONSE = "cb-req-{:06d}.pt", "cb-resp-{:06d}.pt"
 STOP = "stop"          # written by the grader: the student kernel's serve() returns
 GONE = "gone"          # written by the grader: the student kernel is dead or stopped
 MAX_MESSAGE = 300      # characters of a student-side exception message kept
@@ -47,6 +60,7 @@ _active: list[frozenset] = [frozenset()]   # paths forbidden during the current 
 _tripped: list[str] = []                   # forbidden paths called during it
 _handles: dict[int, Any] = {}              # objects that are not plain data, by id
 _user_ns: dict[str, Any] = {}              # the notebook's namespace, set by serve()
+_callbacks = {"folder": "", "n": 0}        # where and how many callbacks were sent
 
 
 def install_guards(paths: list[str]) -> list[str]:
@@ -109,13 +123,22 @@ def serve(folder: str, namespace: dict) -> None:
     """Answer requests in ``folder`` until the grader writes the STOP file."""
     global _user_ns
     _user_ns = namespace
+    _callbacks.update(folder=folder, n=0)
     n = 0
     while True:
         request_path = os.path.join(folder, REQUEST.format(n))
         if os.path.exists(request_path):
-            with open(request_path, "rb") as f:
-                request = pickle.load(f)
-            _write(os.path.join(folder, RESPONSE.format(n)), _answer(request))
+            try:
+                with open(request_path, "rb") as f:
+                    request = pickle.load(f)
+            except Exception as exc:  # noqa: BLE001 - answer, do not stop serving
+                response = {"ok": False, "error": type(exc).__name__,
+                            "message": f"the grader's inputs could not be read here: "
+                                       f"{str(exc)[:200]}",
+                            "not_implemented": False, "delegated": []}
+            else:
+                response = _answer(request)
+            _write(os.path.join(folder, RESPONSE.format(n)), response)
             n += 1
             continue
         if os.path.exists(os.path.join(folder, STOP)):
@@ -128,10 +151,11 @@ def _answer(request: dict) -> dict:
     try:
         target = _resolve(request["target"])
         op = request["op"]
-        if op == "call":
+        if op in ("call", "vjp"):
             _active[0] = frozenset(request.get("forbidden", ()))
             try:
-                value = target(*request["args"], **request["kwargs"])
+                value = (target(*request["args"], **request["kwargs"]) if op == "call"
+                         else _vjp(target, request))
             finally:
                 _active[0] = frozenset()
         elif op == "getattr":
@@ -146,6 +170,59 @@ def _answer(request: dict) -> dict:
                 "message": str(exc)[:MAX_MESSAGE],
                 "not_implemented": isinstance(exc, NotImplementedError),
                 "delegated": list(_tripped)}
+
+
+def _vjp(target, request: dict) -> list:
+    """Gradients of <grad, target(*args)> with respect to args[i], i in needs."""
+    args = list(request["args"])
+    for i in request["needs"]:
+        args[i] = args[i].detach().requires_grad_(True)
+    with torch.enable_grad():
+        out = target(*args, **request["kwargs"])
+        if not isinstance(out, torch.Tensor):
+            raise TypeError(f"to pass a gradient back the function must return a tensor, "
+                            f"not {type(out).__name__}")
+        grads = torch.autograd.grad(out, [args[i] for i in request["needs"]],
+                                    request["grad"], allow_unused=True)
+    return [None if g is None else g.detach() for g in grads]
+
+
+class CallbackRef:
+    """A function of the reference kernel, seen from the student kernel: calling it
+    sends the arguments (as data) to the reference kernel, which runs it."""
+
+    def __init__(self, key: int):
+        self.key = key
+
+    def __call__(self, *args, **kwargs):
+        folder, n = _callbacks["folder"], _callbacks["n"]
+        _callbacks["n"] = n + 1
+        path = os.path.join(folder, CALLBACK_REQUEST.format(n))
+        torch.save({"key": self.key, "args": _detached(args), "kwargs": _detached(kwargs)},
+                   path + ".tmp")
+        os.replace(path + ".tmp", path)
+        answer = os.path.join(folder, CALLBACK_RESPONSE.format(n))
+        while not os.path.exists(answer):
+            time.sleep(POLL_SECONDS)
+        response = torch.load(answer, weights_only=True)
+        if not response["ok"]:
+            raise RuntimeError(f"the function given to yours raised "
+                               f"{response['error']}: {response['message']}")
+        return response["value"]
+
+    def __repr__(self) -> str:
+        return "<a function of the grader>"
+
+
+def _detached(x: Any) -> Any:
+    """x with every tensor detached (lists, tuples and dicts walked)."""
+    if isinstance(x, torch.Tensor):
+        return x.detach()
+    if type(x) in (list, tuple):
+        return type(x)(_detached(v) for v in x)
+    if type(x) is dict:
+        return {k: _detached(v) for k, v in x.items()}
+    return x
 
 
 def _resolve(ref: tuple):
@@ -229,6 +306,9 @@ class Remote:
         self._link, self._ref, self._type = link, ref, type_name
 
     def __call__(self, *args, **kwargs):
+        if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
+                                           for a in args):
+            return RemoteFunction.apply(self, kwargs, *args)
         return self._link.request({"op": "call", "target": self._ref, "args": args,
                                    "kwargs": kwargs})
 
@@ -243,6 +323,35 @@ class Remote:
 
     def __repr__(self) -> str:
         return f"<the student's {self._type}>"
+
+
+class RemoteFunction(torch.autograd.Function):
+    """A student's function in the autograd graph of the reference kernel: forward
+    calls it remotely; backward asks the student kernel for its vector-Jacobian product."""
+
+    @staticmethod
+    def forward(ctx, remote: Remote, kwargs: dict, *args):
+        ctx.remote, ctx.kwargs = remote, kwargs
+        ctx.args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
+        out = remote._link.request({"op": "call", "target": remote._ref,
+                                    "args": ctx.args, "kwargs": kwargs})
+        if not isinstance(out, torch.Tensor):
+            raise RemoteError(f"to pass a gradient back the function must return a "
+                              f"tensor, not {type(out).__name__}")
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        needs = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
+        grads = ctx.remote._link.request({"op": "vjp", "target": ctx.remote._ref,
+                                          "args": ctx.args, "kwargs": ctx.kwargs,
+                                          "grad": grad.detach(), "needs": needs})
+        if type(grads) is not list or len(grads) != len(needs):
+            raise RemoteError("the gradient sent back is not one tensor per input")
+        out: list = [None] * len(ctx.args)
+        for i, g in zip(needs, grads):
+            out[i] = g
+        return (None, None, *out)
 
 
 def _remote_error(name: str) -> type:
@@ -264,9 +373,46 @@ class Link:
         self.deadline = time.monotonic() + seconds
         self.n = 0
         self.delegated: list[str] = []
+        self.callbacks: list = []           # functions sent as CallbackRef(index)
+        self.callback_n = 0
+
+    def _by_reference(self, x: Any) -> Any:
+        """x with every function in it (not a Remote, not a class) kept here and
+        replaced by a CallbackRef; lists, tuples and dicts are walked."""
+        if type(x) in (list, tuple):
+            return type(x)(self._by_reference(v) for v in x)
+        if type(x) is dict:
+            return {k: self._by_reference(v) for k, v in x.items()}
+        if callable(x) and not isinstance(x, (Remote, type, torch.Tensor)):
+            self.callbacks.append(x)
+            return CallbackRef(len(self.callbacks) - 1)
+        return x
+
+    def _answer_callback(self) -> None:
+        """Run the next function the student's code called, if it has asked."""
+        path = os.path.join(self.folder, CALLBACK_REQUEST.format(self.callback_n))
+        if not os.path.exists(path):
+            return
+        try:
+            try:
+                call = torch.load(path, weights_only=True)     # data only, never code
+            except Exception:  # noqa: BLE001 - whatever the student's code sent
+                raise TypeError("its arguments must be plain data (tensors, numbers, "
+                                "strings, tuples, lists, dicts)") from None
+            value = self.callbacks[int(call["key"])](*call["args"], **call["kwargs"])
+            response = {"ok": True, "value": _detached(value)}
+        except Exception as exc:  # noqa: BLE001 - bad inputs from the student's code
+            response = {"ok": False, "error": type(exc).__name__,
+                        "message": str(exc)[:MAX_MESSAGE]}
+        _write(os.path.join(self.folder, CALLBACK_RESPONSE.format(self.callback_n)),
+               response)
+        self.callback_n += 1
 
     def request(self, request: dict):
         request["forbidden"] = self.forbidden
+        for key in ("args", "kwargs"):
+            if key in request:
+                request[key] = self._by_reference(request[key])
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         pickler.dispatch_table = copyreg.dispatch_table.copy()
@@ -282,6 +428,7 @@ class Link:
         answer = os.path.join(self.folder, RESPONSE.format(self.n))
         self.n += 1
         while not os.path.exists(answer):
+            self._answer_callback()
             if os.path.exists(os.path.join(self.folder, GONE)):
                 raise KernelGone("the notebook's kernel stopped")
             if time.monotonic() > self.deadline:
