@@ -249,7 +249,8 @@ class DigitHead(nn.Module):
         self.digits = nn.ModuleList(nn.Linear(embed_dim, L) for L in levels)
 
     def forward(self, h: Tensor) -> Tensor:
-        return code_logits_from_digits([digit(h) for digit in self.digits])
+        # summed in float32: under bf16 autocast the digit logits are bf16
+        return code_logits_from_digits([digit(h).float() for digit in self.digits])
 
 
 class DigitEmbedding(nn.Module):
