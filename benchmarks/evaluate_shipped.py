@@ -28,10 +28,16 @@ def evaluate_checkpoint(model: str, path: Path, num_videos: int, seed: int,
     gen = generation.load_generator(model, path, device)
     start = time.perf_counter()
     result = evaluation.evaluate_generator(gen, spec=gen.spec, num_videos=num_videos, seed=seed)
-    result.update(model=model, checkpoint=path.name, checkpoint_sha256=sha256_file(path),
-                  training=meta, evaluation_seconds=round(time.perf_counter() - start, 1),
-                  evaluation_device=str(device))
+    result.update(checkpoint_fields(model, path, meta, device),
+                  evaluation_seconds=round(time.perf_counter() - start, 1))
     return result
+
+
+def checkpoint_fields(model: str, path: Path, meta: dict, device: torch.device) -> dict:
+    """What a shipped ``.eval.json`` records beside the evaluation: which checkpoint
+    (name, SHA-256), how it was trained, where it was evaluated."""
+    return {"model": model, "checkpoint": path.name, "checkpoint_sha256": sha256_file(path),
+            "training": meta, "evaluation_device": str(device)}
 
 
 def main() -> None:

@@ -17,8 +17,9 @@ from pathlib import Path
 import torch
 
 from t2v_edu import evaluation, pick_device
-from t2v_edu.checkpoint import atomic_write_json, atomic_write_text, sha256_file
+from t2v_edu.checkpoint import atomic_write_json, atomic_write_text
 from t2v_edu.training import export_weights, load_model
+from evaluate_shipped import checkpoint_fields   # benchmarks/, this script's folder
 
 MAX_MEGABYTES = 15
 
@@ -49,21 +50,13 @@ def summarise(run: Path, evaluation_result: dict | None) -> dict:
     return row
 
 
-def ship_files(weights: Path, model: str, preset: str, result: dict | None,
-               device: torch.device) -> None:
-    """Beside weights/<model>_<preset>.pt: its ``.sha256`` and, with an evaluation,
-    ``.eval.json`` in the format of ``benchmarks/ship_model.py`` (what notebook 07's
-    comparison table reads), so the files can be copied into t2v_edu/weights as they are."""
-    target = weights / f"{model}_{preset}.pt"
-    if not target.is_file():
-        return
-    digest = sha256_file(target)
-    atomic_write_text(f"{target}.sha256", digest + "\n")
-    if result is not None:
-        _, _, meta = load_model(target, expected_sha256=digest)
-        shipped = dict(result, model=model, checkpoint=target.name, checkpoint_sha256=digest,
-                       training=meta, evaluation_device=str(device))
-        atomic_write_json(weights / f"{model}_{preset}.eval.json", shipped)
+def write_shipped_evaluation(weights: Path, model: str, result: dict,
+                             device: torch.device) -> None:
+    """``<weights stem>.eval.json`` in the format of ``benchmarks/ship_model.py`` (what
+    notebook 07's comparison table reads), so the files ship as they are."""
+    _, _, meta = load_model(weights)                    # checks the .sha256 beside it
+    atomic_write_json(weights.with_suffix(".eval.json"),
+                      dict(result, **checkpoint_fields(model, weights, meta, device)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_text(run / "ceiling.md", evaluation.format_table(ceil))
             if result is not None:
                 result["reconstruction"] = ceil
-        export_weights(run, out / "weights", f"{name}_{args.preset}", result)
-        ship_files(out / "weights", name, args.preset, result, device)
+        paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
+        if result is not None:
+            write_shipped_evaluation(paths["weights"], name, result, device)
         row = summarise(run, result)
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")

@@ -370,8 +370,8 @@ show_coverage(axes[0], coverage(val_frames), "real frames")
 show_coverage(axes[1], coverage(samples), "unconditional GAN samples")
 plt.show()
 print(f"diversity: real {diversity(val_frames):.2f}, GAN {diversity(samples):.2f}; "
-      f"kinds covered by ≥ 2% of samples: real {(coverage(val_frames) >= 5).sum()}, "
-      f"GAN {(coverage(samples) >= 5).sum()} of 12")
+      f"kinds covered by ≥ 2% of samples: real {gan.kinds_covered(coverage(val_frames))}, "
+      f"GAN {gan.kinds_covered(coverage(samples))} of 12")
 
 # %% [markdown]
 # Real frames spread over all 12 kinds. Compare the GAN's grid: after this short

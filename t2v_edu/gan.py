@@ -551,6 +551,11 @@ def kind_counts(classifier: FrameClassifier, frames: Tensor) -> Tensor:
     return counts
 
 
+def kinds_covered(counts: Tensor, min_share: float = 0.02) -> int:
+    """Kinds (cells of :func:`kind_counts`) holding at least ``min_share`` of the frames."""
+    return int((counts >= min_share * counts.sum()).sum())
+
+
 def diversity(frames: Tensor) -> float:
     """Mean pairwise RMS distance between frames: mean_{i<j} ||x_i - x_j|| / sqrt(D).
 

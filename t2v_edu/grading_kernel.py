@@ -132,10 +132,8 @@ def serve(folder: str, namespace: dict) -> None:
                 with open(request_path, "rb") as f:
                     request = pickle.load(f)
             except Exception as exc:  # noqa: BLE001 - answer, do not stop serving
-                response = {"ok": False, "error": type(exc).__name__,
-                            "message": f"the grader's inputs could not be read here: "
-                                       f"{str(exc)[:200]}",
-                            "not_implemented": False, "delegated": []}
+                response = _error(exc, f"the grader's inputs could not be read here: "
+                                       f"{str(exc)[:200]}")
             else:
                 response = _answer(request)
             _write(os.path.join(folder, RESPONSE.format(n)), response)
@@ -166,10 +164,16 @@ def _answer(request: dict) -> dict:
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
-        return {"ok": False, "error": type(exc).__name__,
-                "message": str(exc)[:MAX_MESSAGE],
-                "not_implemented": isinstance(exc, NotImplementedError),
-                "delegated": list(_tripped)}
+        return _error(exc, delegated=list(_tripped))
+
+
+def _error(exc: BaseException, message: str | None = None, delegated: list | None = None
+           ) -> dict:
+    """The answer that reports ``exc`` (its type name and message) as data."""
+    return {"ok": False, "error": type(exc).__name__,
+            "message": (str(exc) if message is None else message)[:MAX_MESSAGE],
+            "not_implemented": isinstance(exc, NotImplementedError),
+            "delegated": delegated or []}
 
 
 def _vjp(target, request: dict) -> list:
@@ -197,10 +201,8 @@ class CallbackRef:
     def __call__(self, *args, **kwargs):
         folder, n = _callbacks["folder"], _callbacks["n"]
         _callbacks["n"] = n + 1
-        path = os.path.join(folder, CALLBACK_REQUEST.format(n))
-        torch.save({"key": self.key, "args": _detached(args), "kwargs": _detached(kwargs)},
-                   path + ".tmp")
-        os.replace(path + ".tmp", path)
+        _write(os.path.join(folder, CALLBACK_REQUEST.format(n)),
+               {"key": self.key, "args": _detached(args), "kwargs": _detached(kwargs)})
         answer = os.path.join(folder, CALLBACK_RESPONSE.format(n))
         while not os.path.exists(answer):
             time.sleep(POLL_SECONDS)
@@ -264,9 +266,7 @@ def _write(path: str, response: dict) -> None:
     try:
         torch.save(response, tmp)
     except Exception as exc:  # noqa: BLE001 - e.g. a tensor subclass torch cannot save
-        torch.save({"ok": False, "error": type(exc).__name__,
-                    "message": f"the result could not be sent back: {str(exc)[:200]}",
-                    "not_implemented": False, "delegated": []}, tmp)
+        torch.save(_error(exc, f"the result could not be sent back: {str(exc)[:200]}"), tmp)
     os.replace(tmp, path)
 
 
@@ -309,6 +309,9 @@ class Remote:
         if torch.is_grad_enabled() and any(isinstance(a, torch.Tensor) and a.requires_grad
                                            for a in args):
             return RemoteFunction.apply(self, kwargs, *args)
+        return self._call(args, kwargs)
+
+    def _call(self, args: tuple, kwargs: dict):
         return self._link.request({"op": "call", "target": self._ref, "args": args,
                                    "kwargs": kwargs})
 
@@ -332,9 +335,8 @@ class RemoteFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, remote: Remote, kwargs: dict, *args):
         ctx.remote, ctx.kwargs = remote, kwargs
-        ctx.args = tuple(a.detach() if isinstance(a, torch.Tensor) else a for a in args)
-        out = remote._link.request({"op": "call", "target": remote._ref,
-                                    "args": ctx.args, "kwargs": kwargs})
+        ctx.args = _detached(args)
+        out = remote._call(ctx.args, kwargs)
         if not isinstance(out, torch.Tensor):
             raise RemoteError(f"to pass a gradient back the function must return a "
                               f"tensor, not {type(out).__name__}")
@@ -402,8 +404,7 @@ class Link:
             value = self.callbacks[int(call["key"])](*call["args"], **call["kwargs"])
             response = {"ok": True, "value": _detached(value)}
         except Exception as exc:  # noqa: BLE001 - bad inputs from the student's code
-            response = {"ok": False, "error": type(exc).__name__,
-                        "message": str(exc)[:MAX_MESSAGE]}
+            response = _error(exc)
         _write(os.path.join(self.folder, CALLBACK_RESPONSE.format(self.callback_n)),
                response)
         self.callback_n += 1

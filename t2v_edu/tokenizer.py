@@ -83,6 +83,11 @@ def fsq_quantize(z: Tensor, levels: tuple[int, ...]) -> Tensor:
     return straight_through_round(fsq_bound(z, levels)) / (lv // 2).to(z.dtype)
 
 
+def _radix_basis(lv: Tensor) -> Tensor:
+    """prod_{j < i} L_j for each digit i: the place values of the mixed-radix index."""
+    return torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
+
+
 def codes_to_indices(q: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Quantised values [..., d] -> code indices [...] (int64) in [0, prod(levels)).
 
@@ -91,8 +96,7 @@ def codes_to_indices(q: Tensor, levels: tuple[int, ...]) -> Tensor:
     """
     lv = _levels_tensor(levels, q)
     digits = torch.round(q * (lv // 2) + lv // 2).long()
-    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
-    return (digits * basis).sum(-1)
+    return (digits * _radix_basis(lv)).sum(-1)
 
 
 def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
@@ -101,8 +105,7 @@ def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     digit_i = (index // prod_{j < i} L_j) mod L_i   (first digit least significant).
     """
     lv = torch.as_tensor(levels, device=indices.device)
-    basis = torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
-    return (indices[..., None] // basis) % lv
+    return (indices[..., None] // _radix_basis(lv)) % lv
 
 
 def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:

@@ -619,17 +619,19 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
 
 def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: str,
                    evaluation: dict | None = None) -> dict[str, Path]:
-    """Copy ``run_dir/model.pt`` to ``dest/<name>.pt`` with ``<name>.json`` (SHA-256,
-    training metadata, evaluation) and ``<name>.md`` (the model card)."""
+    """Copy ``run_dir/model.pt`` to ``dest/<name>.pt`` with ``<name>.pt.sha256`` (what
+    loading checks), ``<name>.json`` (SHA-256, training metadata, evaluation) and
+    ``<name>.md`` (the model card)."""
     run_dir, dest = Path(run_dir), Path(dest)
     meta = json.loads((run_dir / "model.json").read_text())
     blob = (run_dir / "model.pt").read_bytes()
     import hashlib
 
     digest = hashlib.sha256(blob).hexdigest()
-    paths = {"weights": dest / f"{name}.pt", "json": dest / f"{name}.json",
-             "card": dest / f"{name}.md"}
+    paths = {"weights": dest / f"{name}.pt", "sha256": dest / f"{name}.pt.sha256",
+             "json": dest / f"{name}.json", "card": dest / f"{name}.md"}
     ckpt.atomic_write_bytes(paths["weights"], blob)
+    ckpt.atomic_write_text(paths["sha256"], digest + "\n")
     ckpt.atomic_write_json(paths["json"], {"sha256": digest, "meta": meta,
                                            "evaluation": evaluation})
     ckpt.atomic_write_text(paths["card"], model_card(meta, evaluation, digest))

@@ -220,3 +220,10 @@ def test_mode_collapse_benchmark_runs(tmp_path):
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "D + minibatch std" in out.stdout and "real frames: 12 kinds" in out.stdout
+
+
+def test_kinds_covered_counts_cells_above_the_share():
+    counts = torch.tensor([[50, 5, 0], [6, 39, 0]])            # 100 frames
+    assert gan.kinds_covered(counts) == 4                       # >= 2 frames each
+    assert gan.kinds_covered(counts, min_share=0.06) == 3       # 5 < 6 <= 6
+    assert gan.kinds_covered(torch.zeros(2, 2, dtype=torch.long) + 1, 0.5) == 0
