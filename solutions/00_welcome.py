@@ -60,7 +60,7 @@ def draw_course_map():
         "gan": (4.5, 1.6, "04 · GAN\n(generator vs\ndiscriminator)"),
         "vae": (4.5, 0.4, "05 · VAE\n(encoder, decoder,\nlatent z)"),
         "video": (6.0, 1.0, "video\n8 frames × 32×32"),
-        "classic": (2.25, -0.8, "06 · classic model:\nVAE tokens + transformer"),
+        "classic": (2.25, -0.8, "06 · classic model:\nFSQ tokens + transformer"),
         "flow": (4.5, -0.8, "07 · modern model:\nflow matching"),
         "seed": (6.0, -0.8, "08 · the article's\nRNN + GAN model,\nread critically"),
     }
@@ -109,6 +109,11 @@ plt.show()
 # (CUDA, then Apple's MPS, then the CPU: every notebook is designed to run on a CPU),
 # the widget front end that makes sliders appear, and that you can write files here.
 # Follow the advice printed next to any ✗.
+#
+# Each notebook also picks a **preset**, the size of its models and training runs.
+# `t2v_edu.setup()` picks the `gpu` preset when CUDA is present and `cpu` otherwise;
+# `t2v_edu.setup(preset="cpu")`, or the environment variable `T2V_PRESET=cpu` (or
+# `gpu`) set before Jupyter starts, forces one.
 
 # %% tags=["nbval-ignore-output"]
 checks = t2v_edu.doctor()
@@ -159,8 +164,8 @@ plt.show()
 #
 # With the `cpu` settings there are 3 shapes, 4 colours and 6 motions. The colours are
 # the Okabe–Ito palette, which people with colour-blindness can tell apart. The `gpu`
-# settings add shapes, colours, the motion "shrink", random sizes and a second object
-# (*"a red circle moves left and a blue square moves up"*).
+# settings add shapes, colours, the motion "shrink", a wider range of sizes and a
+# second object (*"a red circle moves left and a blue square moves up"*).
 
 # %%
 for name, values in data.attribute_names("cpu").items():
@@ -267,10 +272,11 @@ viz.show_videos(videos, captions, columns=4)
 #
 # > **The article says** DCGAN (*Unsupervised Representation Learning with Deep
 # > Convolutional GANs*) is by Krizhevsky, Sutskever and Hinton, and lists Jeff Dean
-# > among the authors of *Sequence to Sequence Learning with Neural Networks*.
-# > **The correct form is** DCGAN is by Radford, Metz and Chintala (2016);
-# > Krizhevsky, Sutskever and Hinton wrote AlexNet (2012). Seq2seq is by Sutskever,
-# > Vinyals and Le (2014).
+# > among the authors of "Seq2Seq Learning with Neural Networks".
+# > **The correct form is** DCGAN is by Radford, Metz and Chintala (2015; ICLR 2016);
+# > Krizhevsky, Sutskever and Hinton wrote AlexNet (2012). The seq2seq paper is
+# > *Sequence to Sequence Learning with Neural Networks*, by Sutskever, Vinyals and Le
+# > (2014).
 
 # %% [markdown]
 # ## 5 · Your first exercise: write a caption

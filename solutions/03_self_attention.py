@@ -27,7 +27,8 @@
 #
 # **Prerequisites** notebooks 01 and 02; matrix products and softmax.
 #
-# **CPU run time** about 1.5 minutes on a 2-core laptop with the `cpu` preset.
+# **CPU run time** under a minute on a 2-core laptop with the `cpu` preset (about 10 s
+# on an idle machine). The `gpu` preset trains a wider, deeper transformer for longer.
 # **Exercises** 3 (`scaled_dot_product_attention`, `multi_head_attention`,
 # `sinusoidal_positions`).
 
@@ -44,7 +45,7 @@ import t2v_edu
 from t2v_edu import attention, data, exercise, rnn, text
 
 cfg = t2v_edu.setup()
-P = attention.PRESETS[cfg.preset]
+P = attention.PRESETS[cfg.preset]   # width, heads, layers, steps; "gpu" is larger
 print(P)
 train_captions, train_labels = text.caption_dataset("train")
 heldout_captions, heldout_labels = text.caption_dataset("heldout")
@@ -53,7 +54,8 @@ vocab = text.Vocab.build(train_captions)
 # %% [markdown]
 # ## 1. The seed's formula, as printed
 #
-# The article's self-attention section prints (LaTeX source, verbatim):
+# The article's mathematical-model section on self-attention prints these two
+# formulas (LaTeX source, verbatim):
 #
 # ```latex
 # \alpha_{ij} = \frac{e^{(QW_Q)_{i} (K W_K)_{j}}{\sum_{k=1}^{K} e^{(QW_Q)_{i} (K W_K)_{k}}}
@@ -61,8 +63,9 @@ vocab = text.Vocab.build(train_captions)
 # ```
 #
 # and says $Q$ and $K$ are "query and key vectors", $W_Q$, $W_K$ their weight
-# matrices, and that this mechanism computes "attention weights between the text
-# input and the video output". The first line does not even typeset:
+# matrices. Its algorithm section says the mechanism computes "attention weights
+# between the text input and the video output". (Quotes from the Chinese article are
+# our translation.) The first line does not even typeset:
 
 # %%
 seed_alpha = (r"\alpha_{ij} = \frac{e^{(QW_Q)_{i} (K W_K)_{j}}"
@@ -358,7 +361,7 @@ plt.show()
 # with an MLP of width $4E$ and GELU. `attention.TransformerBlock(...,
 # cross_attention=True)` inserts a third sub-layer, $x \leftarrow x +
 # \text{MultiHead}(\text{LN}(x), \text{context})$, which reads another sequence
-# (Section 7). `attention.TextTransformer` stacks blocks on top of word embeddings
+# (Section 6). `attention.TextTransformer` stacks blocks on top of word embeddings
 # plus sinusoidal positions, masks the padding, and returns per-word features and
 # their mean (the pooled caption vector).
 #
@@ -450,11 +453,11 @@ plt.show()
 # $$ \text{out}_t = \sum_{j} \alpha_{tj}\, v_j, \qquad
 #    \alpha_{tj} = \operatorname{softmax}_j\!\left(q_t k_j^\top / \sqrt{d_k}\right). $$
 #
-# This is what the seed calls "self-attention between the text and the video": it is
-# **cross-attention**. `attention.FrameQueryReader` has one cross-attention layer
-# (2 heads) and a linear read-out; we train it to predict, for each frame, how far the
-# object has moved and grown since frame 0, and its colour. So each frame must find
-# the motion word and the colour word in the caption.
+# The seed calls weights "between the text input and the video output"
+# self-attention: they are **cross-attention**. `attention.FrameQueryReader` has one
+# cross-attention layer (2 heads) and a linear read-out; we train it to predict, for
+# each frame, how far the object has moved and grown since frame 0, and its colour.
+# So each frame must find the motion word and the colour word in the caption.
 
 # %%
 ds = data.MovingShapes("train", length=2000)
@@ -492,8 +495,9 @@ plt.show()
 # motion words taking most of the weight, and for the later frames (which must
 # move further) leaning more on the motion word: frame 0 needs no motion at all. The
 # video models of notebooks 06 and 07 put a cross-attention sub-layer like this in
-# every block (`TransformerBlock(cross_attention=True)`), with the transformer's
-# per-word features as the context.
+# every block (`TransformerBlock(cross_attention=True)`), with per-word caption
+# features as the context (a transformer encoder's on the `gpu` preset; word
+# embeddings plus positions on the `cpu` preset).
 #
 # **Summary**
 # - The seed's $\alpha_{ij}$ has unbalanced braces, an untransposed product, no

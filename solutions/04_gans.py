@@ -44,8 +44,9 @@ print(P)
 # ## 1. The frames to imitate
 #
 # We take one frame from each of the first `P.num_videos` training videos. A single
-# frame shows a shape and a colour but not a motion, so the labels we keep are
-# *shape* (3 values) and *colour* (4 values): 12 kinds of frame.
+# frame shows a shape and a colour but not a motion: the labels hold *shape*
+# (3 values), *colour* (4 values) and motion, and we use the first two, 12 kinds of
+# frame.
 
 # %%
 frames, labels = gan.load_frames(P.num_videos, P.size)      # [N, 3, H, W], [N, 3]
@@ -73,8 +74,8 @@ plt.show()
 # $V = -\log 4$.
 #
 # > **The article says** the generator is $G(z) = \mu + \sigma \odot z$, "where $\mu$
-# > and $\sigma$ are the mean and the variance", and that $D(G(z)) = \sigma(g(z))$
-# > with $g$ a second non-linear transform.
+# > and $\sigma$ are the mean and the variance" (our translation), and that
+# > $D(G(z)) = \sigma(g(z))$ with $g$ a second non-linear transform.
 # >
 # > **The correct form is** $G(z) = G_\theta(z)$, a neural network (here
 # > transposed convolutions) whose output distribution has no formula at all.
@@ -83,6 +84,16 @@ plt.show()
 # > $\sigma$ is the *standard deviation* (the variance is $\sigma^2$), and the same
 # > letter cannot also be the sigmoid two lines later. And there is no separate $g$:
 # > $D(G(z)) = \sigma(f(G(z)))$, *one* discriminator applied to a generated frame.
+#
+# > **The article also says** the discriminator judges the *quality* of the generated
+# > data, and its reading list recommends a book, 《生成对抗网络》 (*Generative
+# > Adversarial Networks*), by Ian Goodfellow.
+# > **The correct form is**: $D$ estimates the probability that its input came from
+# > the data rather than from $G$; a sharp, pleasing fake is still a fake. A
+# > conditional $D$ (Section 6) also judges whether the input matches its condition.
+# > There is no such book: Goodfellow wrote the *NIPS 2016 Tutorial: Generative
+# > Adversarial Networks* (arXiv:1701.00160), and co-wrote the book *Deep Learning*
+# > (Goodfellow, Bengio & Courville, 2016).
 #
 # What would the article's generator produce? Take $\mu$ and $\sigma$ to be the
 # per-pixel mean and standard deviation of the real frames, the best a Gaussian with
@@ -210,8 +221,16 @@ plt.show()
 # ## 4. A DCGAN on frames
 #
 # Radford, Metz & Chintala (2015) found a recipe that made GANs on images train
-# reliably, the **DCGAN**: no pooling, strided (transposed) convolutions, BatchNorm
-# in the generator, LeakyReLU in the discriminator, Adam with $\beta_1 = 0.5$.
+# reliably, the **DCGAN**: no pooling (strided convolutions down, transposed ones
+# up), BatchNorm in both networks (but not on the generator's output or the
+# discriminator's input), ReLU in the generator (tanh on its output; ours ends in a
+# sigmoid, for pixels in $[0, 1]$), LeakyReLU in the discriminator, Adam with
+# $\beta_1 = 0.5$.
+#
+# > **The article's code** makes its frames with a softmax over each frame's values
+# > (notebook 08 runs it). **The correct form is** an element-wise sigmoid, as here (or
+# > tanh for $[-1, 1]$): a softmax makes a frame's values sum to 1, so no two pixels can
+# > be bright.
 #
 # > **The article says** the DCGAN paper ("Unsupervised Representation Learning with
 # > Deep Convolutional Generative Adversarial Networks") is by Krizhevsky, Sutskever
@@ -219,10 +238,12 @@ plt.show()
 # > Chintala (2015). Krizhevsky, Sutskever and Hinton wrote AlexNet (2012).
 #
 # Our generator projects $z$ to a $4 \times 4$ grid and doubles it three times to
-# $32 \times 32$; the discriminator mirrors it. Two changes for short CPU runs:
-# the discriminator uses *spectral normalisation* (Miyato et al., 2018) instead of
-# BatchNorm, which keeps it from winning outright in the first hundred steps, and
-# the learning rates are larger (`P.lr`, `P.d_lr`).
+# $32 \times 32$ (`cpu` preset; four times to $64 \times 64$ with `gpu`); the
+# discriminator mirrors it. Two changes for short CPU runs: the discriminator uses
+# *spectral normalisation* (Miyato et al., 2018) instead of BatchNorm, which bounds
+# its slopes: it still wins early (see the curves below), but the generator can
+# recover instead of being shut out; and the learning rates are larger (`P.lr`,
+# `P.d_lr`).
 
 # %%
 torch.manual_seed(cfg.seed)
@@ -327,10 +348,11 @@ for step, snapshot in history["snapshots"]:
 print(f"real frames: diversity {diversity(frames[:16]):.3f}")
 
 # %% [markdown]
-# Read it with the curves of section 4. At first the discriminator wins easily
-# ($D(x) \approx 1$, $D(G(z)) \approx 0$) and the generator answers with one frame
-# for every $z$: diversity near 0, a **total collapse**. Only once $D$'s verdicts
-# come back towards $\tfrac12$ do the samples spread out again.
+# Read it with the curves of section 4. Step 0 is the untrained generator: the same
+# grey frame for every $z$. While the discriminator wins easily ($D(x) \approx 1$,
+# $D(G(z)) \approx 0$), the generator stays collapsed: one frame for every $z$
+# (diversity near 0), a **total collapse**. Only as $D$'s verdicts come back towards
+# $\tfrac12$ do the samples spread out.
 #
 # Diversity in pixels does not say *which* kinds of frame are missing. The
 # classifier that judges that: a three-layer CNN with one head for shape
@@ -375,9 +397,10 @@ print(f"diversity: real {diversity(val_frames):.2f}, GAN {diversity(samples):.2f
 
 # %% [markdown]
 # Real frames spread over all 12 kinds. Compare the GAN's grid: after this short
-# run some kinds are rare or missing altogether (in our run, no sample was judged a
-# triangle), although the pixel diversity, dominated by positions, looks close to
-# the real one. That is **mode dropping**, the partial form of mode collapse.
+# run some kinds are rare or missing altogether (which ones changes from run to run;
+# in one run while writing this, no sample at all was judged a triangle), although
+# the pixel diversity, dominated by positions, looks close to the real one. That is
+# **mode dropping**, the partial form of mode collapse.
 # Remedies in the literature let the discriminator see a whole batch (minibatch
 # discrimination, Salimans et al. 2016; the minibatch standard deviation of Karras
 # et al. 2018, `gan.DCGANDiscriminator(minibatch_std=True)`), change the objective
@@ -389,16 +412,20 @@ print(f"diversity: real {diversity(val_frames):.2f}, GAN {diversity(samples):.2f
 # A batch of near-copies has a small one, so $D$ can tell it from a real batch and
 # $G$ is pushed to vary. Does it help here? `benchmarks/mode_collapse.py` trains
 # this GAN with five seeds and each discriminator (kinds holding ≥ 2 % of 256
-# samples, of 12; pixel diversity, real 0.25):
+# samples, of 12; pixel diversity, real 0.25). With one thread, as this notebook is
+# built, seed 0 is the run above:
 #
 # | steps | plain $D$ | $D$ + minibatch std |
 # |---|---|---|
-# | 600 (this notebook) | 2–7 kinds, mean 4.2 | 4–6 kinds, mean 4.8 |
-# | 1500 | 4–8 kinds, mean 4.8; diversity falls to 0.17–0.24 | 5–8 kinds, mean 7.4; diversity 0.23–0.26 |
+# | 600 (this notebook) | 3–8 kinds, mean 5.2 | 4 kinds in every run |
+# | 1500 | 4–8 kinds, mean 6.0; diversity 0.18–0.25 | 7–8 kinds, mean 7.8; diversity 0.24–0.27 |
 #
-# Two lessons: one run proves little (coverage swings from 2 to 7 kinds between
-# seeds), and the remedy works only once training is long enough for the plain GAN
-# to start collapsing. Even then a third of the kinds stay missing; a condition
+# Three lessons. One run proves little: coverage swings from 3 to 8 kinds between
+# seeds. Even the thread count matters: with two threads the sums inside each step
+# round differently, and at 600 steps the same five seeds gave 2–7 kinds (plain)
+# and 4–6 (minibatch std), seed 0 only 2. And the remedy helps only once training
+# is long enough for the plain GAN to start collapsing; at 600 steps it does not
+# help at all. Even at 1500 steps a third of the kinds stay missing; a condition
 # gives every kind by construction.
 #
 # ## 6. A conditional GAN
@@ -411,6 +438,12 @@ print(f"diversity: real {diversity(val_frames):.2f}, GAN {diversity(samples):.2f
 # where $h(x)$ are its features. Because $D$ judges frame *and* condition together,
 # a blue frame labelled "red" is a fake, so $G$ must follow the condition, and
 # every mode is asked for.
+#
+# > **The article's code** gives its discriminator one verdict per time step and
+# > never shows it the text, so it cannot catch a video that does not match its
+# > caption (notebook 08, Section 1). **The correct form is** one verdict per sample,
+# > computed from the sample *and* its condition, as this projection discriminator
+# > does.
 #
 # In short runs the generator learns to *use* $c$ slowly: 7 numbers next to 64
 # noise values. An **auxiliary classifier** (AC-GAN, Odena et al. 2017) speeds this

@@ -63,11 +63,17 @@ print("training frames", tuple(frames.shape))
 #
 # The gap is $\mathrm{KL}(q_\phi(z\mid x) \,\|\, p_\theta(z \mid x)) \ge 0$, so raising
 # the ELBO both fits the data and makes the encoder's guess better. With a Gaussian
-# decoder of fixed variance, $-\log p_\theta(x \mid z)$ is the squared error up to a
-# constant; we minimise
+# decoder of fixed variance $s^2$ around the decoded frame $\hat x$,
+# $-\log p_\theta(x \mid z) = \lVert \hat x - x \rVert^2 / (2 s^2) + \text{const}$;
+# with $s^2 = \tfrac12$ this is the squared error summed over the pixels, plus a
+# constant. We minimise
 #
 # $$ L = \underbrace{\textstyle\sum_\text{pixels} (\hat x - x)^2}_{\text{reconstruction}}
-#    + \beta \cdot \mathrm{KL}, \qquad \beta = 1 \text{ for the ELBO}. $$
+#    + \beta \cdot \mathrm{KL}, $$
+#
+# averaged over the batch. With $\beta = 1$ this is the negative ELBO for
+# $s^2 = \tfrac12$; for another $s^2$ the negative ELBO is, up to a factor, the same
+# loss with $\beta = 2s^2$.
 #
 # ## 2. Sampling with a gradient: the reparameterisation trick
 #
@@ -83,7 +89,7 @@ print("training frames", tuple(frames.shape))
 # (any real number) rather than $\sigma$ (which must be positive).
 #
 # > **The article says** (under "GAN") $G(z) = \mu + \sigma \odot z$, "where $\mu$ and
-# > $\sigma$ are the mean and the variance".
+# > $\sigma$ are the mean and the variance" (our translation).
 # >
 # > **The correct form is** $z = \mu + \sigma \odot \varepsilon$, the VAE's
 # > reparameterisation of $z \sim \mathcal N(\mu, \operatorname{diag}\sigma^2)$;
@@ -215,13 +221,14 @@ exercise.assert_matches(vae_loss, vae.vae_loss, hidden, name="vae_loss")
 # %% [markdown]
 # ## 4. A convolutional VAE on frames
 #
-# The encoder (`vae.ConvEncoder`) halves the resolution twice with strided
-# convolutions ($32 \to 16 \to 8$), each followed by GroupNorm and SiLU; a linear
-# layer reads $\mu$ and $\log\sigma^2$ of a `P.latent_dim`-dimensional code off the
-# $8 \times 8$ grid. The decoder (`vae.ConvDecoder`) mirrors it with transposed
-# convolutions and ends in a sigmoid, so frames come out in $[0, 1]$. Notebook 06
-# reuses these two blocks for its video tokenizer, notebook 07 the VAE's spatial
-# latents (`vae.FrameVAE(latent_channels=4)`: a $4 \times 8 \times 8$ code).
+# The encoder (`vae.ConvEncoder`) halves the resolution with strided convolutions,
+# $32 \to 16 \to 8$ (`cpu` preset; the `gpu` preset starts from $64 \times 64$ and
+# halves once more), each followed by GroupNorm and SiLU; a linear layer reads $\mu$
+# and $\log\sigma^2$ of a `P.latent_dim`-dimensional code off the $8 \times 8$ grid.
+# The decoder (`vae.ConvDecoder`) mirrors it with transposed convolutions and ends
+# in a sigmoid, so frames come out in $[0, 1]$. Notebook 06 reuses these two blocks
+# for its video tokenizer, notebook 07 the VAE's spatial latents
+# (`vae.FrameVAE(latent_channels=4)`: a $4 \times 8 \times 8$ code).
 
 # %%
 torch.manual_seed(cfg.seed)
@@ -259,10 +266,11 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The reconstructions keep position and size and mostly the colour (blue and green,
-# close in RGB, get mixed up), but edges are soft and corners round. The squared
-# error rewards *averages*: when the decoder is unsure where an edge is, the
-# average of the possible frames, a blurred edge, has the lowest expected error.
+# The reconstructions keep position and size, but edges are soft and corners round,
+# and colours that are close in RGB, like blue and green, can come back as one
+# in-between colour. The squared error rewards *averages*: when the decoder is unsure
+# where an edge is (or which of two colours), the average of the possible frames (a
+# blurred edge, an in-between colour) has the lowest expected error.
 #
 # ## 5. The $\beta$ trade-off
 #
@@ -357,10 +365,14 @@ widgets.VBox([slider, image])
 # and adds a discriminator that judges its decoded frames: the decoder minimises
 # $\text{reconstruction} + \beta\,\text{KL} + \lambda\, L_G$ with notebook 04's
 # non-saturating $L_G$. The discriminator is a **patch** discriminator
-# (`vae.PatchDiscriminator`, Isola et al. 2017): one logit per $8 \times 8$ grid
-# cell, so it judges local texture (edges) everywhere in the frame. We start from the
-# trained VAE and fine-tune it this way; notebook 06's tokenizer is trained the same
-# way. For comparison, a DCGAN from notebook 04 is trained alongside.
+# (`vae.PatchDiscriminator`, Isola et al. 2017): one logit per cell of an
+# $8 \times 8$ grid, each cell looking at a patch of the frame ($18 \times 18$
+# pixels with the `cpu` preset; neighbouring patches overlap), so it judges local
+# texture (edges) everywhere in the frame. We start from the trained VAE and
+# fine-tune it this way. (Notebook 06's tokenizer reuses the encoder and decoder
+# blocks but is trained on reconstruction alone; adding this critic is the VQGAN
+# recipe, left as a project.) For comparison, a DCGAN from notebook 04 is trained
+# alongside.
 
 # %% tags=["nbval-ignore-output"]
 torch.manual_seed(cfg.seed)
@@ -419,4 +431,4 @@ for title, x in many.items():
 #   differentiable; this is the seed article's "$G(z)$", and it belongs here.
 # - $\beta$ trades reconstruction quality against how well prior samples work.
 # - Pixel losses blur; an adversarial (patch) loss sharpens. Notebook 06 builds its
-#   discrete video tokenizer from the same encoder, decoder and patch critic.
+#   discrete video tokenizer from the same encoder and decoder.

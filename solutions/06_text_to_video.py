@@ -162,6 +162,8 @@ def value_and_gradient(fn):
         out = fn(z)
         (out * w).sum().backward()
         return out.detach(), z.grad
+    run.__module__ = getattr(fn, "__module__", run.__module__)   # messages name fn
+    run.__qualname__ = getattr(fn, "__qualname__", run.__qualname__)
     return run
 
 
@@ -171,7 +173,9 @@ cases = [(torch.tensor([-1.6, -0.4, 0.2, 0.7, 2.5]), torch.arange(5.0)),
 mine = value_and_gradient(straight_through_round)
 used = exercise.check(mine, value_and_gradient(tokenizer.straight_through_round), cases,
                       name="straight_through_round",
-                      formula="forward round(z); backward gradient 1: z + (round(z) - z).detach()")
+                      formula="output[0] = round(z) (the forward pass); output[1] = the "
+                              "gradient passed back, which must equal w: "
+                              "z + (round(z) - z).detach()")
 straight_through_round = (straight_through_round if used is mine
                           else tokenizer.straight_through_round)
 ### BEGIN HIDDEN TESTS
@@ -185,8 +189,10 @@ exercise.assert_matches(value_and_gradient(straight_through_round),
 
 # %% [markdown]
 # **Exercise 2.** FSQ for **odd** numbers of levels $L$ (the package also handles even
-# ones with a half-step offset). With $h = \tfrac{L-1}{2}\,(1 - 10^{-3})$ (the small
-# margin keeps $\tanh$ away from the rounding boundary at $\pm\tfrac{L}{2}$),
+# ones with a half-step offset). With $h = \tfrac{L-1}{2}\,(1 - 10^{-3})$ (the factor
+# $1 - 10^{-3}$ is a small safety margin taken from the FSQ authors' code; it does not
+# change which levels occur, since $h \tanh z$ stays inside
+# $(-\tfrac{L-1}{2}, \tfrac{L-1}{2})$ either way),
 #
 # $$q = \frac{\mathrm{round}_{\text{STE}}\big(h \tanh z\big)}{\lfloor L/2 \rfloor}
 # \in \{-1, \dots, -\tfrac{1}{\lfloor L/2\rfloor}, 0, \tfrac{1}{\lfloor L/2\rfloor},
@@ -257,6 +263,13 @@ print(f"preset {cfg.preset!r}: levels {levels} -> {tokenizer.FrameTokenizer(toke
 # code (a `<start>` token at $n = 0$); the output at $n$ predicts code $n$.
 # Why several frames per token? Every token then *shows motion* (its frames differ),
 # and the sequence is shorter: training and sampling cost grow with its length.
+#
+# > **The article says** RNNs handle both the temporal and the spatial information of
+# > a video (our translation).
+# > **The correct form is**: an RNN models order in *time*; it has no notion of space.
+# > Here space is handled by convolutions (the tokenizer's $4 \times 4$ grid) and by
+# > attention over the grid, told where each code sits by the row and column
+# > positions $P^{\text{row}}_i$, $P^{\text{col}}_j$.
 
 # %%
 print(f"preset {cfg.preset!r}: {P.num_frames} frames of {P.size}x{P.size}, tokenizer at "
@@ -282,12 +295,16 @@ for name, part in [("tokenizer", model.tokenizer), ("caption encoder", model.tex
 # $N$ positions at once; the **causal mask** stops position $n$ from attending to
 # positions after it, so $h_n$ depends only on $c_{<n}$ and $x$.
 #
-# > **The article says** $p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_{hy} h_t + b_y)$ is
-# > the model of a GAN's *generator*.
+# > **The article says** its RNN decoder (数学模型 2),
+# > $p(y_t \mid y_{<t}, x) = \mathrm{softmax}(W_{hy} h_t + b_y)$, outputs the decoded
+# > sequence, and its code uses such an LSTM decoder with a softmax output as the GAN's
+# > *generator*, which writes the video.
 # > **The correct form is**: that formula is an **autoregressive** model's next-token
-# > distribution (a language model's, or this notebook's transformer's), trained by
-# > maximum likelihood. A GAN's generator maps noise to a sample, $G(z)$, and has no
-# > likelihood at all; it is trained against a discriminator (notebook 04).
+# > distribution over a vocabulary (a language model's, or this notebook's
+# > transformer's over codes), trained by maximum likelihood. $y_t$ is a token, not a
+# > frame, so it cannot emit frames directly. A GAN's generator maps noise to a sample,
+# > $G(z)$, has no likelihood at all, and is trained against a discriminator
+# > (notebook 04).
 #
 # The mask at work: change code 20 of a random sequence and see which positions'
 # predictions move (untrained model; the caption is fixed).
@@ -557,11 +574,12 @@ viz.show_videos(samples, seen + heldout, columns=4)
 # %% [markdown]
 # ## 6. Judging it with numbers
 #
-# `t2v-edu evaluate` (notebook 00 introduced its judges): the **oracle** reads colour
-# from the palette, motion from the centroid track and shape from the silhouette; the
-# **learned judge** is a small video classifier trained on real videos. A video is
-# *jointly* right when shape, colour and motion all match its caption. Chance and a
-# shuffled-caption control show what "no text understanding" scores.
+# `t2v-edu evaluate` scores videos with two judges, both right on at least 99.5 % of
+# real videos for each attribute: the **oracle** reads colour from the palette, motion
+# from the centroid track and shape from the silhouette; the **learned judge** is a
+# small video classifier trained on real videos. A video is *jointly* right when
+# shape, colour and motion all match its caption. Chance and a shuffled-caption
+# control show what "no text understanding" scores.
 
 # %% tags=["nbval-ignore-output"]
 judge_set = evaluation.load_judges(P.data_spec)
@@ -592,6 +610,13 @@ for g_scale in (1.0, P.guidance):
           f"motion {o['motion']:.0%}, joint {o['joint']:.0%}")
 
 # %% [markdown]
+# After a short live run guidance may buy little, nothing, or even cost a few points:
+# $g = 1$ can come out ahead of the default. With 128 videos, a gap of a few points
+# is within the noise. At the `cpu` preset's temperature 0.3 the conditional samples
+# are already sharp, so guidance has little left to sharpen. It is a setting to
+# measure, not a free gain; notebook 07 sweeps it over several scales.
+
+# %% [markdown]
 # ## 7. The shipped model
 #
 # `t2v_edu.generate(captions)` uses the weights shipped with the package (checked
@@ -615,9 +640,10 @@ if not shipped.is_fallback:
 # ### Where it fails
 #
 # The oracle's reading of videos for held-out captions, wrong ones first (from the
-# shipped model when there is one, else the live one). Typical failures: a shape
-# drawn between two classes (the tokenizer's 4×4 grid blurs corners), a motion that
-# stalls, a held-out combination falling back to a seen one.
+# shipped model when there is one, else the live one; `?` marks an attribute the
+# oracle could not read). Typical failures: a shape drawn between two classes (the
+# tokenizer's 4×4 grid blurs corners), a motion that stalls, a held-out combination
+# falling back to a seen one.
 
 # %% tags=["nbval-ignore-output"]
 captions, attrs = evaluation.split_captions(P.data_spec, "heldout", 32, seed=1)
@@ -629,7 +655,8 @@ read = oracle.predict(videos)
 order = torch.argsort(ok.int(), stable=True)[:8]
 labels = []
 for i in order.tolist():
-    seen_as = ", ".join(f"{o['color']} {o['shape']} {o['motion']}" for o in read[i]) or "nothing"
+    seen_as = ", ".join(f"{o['color']} {o['shape'] or '?'} {o['motion'] or '?'}"
+                        for o in read[i]) or "nothing"
     labels.append(f"{'✓' if ok[i] else '✗'} {captions[i]} | judged: {seen_as}")
 print("\n".join(labels))
 viz.show_videos(videos[order], [lab.split(" | ")[0] for lab in labels], columns=4)

@@ -10,13 +10,14 @@
 # # 07 · Flow matching: the modern text-to-video model
 #
 # The seed article stops at GANs, RNNs, VAEs and attention. Since 2022 the systems
-# that made text-to-video work — Imagen Video, Make-A-Video, Stable Video Diffusion,
-# Sora, Movie Gen — generate by **denoising**: start from noise and remove it step by
-# step, in the latent space of an autoencoder, with a transformer doing the
-# denoising. This notebook builds the simplest member of that family, **rectified
-# flow / flow matching** (Lipman et al. 2023; Liu et al. 2023; used by Stable
-# Diffusion 3 and Movie Gen), trains it live, and compares it with the course's older
-# models on the same data and the same evaluation.
+# that made text-to-video work generate by **denoising**: start from noise and remove
+# it step by step. Imagen Video and Make-A-Video denoise pixels with cascades of
+# U-Nets; Stable Video Diffusion denoises an autoencoder's latents with a U-Net; Sora
+# and Movie Gen denoise latents with a transformer, the design this notebook builds.
+# It uses the simplest member of the family, **rectified flow / flow matching**
+# (Lipman et al. 2022 and Liu et al. 2022, both published at ICLR 2023; used by
+# Stable Diffusion 3 and Movie Gen), trains it live, and compares it with the
+# course's older models on the same data and the same evaluation.
 #
 # **Learning goals**
 # - derive the flow-matching objective from a straight path between noise and data,
@@ -57,10 +58,10 @@ P = flow.PRESETS[cfg.preset]
 # > based on self-attention and variational autoencoders".
 # > **The correct form is**: VAEs and attention are *parts* of today's models, but
 # > what generates the video is a denoising process — diffusion (Ho et al. 2020) or
-# > flow matching — run in a VAE's latent space by a transformer (Peebles & Xie's
-# > DiT, 2023; OpenAI's Sora report, 2024, "a diffusion transformer on spacetime
-# > patches"). The VAE only compresses; the attention only mixes. Neither alone is
-# > the generative model.
+# > flow matching — in the newest systems run in a VAE's latent space by a
+# > transformer (Peebles & Xie's DiT, 2023; OpenAI's Sora report, 2024, describes a
+# > diffusion transformer on spacetime patches). The VAE only compresses; the
+# > attention only mixes. Neither alone is the generative model.
 #
 # ## 1. A straight path from noise to data
 #
@@ -80,6 +81,11 @@ P = flow.PRESETS[cfg.preset]
 #
 # $$\mathcal L(\theta) = \mathbb E_{x_0, \varepsilon, t}\,
 #   \big\| v_\theta(x_t, t, c) - (\varepsilon - x_0) \big\|^2 .$$
+#
+# Training draws $t = \sigma(u)$ with $u \sim \mathcal N(0, 1)$ (logit-normal, Esser
+# et al. 2024), so more of the training lands near $t = \tfrac12$, where the velocity
+# is hardest to predict (the preset field `time_sampling`; `"uniform"` draws
+# $t \sim U(0, 1)$ instead).
 #
 # The minimiser is the *average* velocity of all lines through $x_t$,
 # $v^*(x, t) = \mathbb E[\varepsilon - x_0 \mid x_t = x]$, and Lipman et al. show that
@@ -206,8 +212,9 @@ plt.show()
 # (paths through the same point head to different blobs), so later steps, taken
 # closer to the data where the average is less ambiguous, bend the points towards
 # the blobs; the few that stay between blobs show where this small network's field
-# is still wrong. This is why samplers take 10–50 steps, and why distillation methods that
-# "straighten" the paths (rectified-flow reflow, consistency models) can take fewer.
+# is still wrong. This is why samplers take 10–50 steps, and why distillation methods
+# can take fewer (rectified-flow reflow straightens the paths; consistency models learn
+# to jump to the end).
 #
 # ## 3. Why work in a latent space
 #
@@ -244,7 +251,10 @@ plt.show()
 # (and the pooled caption) enter as a vector added to the tokens before each block,
 # a light version of DiT's adaptive normalisation. Unlike notebook 06's causal
 # transformer, attention here is **bidirectional**: all 64 tokens are denoised
-# together, in 10 network evaluations instead of 512 sequential steps.
+# together, in 10 Euler steps (each one pass over all the latent tokens, on a doubled
+# batch when guidance is on), where notebook 06 takes 32 sequential steps, one per
+# code. Each of those is cheap thanks to the KV cache, so at this size the classic
+# model still samples faster (see the table in section 8).
 #
 # **Positions matter more here than in notebook 06.** At $t$ near 1 a token's input
 # is pure noise: nothing in it says where in the video the token sits, so the
@@ -254,7 +264,11 @@ plt.show()
 # the colour right but only about 13 % of videos jointly right — blobs that jumped
 # from frame to frame. With fixed sinusoidal positions, split between frame, row and
 # column (`flow.space_time_positions`, the 3-D version of DiT's 2-D ones), and
-# learning rate 2·10⁻³, the loss fell to 0.28 and the joint accuracy to about 90 %.
+# learning rate 2·10⁻³, the loss fell to 0.28 and the joint accuracy to 89 %: that
+# model, 128 wide with 4 blocks and batches of 32, is the shipped `modern_cpu.pt`
+# (about 22 minutes of a heavily loaded CPU). The `cpu` preset trained live below is
+# smaller (96 wide, 3 blocks, batches of 16) so that it learns in 2 minutes: its loss
+# ends near 0.35 and its joint accuracy lands around 65–75 %.
 
 # %%
 model = flow.build(P)
@@ -432,7 +446,8 @@ plt.show()
 # took. Rows of shipped models come from their checkpoints' stored evaluation
 # (`benchmarks/evaluate_shipped.py`, 256 videos per split); "not yet available" means
 # that model has no shipped checkpoint of that preset in this version. The `cpu` rows
-# compare models trained for a few CPU minutes on the `cpu` data; the `gpu` rows,
+# compare models trained for 6 to 25 CPU minutes on the `cpu` data (the modern
+# model's 22 minutes were one thread on a heavily loaded machine); the `gpu` rows,
 # models trained for a few GPU minutes on the harder `gpu` data. The last row is the
 # model you just trained, scored on 96 videos per split: a few points of noise in
 # the accuracies, and an FVD-lite not comparable with the 256-video rows.
@@ -456,8 +471,9 @@ display(Markdown(comparison.comparison_table(rows, notes)))
 # - It runs in a VAE's latent space because pixels are mostly redundant; the
 #   transformer sees the latent video as space-time patches and reads the caption by
 #   cross-attention, as in DiT-style video models.
-# - Guidance trades diversity for caption accuracy: look at both curves before
-#   picking $g$.
+# - Guidance trades diversity for caption accuracy only up to a point: past some
+#   scale the accuracy falls again, while the diversity keeps shrinking. Look at both
+#   curves before picking $g$.
 # - Even at this tiny scale — about two minutes of a 2-core CPU — the latent flow
 #   transformer gets colour, shape and motion right for most captions, held-out
 #   combinations included, and samples all frames at once. Its remaining errors are
@@ -467,7 +483,16 @@ display(Markdown(comparison.comparison_table(rows, notes)))
 #   colours and motions) is where the comparison becomes a real test.
 #
 # **Try it.** Change the number of Euler steps (`modern.sample(..., steps=1)`, 3, 30)
-# and watch the samples sharpen; train a copy of the preset with
-# `time_sampling="uniform"` (`dataclasses.replace(P, ...)`, then `flow.build`) and
-# compare; with a GPU, train `t2v-edu train --model modern --preset gpu
-# --time-budget 8`.
+# and watch the samples sharpen. Train a copy of the preset with uniform time
+# sampling and compare it with the run above (same time budget):
+#
+# ```python
+# import dataclasses
+# flow.PRESETS["uniform"] = dataclasses.replace(P, time_sampling="uniform")
+# uniform = training.train(training.TrainConfig(model="modern", preset="uniform",
+#                                               out="runs/uniform",
+#                                               time_budget=P.notebook_minutes))
+# ```
+#
+# then score `uniform.model` with `modern_fn` as in section 7. With a GPU, train
+# `t2v-edu train --model modern --preset gpu --time-budget 8`.

@@ -3,7 +3,8 @@
 Each row is one model scored by the same ``t2v-edu evaluate`` metrics: joint accuracy
 on "test" and "heldout" captions (oracle judge), FVD-lite (learned judge, when its
 weights ship), diversity (start-position spread over seeds, next to real videos'),
-and sampling time per video.
+and sampling time per video (the faster of the two splits' timings, two significant
+digits).
 
 Rows of shipped models come from the evaluation files written beside their
 checkpoints (``t2v_edu/weights/<model>_<preset>.eval.json``, by
@@ -19,7 +20,7 @@ from pathlib import Path
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 GENERATIONS = {  # model name -> what it is, oldest first
     "seed": "the article's RNN/GAN (08)",
-    "classic": "VAE tokens + attention (06)",
+    "classic": "FSQ tokens + transformer (06)",
     "modern": "latent flow transformer (07)",
 }
 COLUMNS = ("joint test", "joint heldout", "FVD-lite test", "diversity", "s / video")
@@ -70,7 +71,7 @@ def row_values(result: dict | None) -> dict[str, str]:
         "FVD-lite test": "–" if fvd is None else f"{fvd:.1f}",
         "diversity": "–" if div is None else
         f"{div['start_spread']:.2f} (real {div['start_spread_real']:.2f})",
-        "s / video": "–" if not seconds else f"{min(seconds):.3f}",
+        "s / video": "–" if not seconds else f"{min(seconds):.2g}",
     }
 
 

@@ -2,10 +2,11 @@
 
 Two detectors, from the transparent to the learned:
 
-- ``palette_residual``: every pixel of a real video of the data set lies on a segment
-  from black to one palette colour (anti-aliased edges blend a colour with the black
-  background). The mean distance of the pixels to those segments is ~0 for real
-  videos; generators blur and mix colours. One number per video, one threshold.
+- ``palette_residual``: every pixel of a real video of the data set lies on the ray
+  from black through one palette colour (anti-aliased edges blend a colour with the
+  black background). The mean distance of the pixels to those rays is ~0 for real
+  videos (floating-point rounding); generators blur and mix colours. One number per
+  video, one threshold.
 - ``VideoDetector``: a small 3-D convolutional network trained with binary
   cross-entropy (real = 1, generated = 0), which finds its own cues.
 
@@ -41,11 +42,12 @@ def palette_directions(spec: str | data.DataSpec = "cpu") -> Tensor:
 
 
 def palette_residual(videos: Tensor, spec: str | data.DataSpec = "cpu") -> Tensor:
-    """Mean distance of each video's pixels to the segments black -> palette colour: [B].
+    """Mean distance of each video's pixels to the rays black -> palette colour: [B].
 
-    For a pixel x and a colour direction u, the distance to the line through black
-    along u is |x - (x.u) u|; the pixel's residual is the smallest over the colours.
-    Real videos of the data set score ~0 (up to where two objects overlap).
+    For a pixel x and a unit colour direction u, the distance to the ray from black
+    along u is |x - max(0, x.u) u|; the pixel's residual is the smallest over the
+    colours, r(x) = min_k |x - max(0, x.u_k) u_k|. Real videos of the data set score
+    ~0 (floating-point rounding, and where two objects overlap).
     """
     videos = _check_videos(videos)
     x = videos.permute(0, 1, 3, 4, 2).reshape(len(videos), -1, 3)    # [B, N, 3]

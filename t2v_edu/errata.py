@@ -61,8 +61,9 @@ ERRATA: list[Erratum] = [
             "same network applied to a generated sample. It never sees z.",
             GOODFELLOW_2014, "04"),
     Erratum("formula", "数学模型 2 (RNN)",
-            "Decoder p(y_t | y_<t, x) = softmax(W_hy h_t + b_y) decodes the video, y_t being "
-            "a decoded word vector.",
+            "The RNN decoder (数学模型 2) is p(y_t | y_<t, x) = softmax(W_hy h_t + b_y), "
+            "y_t being 'the decoded word vector'; this decoder is to turn the sequence "
+            "vector into video frames.",
             "A softmax over a vocabulary gives a probability for each *word*; y_t is a token, "
             "not a vector and not a frame. Frames need one bounded output per pixel "
             "(a sigmoid, or discrete tokens of a learned tokenizer as in notebook 06).",
@@ -115,7 +116,9 @@ ERRATA: list[Erratum] = [
             "It cannot run: timesteps, input_dim, output_dim, epochs, batches and np are never "
             "defined; RepeatVector gets a 3-D sequence; return_state is passed to a call; "
             "x, _, _ = unpacks a single tensor; a [B, 128] slice is used as both LSTM "
-            "states; TimeDistributed gets a 2-D tensor.",
+            "states; TimeDistributed gets a 2-D tensor; real_data = batch[:, :-timesteps] "
+            "is empty for a batch [B, timesteps, input_dim], and as the discriminator's "
+            "'real video' it has input_dim features where D expects output_dim.",
             "this notebook, part 1 (each failure run)", "08"),
     Erratum("code", "项目实践 3 (code explained)",
             "We alternately train the generator and the discriminator.",

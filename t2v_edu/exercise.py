@@ -5,7 +5,7 @@ Every exercise in the course follows one pattern::
     # exercise cell (the student writes the body)
     def one_hot_embed(ids, W):
         ### BEGIN SOLUTION
-        return F.one_hot(ids, W.shape[0]).float() @ W
+        return F.one_hot(ids, W.shape[0]).to(W.dtype) @ W
         ### END SOLUTION
 
     # check cell (locked, graded)

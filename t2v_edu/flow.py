@@ -5,8 +5,8 @@ model follows the diffusion/flow line (Stable Diffusion 3, Sora-style video DiTs
 
 1. Notebook 05's convolutional VAE (``vae.FrameVAE`` with spatial latents) maps every
    frame to a small grid of continuous latents; a video becomes z0 [T, C, h, w].
-2. Rectified flow / flow matching (Lipman et al. 2023; Liu et al. 2023) connects
-   noise and data by straight lines,
+2. Rectified flow / flow matching (Lipman et al. 2022; Liu et al. 2022; both ICLR
+   2023) connects noise and data by straight lines,
 
        x_t = (1 - t) x_0 + t eps,   t in [0, 1],  eps ~ N(0, I),
 

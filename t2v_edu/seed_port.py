@@ -14,7 +14,8 @@ it critically we run it. This module gives:
   ``Input(shape)`` returns an example batch (zeros), since this port runs eagerly.
 - ``ArticleGenerator`` / ``ArticleDiscriminator``: the article's models with only the
   shape errors repaired (everything else as printed: softmax pixels, no text
-  encoder), and ``article_training_loop``: its loop, which never trains the generator.
+  encoder), and ``article_training_loop``: its loop, which never trains the generator
+  (with one more repair: ``article_real_data`` shows why its first line cannot stay).
 - ``ARTICLE_OUTPUT`` and ``parse_printed_array``: the "running results" it prints.
 """
 from __future__ import annotations
@@ -147,6 +148,8 @@ class LSTM(nn.Module):
         if not isinstance(inputs, Tensor) or inputs.dim() != 3:
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs)
             raise ValueError(f"LSTM expects a 3-D input [batch, time, features], got {shape}")
+        if inputs.shape[1] == 0:
+            raise ValueError(f"LSTM got an input with 0 time steps, shape {tuple(inputs.shape)}")
         if self.cell is None:
             self.cell = nn.LSTM(inputs.shape[-1], self.units, batch_first=True)
         state = None
@@ -355,11 +358,26 @@ def train_on_batch(model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor
     return loss.item()
 
 
+def article_real_data(batch: Tensor, timesteps: int) -> Tensor:
+    """The loop's first line as printed, ``real_data = batch[:, :-timesteps]``.
+
+    It drops the last ``timesteps`` steps: a batch shaped like the model's input,
+    [B, timesteps, F], gives an empty [B, 0, F]; only a batch of 2 * timesteps steps
+    would leave the generator the ``timesteps`` steps it expects.
+    """
+    return batch[:, :-timesteps]
+
+
 def article_training_loop(generator: ArticleGenerator, discriminator: ArticleDiscriminator,
                           batches: list[Tensor], epochs: int = 1, lr: float = 1e-3
                           ) -> list[float]:
-    """The article's loop, as printed (``real_data`` is the generator's own input).
+    """The article's loop, with one more repair: ``real_data`` is the whole batch.
 
+    As printed, ``real_data = batch[:, :-timesteps]`` is empty for batches
+    [B, timesteps, input_dim] (see :func:`article_real_data`), so the port uses
+    ``batch`` itself. As printed, ``real_data`` is both the generator's input (the
+    "text") and the discriminator's "real video"; D is built for ``output_dim``
+    features, so this runs only when input_dim == output_dim.
     ``generator.predict`` runs without gradients and no optimizer ever sees the
     generator's weights: only the discriminator learns. Returns D's losses.
     """
@@ -367,7 +385,7 @@ def article_training_loop(generator: ArticleGenerator, discriminator: ArticleDis
     losses = []
     for _ in range(epochs):
         for batch in batches:
-            real_data = batch
+            real_data = batch           # repaired: the article's batch[:, :-timesteps] is empty
             with torch.no_grad():                                    # generator.predict
                 fake_data = generator(real_data)
             real_labels = torch.ones(batch.shape[0], 1)

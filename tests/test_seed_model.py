@@ -106,6 +106,14 @@ def test_article_loop_never_changes_the_generator_but_trains_d():
     assert not all(torch.equal(a, b) for a, b in zip(d_before, D.parameters()))
 
 
+def test_article_real_data_slice_is_empty_for_model_shaped_batches():
+    batch = torch.rand(4, 12, 9)
+    assert sp.article_real_data(batch, 12).shape == (4, 0, 9)
+    assert sp.article_real_data(torch.rand(4, 24, 9), 12).shape == (4, 12, 9)
+    with pytest.raises(ValueError, match="0 time steps"):
+        sp.ArticleGenerator(12, 9, 9)(sp.article_real_data(batch, 12))
+
+
 def test_printed_results_cannot_be_softmax_output():
     arr = sp.parse_printed_array(sp.ARTICLE_OUTPUT)
     assert arr.shape == (12, 9)
@@ -280,6 +288,11 @@ def test_errata_cover_the_issue_list():
     assert len(errata.ERRATA) >= 15
 
 
+def test_errata_list_the_empty_real_data_slice():
+    code = [e for e in errata.ERRATA if e.kind == "code"]
+    assert any("batch[:, :-timesteps]" in e.correct and "empty" in e.correct for e in code)
+
+
 def test_errata_rows_link_to_existing_notebook_names():
     md = errata.as_markdown()
     assert md.count("\n") == len(errata.ERRATA) + 1
@@ -311,6 +324,17 @@ def test_palette_residual_is_zero_on_real_and_positive_on_mixed_colours():
     assert (detector.palette_residual(noisy) > 10 * real.max()).all()
     threshold, acc = detector.best_threshold(real, detector.palette_residual(noisy))
     assert acc == 1.0
+
+
+def test_palette_residual_is_the_mean_distance_to_the_nearest_ray():
+    g = torch.Generator().manual_seed(0)
+    videos = torch.rand(2, 2, 3, 4, 4, generator=g)
+    u = detector.palette_directions("cpu")
+    x = videos.permute(0, 1, 3, 4, 2).reshape(2, -1, 3)
+    along = (x @ u.T).clamp(min=0)                                       # [B, N, K]
+    dist = (x[:, :, None, :] - along[..., None] * u).norm(dim=-1)        # [B, N, K]
+    expected = dist.min(dim=-1).values.mean(dim=1)
+    assert torch.allclose(detector.palette_residual(videos), expected, atol=1e-5)
 
 
 def test_learned_detector_beats_chance_on_a_clear_toy_case():
