@@ -25,6 +25,7 @@ from pathlib import Path
 from unittest import mock
 
 from t2v_edu import course
+from t2v_edu.checkpoint import atomic_write_text
 
 BUDGET_S = 180  # each notebook: at most 3 min on a 2-core CPU with the cpu preset
 GPU_ENV = {"T2V_PRESET": "gpu", "T2V_DEVICE": "cuda"}
@@ -95,10 +96,9 @@ def main(argv: list[str] | None = None) -> int:
                   + ("" if row["ok"] else f"  FAILED {row['error']}"), file=sys.stderr)
             rows.append(row)
     print(markdown_table(rows, args.preset + (" (smoke)" if args.smoke else ""), info))
-    output = Path(args.json)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps({"preset": args.preset, "smoke": args.smoke,
-                                  "machine": info, "notebooks": rows}, indent=1) + "\n")
+    atomic_write_text(args.json, json.dumps({"preset": args.preset, "smoke": args.smoke,
+                                             "machine": info, "notebooks": rows},
+                                            indent=1) + "\n")
     return 0 if all(row["ok"] for row in rows) else 1
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -21,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import t2v_edu  # noqa: E402
 from t2v_edu import comparison, evaluation, training  # noqa: E402
-from t2v_edu.checkpoint import atomic_write_json, atomic_write_text, sha256_file  # noqa: E402
+from t2v_edu.checkpoint import (atomic_write_bytes, atomic_write_json,  # noqa: E402
+                                 atomic_write_text, read_verified)
 from evaluate_shipped import evaluate_checkpoint  # noqa: E402
 
 MAX_BYTES = 15_000_000
@@ -65,9 +65,9 @@ def main() -> None:
                          f"{MAX_BYTES / 1e6:.0f} MB (use storage_dtype='float16')")
     training.load_model(source, expected_model=args.model)        # checks hash and format
     target = Path(args.weights) / f"{args.model}_{args.preset}.pt"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    atomic_write_text(f"{target}.sha256", sha256_file(target) + "\n")
+    blob, digest = read_verified(source)  # the bytes checked are the bytes shipped
+    atomic_write_bytes(target, blob)
+    atomic_write_text(f"{target}.sha256", digest + "\n")
     result = evaluate_checkpoint(args.model, target, args.num_videos, 0,
                                  t2v_edu.pick_device(args.device))
     atomic_write_json(comparison.evaluation_path(args.model, args.preset, args.weights), result)

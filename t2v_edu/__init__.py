@@ -10,6 +10,10 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: importing torch here would slow `import t2v_edu`
+    import torch
 
 __version__ = "0.1.0"
 
@@ -93,18 +97,20 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     return cfg
 
 
-def generate(captions, seed: int = 0, model: str = "classic", checkpoint=None, **kwargs):
+def generate(captions: str | list[str], seed: int = 0, model: str = "classic",
+             checkpoint: str | os.PathLike | None = None,
+             device: str | torch.device | None = None) -> torch.Tensor:
     """Generate videos for captions: float tensor [B, T, 3, H, W] in [0, 1].
 
     See :func:`t2v_edu.generation.generate`.
     """
     from .generation import generate as _generate
 
-    return _generate(captions, seed=seed, model=model, checkpoint=checkpoint, **kwargs)
+    return _generate(captions, seed=seed, model=model, checkpoint=checkpoint, device=device)
 
 
-def doctor(**kwargs):
+def doctor(print_report: bool = True) -> dict[str, dict]:
     """Check the installation; see :func:`t2v_edu.checkup.run_doctor`."""
     from .checkup import run_doctor
 
-    return run_doctor(**kwargs)
+    return run_doctor(print_report=print_report)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .text import Vocab, fit, masked_mean, padding_lengths_mask
+from .text import Vocab, fit, masked_mean_unchecked, padding_lengths_mask
 
 
 # ---------------------------------------------------------------------------------
@@ -40,7 +40,9 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
     q: [..., L_q, d_k]; k: [..., L_k, d_k]; v: [..., L_k, d_v];
     mask: bool, broadcastable to [..., L_q, L_k], True = may attend.
     -> (output [..., L_q, d_v], weights [..., L_q, L_k]). A query that may attend to
-    no key gets zero weights and a zero output (PyTorch's own op gives NaN there).
+    no key gets zero weights and a zero output (a plain softmax over all -inf scores
+    gives NaN there; F.scaled_dot_product_attention gives zeros or NaN depending on
+    the PyTorch version).
     ``dropout`` (training only) drops weights before they mix V; returned weights are
     the undropped ones.
     """
@@ -194,9 +196,14 @@ class MultiHeadAttention(nn.Module):
             wq, wk, wv = mha.in_proj_weight.chunk(3, 0)
         else:
             wq, wk, wv = mha.q_proj_weight, mha.k_proj_weight, mha.v_proj_weight
+        theirs, ours = mha.in_proj_bias is not None, self.q_proj.bias is not None
+        if theirs != ours:
+            raise ValueError(f"bias: nn.MultiheadAttention has bias={theirs}, this module "
+                             f"bias={ours}; build this module with bias={theirs} so that "
+                             "both compute the same function")
         for proj, w in ((self.q_proj, wq), (self.k_proj, wk), (self.v_proj, wv)):
             proj.weight.copy_(w)
-        if mha.in_proj_bias is not None and self.q_proj.bias is not None:
+        if ours:
             for proj, b in zip((self.q_proj, self.k_proj, self.v_proj), mha.in_proj_bias.chunk(3)):
                 proj.bias.copy_(b)
         self.out_proj.weight.copy_(mha.out_proj.weight)
@@ -212,10 +219,14 @@ def sinusoidal_positions(length: int | Tensor, dim: int, base: float = 10000.0) 
     """PE[p, 2i] = sin(p / base^(2i/dim)),  PE[p, 2i+1] = cos(p / base^(2i/dim)).
 
     length: an int (positions 0..length-1 -> [length, dim]) or a float tensor of
-    positions of any shape [...] (e.g. diffusion/flow times) -> [..., dim]. dim even.
+    positions of any shape [...] (e.g. diffusion/flow times) -> [..., dim]. dim even;
+    base > 1, so that the wavelengths 2π base^(2i/dim) grow from 2π towards 2π base.
     """
     if dim % 2 != 0 or dim <= 0:
         raise ValueError(f"dim must be a positive even number, got {dim}")
+    if not base > 1:
+        raise ValueError(f"base must be a number > 1 (the longest wavelength is 2π base), "
+                         f"got {base}")
     if isinstance(length, Tensor):
         pos = length.float()
     else:
@@ -325,7 +336,7 @@ class TextTransformer(nn.Module):
             else:
                 x = block(x, mask=mask)
         tokens = self.norm(x)
-        pooled = masked_mean(tokens, lengths)
+        pooled = masked_mean_unchecked(tokens, lengths)              # no GPU sync per step
         return (tokens, pooled, all_weights) if return_weights else (tokens, pooled)
 
 

@@ -74,6 +74,41 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> str:
     return digest
 
 
+def expected_digest(path: str | os.PathLike, expected_sha256: str | None = None) -> str:
+    """The SHA-256 a file must have: ``expected_sha256``, else the ``.sha256`` beside it."""
+    if expected_sha256 is not None:
+        return expected_sha256.strip().lower()
+    side = Path(f"{path}.sha256")
+    if not side.is_file():
+        raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
+                         "pass expected_sha256 to load it")
+    return side.read_text().strip().lower()
+
+
+def check_digest(path: str | os.PathLike, actual: str, expected: str) -> None:
+    """Raise ValueError unless a file's digest ``actual`` is the ``expected`` one."""
+    if actual != expected:
+        raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
+                         f"{expected[:16]}… was expected: the file is corrupt or "
+                         "not the one that was shipped")
+
+
+def read_verified(path: str | os.PathLike,
+                  expected_sha256: str | None = None) -> tuple[bytes, str]:
+    """(bytes, SHA-256) of a file, after checking the digest as ``load_checkpoint`` does.
+
+    The bytes returned are the bytes checked: copy them, not the file, to ship it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    expected = expected_digest(path, expected_sha256)
+    blob = path.read_bytes()
+    actual = hashlib.sha256(blob).hexdigest()
+    check_digest(path, actual, expected)
+    return blob, actual
+
+
 def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
                     map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint after checking its SHA-256; ``weights_only=True``.
@@ -85,15 +120,5 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    if expected_sha256 is None:
-        side = Path(f"{path}.sha256")
-        if not side.is_file():
-            raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
-                             "pass expected_sha256 to load it")
-        expected_sha256 = side.read_text().strip()
-    actual = sha256_file(path)
-    if actual != expected_sha256.strip().lower():
-        raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
-                         f"{expected_sha256[:16]}… was expected: the file is corrupt or "
-                         "not the one that was shipped")
+    check_digest(path, sha256_file(path), expected_digest(path, expected_sha256))
     return torch.load(path, map_location=map_location, weights_only=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import re
 from dataclasses import dataclass, field
 
@@ -73,6 +74,19 @@ def get_spec(spec: str | DataSpec) -> DataSpec:
         raise ValueError(f"data spec {spec!r} is unknown; use one of {sorted(DATA_SPECS)} "
                          "or pass a DataSpec")
     return DATA_SPECS[spec]
+
+
+def _spec_name(spec: DataSpec) -> str:
+    """The name of a spec in DATA_SPECS, for messages ("a custom DataSpec" otherwise)."""
+    return next((repr(name) for name, known in DATA_SPECS.items() if known == spec),
+                "a custom DataSpec")
+
+
+def _check_seed(seed: int) -> None:
+    if not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an integer >= 0, got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed}")
 
 
 # ---------------------------------------------------------------------------------
@@ -378,6 +392,7 @@ def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0
     """
     spec = get_spec(spec)
     attrs = _check_attrs(attrs)
+    _check_seed(seed)
     if geometry is None:
         geometry = sample_geometry(attrs, num_frames, np.random.default_rng(seed), spec)
     return _render_many([attrs], [geometry], num_frames, size)[0]
@@ -436,6 +451,7 @@ class MovingShapes(Dataset):
             raise ValueError(f"split {split!r} is unknown; use one of {SPLITS}")
         if num_frames < 2 or size < 8:
             raise ValueError(f"need num_frames >= 2 and size >= 8, got {num_frames}, {size}")
+        _check_seed(seed)
         self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
         self.spec = get_spec(spec)
         self.length = DEFAULT_LENGTH[split] if length is None else int(length)
@@ -490,10 +506,21 @@ def collate(batch):
 
 
 def attribute_labels(attrs: list[list[dict]], spec: str | DataSpec = "cpu") -> Tensor:
-    """Class indices of the first object's (shape, colour, motion): long [B, 3]."""
+    """Class indices of the first object's (shape, colour, motion): long [B, 3].
+
+    The index of a value is its position in the spec's list (``attribute_names``).
+    """
     spec = get_spec(spec)
-    return torch.tensor([[spec.shapes.index(a[0]["shape"]), spec.colors.index(a[0]["color"]),
-                          spec.motions.index(a[0]["motion"])] for a in attrs])
+    names = attribute_names(spec)
+    return torch.tensor([[_class_index(a[0], key, names[key], spec) for key in ATTRIBUTES]
+                         for a in attrs])
+
+
+def _class_index(obj: dict, key: str, allowed: tuple[str, ...], spec: DataSpec) -> int:
+    if obj.get(key) not in allowed:
+        raise ValueError(f"attribute {key}={obj.get(key)!r} is not in the {_spec_name(spec)} "
+                         f"data spec; its {key} values are {allowed}")
+    return allowed.index(obj[key])
 
 
 ATTRIBUTES = ("shape", "color", "motion")

@@ -52,12 +52,26 @@ def sqrtm_psd(matrix: Tensor) -> Tensor:
     return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
 
 
+def check_gaussians(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> None:
+    """Raise ValueError unless mu1, mu2 are [D] and cov1, cov2 are [D, D], one D."""
+    if mu1.dim() != 1:
+        raise ValueError(f"mu1 must be a mean vector [D], got shape {tuple(mu1.shape)}")
+    dim = mu1.shape[0]
+    for name, value, shape in (("mu2", mu2, (dim,)), ("cov1", cov1, (dim, dim)),
+                               ("cov2", cov2, (dim, dim))):
+        if tuple(value.shape) != shape:
+            raise ValueError(f"{name} must have shape {shape} (D = {dim}, the length of "
+                             f"mu1), got {tuple(value.shape)}")
+
+
 def frechet_distance(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> float:
     """d^2 = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1^1/2 S2 S1^1/2)^1/2).
 
     The squared 2-Wasserstein distance between N(mu1, S1) and N(mu2, S2); the middle
     term equals tr((S1 S2)^1/2) but is computed from symmetric matrices only.
+    mu1, mu2: [D]; cov1, cov2: [D, D].
     """
+    check_gaussians(mu1, cov1, mu2, cov2)
     root1 = sqrtm_psd(cov1.double())
     middle = torch.linalg.eigvalsh(root1 @ cov2.double() @ root1).clamp(min=0).sqrt().sum()
     d2 = ((mu1 - mu2) ** 2).sum() + cov1.trace() + cov2.trace() - 2 * middle
@@ -66,6 +80,10 @@ def frechet_distance(mu1: Tensor, cov1: Tensor, mu2: Tensor, cov2: Tensor) -> fl
 
 def fvd_lite(features_a: Tensor, features_b: Tensor) -> float:
     """Frechet distance between Gaussian fits of two feature sets [N, D] and [M, D]."""
+    if features_a.dim() == 2 and features_b.dim() == 2 \
+            and features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"the feature sets must have the same D: got [N, D] = "
+                         f"{list(features_a.shape)} and [M, D] = {list(features_b.shape)}")
     return frechet_distance(*gaussian_fit(features_a), *gaussian_fit(features_b))
 
 
@@ -77,6 +95,8 @@ def data_generator(spec: str = "cpu") -> GenerateFn:
 
     Video i of a call gets its start, size and speed from (seed, i).
     """
+    if spec not in VIDEO_FORMATS:
+        raise ValueError(f"data spec {spec!r} is unknown; use one of {sorted(VIDEO_FORMATS)}")
     fmt = VIDEO_FORMATS[spec]
     data_spec = data.get_spec(spec)
 

@@ -33,6 +33,7 @@ transformer on the frozen VAE's (normalised) latents.
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 from typing import Callable
 
@@ -177,6 +178,9 @@ def euler_sample(velocity_fn: VelocityFn, noise: Tensor, num_steps: int) -> Tens
     noise [B, ...] -> x_0 [B, ...]. With the exact velocity of a single straight path
     one step is exact; a learned velocity field bends, so a few steps are used.
     """
+    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral):
+        raise TypeError(f"num_steps must be a whole number of Euler steps (an int >= 1), "
+                        f"got {num_steps!r}")
     if num_steps < 1:
         raise ValueError(f"num_steps must be >= 1, got {num_steps}")
     times = torch.linspace(1.0, 0.0, num_steps + 1).tolist()
@@ -291,10 +295,13 @@ def space_time_positions(grid: tuple[int, int, int], dim: int) -> Tensor:
 
     The features are split three ways, as DiT splits them two ways for images:
     [sinusoidal(frame) (dim/4) | sinusoidal(row) (3 dim/8) | sinusoidal(column) (3 dim/8)],
-    each ``attention.sinusoidal_positions``. dim must be a multiple of 8.
+    each ``attention.sinusoidal_positions``. Each part needs an even width (sin, cos
+    pairs), and 3 dim/8 is even only when dim is a multiple of 16.
     """
-    if dim % 8:
-        raise ValueError(f"embed_dim must be a multiple of 8 for space-time positions, got {dim}")
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or dim <= 0 or dim % 16:
+        raise ValueError(f"dim (the embed_dim) must be a positive multiple of 16 for "
+                         f"space-time positions (frame dim/4, row and column 3 dim/8 "
+                         f"features, each even), got {dim!r}")
     frames, rows, cols = grid
     d_t, d_s = dim // 4, 3 * dim // 8
     t = sinusoidal_positions(frames, d_t)[:, None, None].expand(frames, rows, cols, d_t)

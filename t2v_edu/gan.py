@@ -84,6 +84,10 @@ def auxiliary_loss(aux_logits: Tensor, condition: Tensor) -> Tensor:
     if aux_logits.shape != condition.shape:
         raise ValueError(f"aux_logits {tuple(aux_logits.shape)} and condition "
                          f"{tuple(condition.shape)} must have the same shape")
+    if condition.numel() and (condition.min() < 0 or condition.max() > 1):
+        raise ValueError("condition entries must lie in [0, 1] (one-hot or multi-hot "
+                         f"targets), got values in [{float(condition.min()):.4g}, "
+                         f"{float(condition.max()):.4g}]")
     return F.binary_cross_entropy_with_logits(aux_logits, condition.float())
 
 

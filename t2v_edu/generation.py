@@ -48,21 +48,56 @@ class Generator:
     card: str = ""
 
     def __call__(self, captions: str | list[str], seed: int = 0) -> Tensor:
-        captions = check_captions(captions)
+        captions = check_captions(captions, self.spec)
         videos = self.sample(captions, seed)
         return videos.float().clamp(0, 1)
 
 
-def check_captions(captions: str | list[str]) -> list[str]:
-    """A list of captions, each parsed once so that an unknown word fails clearly."""
+def check_captions(captions: str | list[str],
+                   spec: str | data.DataSpec | None = None) -> list[str]:
+    """A list of captions, each parsed once so that an unknown word fails clearly.
+
+    With ``spec`` (the data a model was trained on), every object a caption names must
+    also exist in that data: a shape, colour and motion it has, and no more objects
+    than its videos hold.
+    """
     if isinstance(captions, str):
         captions = [captions]
     captions = list(captions)
     if not captions:
         raise ValueError("no captions given; pass e.g. ['a red circle moves left']")
     for text in captions:
-        data.parse_caption(text)  # raises ValueError naming an unknown word
+        objects = data.parse_caption(text)  # raises ValueError naming an unknown word
+        if spec is not None:
+            check_in_spec(text, objects, spec)
     return captions
+
+
+ATTRIBUTE_WORDS = {"shape": "shape", "color": "colour", "motion": "motion"}
+
+
+def check_in_spec(text: str, objects: list[dict], spec: str | data.DataSpec) -> None:
+    """Raise ValueError unless data spec ``spec`` has every object of caption ``text``.
+
+    objects: ``data.parse_caption(text)``. The error names the value the data lacks
+    (or the number of objects) and lists what the spec accepts.
+    """
+    name = spec if isinstance(spec, str) else "custom"
+    spec = data.get_spec(spec)
+    accepted = (f"This model accepts shapes {', '.join(spec.shapes)}; colours "
+                f"{', '.join(spec.colors)}; motions {', '.join(spec.motions)}; at most "
+                f"{spec.max_objects} object(s) per caption.")
+    if len(objects) > spec.max_objects:
+        raise ValueError(f"caption {text!r} names {len(objects)} objects, but this model's "
+                         f"data (spec {name!r}) has at most {spec.max_objects} per video. "
+                         + accepted)
+    allowed = {"shape": spec.shapes, "color": spec.colors, "motion": spec.motions}
+    for obj in objects:
+        for key, values in allowed.items():
+            if obj[key] not in values:
+                raise ValueError(f"caption {text!r}: the {ATTRIBUTE_WORDS[key]} "
+                                 f"{obj[key]!r} is not in this model's data (spec "
+                                 f"{name!r}). " + accepted)
 
 
 def render_captions(captions: list[str], seed: int = 0, spec: str = FALLBACK_SPEC,

@@ -310,8 +310,8 @@ class JudgeConfig:
     size: int                 # input frame side
     num_frames: int           # input frames; the net looks at ``used_frames`` of them
     used_frames: int = 4      # evenly spaced, first and last included
-    first_kernel: int = 3     # the first conv: kernel = stride = 4 cuts 64x64 into patches
-    first_stride: int = 2
+    first_kernel: int = 3     # the first conv: kernel 3, stride 2 halves the frame
+    first_stride: int = 2     # ("gpu": kernel = stride = 4 cuts 64x64 into 4x4 patches)
     channels: tuple[int, ...] = (16, 32, 32)
     frame_dim: int = 64
     feature_dim: int = 128    # penultimate features (the Frechet distance's space)

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data
-from .text import BagOfEmbeddings, Vocab, fit, padding_lengths_mask
+from .text import BagOfEmbeddings, Vocab, check_lengths, fit, padding_lengths_mask
 
 
 # ---------------------------------------------------------------------------------
@@ -49,11 +49,12 @@ def rnn_unroll(x: Tensor, lengths: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tens
                h0: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Apply ``rnn_cell`` along time over a padded batch.
 
-    x: [B, T, I]; lengths: int64 [B] -> outputs [B, T, H] (zero after each length) and
-    h_last [B, H], the hidden state at each sequence's last real step (padding never
-    changes it, as with ``pack_padded_sequence``).
+    x: [B, T, I]; lengths: int64 [B] in 0..T -> outputs [B, T, H] (zero after each
+    length) and h_last [B, H], the hidden state at each sequence's last real step
+    (padding never changes it, as with ``pack_padded_sequence``).
     """
     B, T, _ = x.shape
+    check_lengths(lengths, T)
     h = x.new_zeros(B, W_hh.shape[0]) if h0 is None else h0
     valid = padding_lengths_mask(lengths, T).to(x.dtype)           # [B, T]
     outputs = []

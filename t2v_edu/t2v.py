@@ -119,7 +119,7 @@ def guided_logits(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
 
 def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> Tensor:
     """logits / temperature, with every entry below the k-th largest of its row set to
-    -inf (top_k = 0 keeps all). logits: [B, V] -> [B, V].
+    -inf (top_k = 0 keeps all). logits: [B, V] (or any [..., V]) -> the same shape.
 
     Lower temperature sharpens softmax(logits / T); top-k never draws the unlikely tail.
     """
@@ -127,7 +127,7 @@ def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> T
         raise ValueError(f"temperature must be > 0 here, got {temperature}")
     logits = logits.float() / temperature
     if 0 < top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]            # [B, 1]
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]          # [B, 1]
         logits = logits.masked_fill(logits < kth, -float("inf"))
     return logits
 
@@ -277,6 +277,7 @@ class VideoTransformer(nn.Module):
     code n. forward(inputs [B, n], context [B, L, C], context_mask [B, 1, L])
     -> logits [B, n, num_codes]. With ``levels`` (the FSQ levels), codes are embedded
     and predicted digit by digit (DigitEmbedding, DigitHead); without, as whole codes.
+    num_frames counts token frames: T' = T / frames_per_token of the tokenizer.
     """
 
     def __init__(self, num_codes: int, num_frames: int, grid: int, embed_dim: int,
@@ -285,7 +286,7 @@ class VideoTransformer(nn.Module):
         super().__init__()
         if levels is not None and math.prod(levels) != num_codes:
             raise ValueError(f"levels {levels} give {math.prod(levels)} codes, not {num_codes}")
-        self.num_codes, self.num_frames, self.grid = num_codes, num_frames, grid
+        self.num_codes, self.num_frames, self.grid = num_codes, num_frames, grid   # T' frames
         self.length = num_frames * grid * grid
         self.start_id = num_codes
         self.token = (DigitEmbedding(levels, embed_dim) if levels is not None   # + <start>
@@ -409,7 +410,10 @@ class TextToVideo(nn.Module):
     def sample_codes(self, captions: list[str], generator: torch.Generator | None = None,
                      guidance: float | None = None, temperature: float | None = None,
                      top_k: int | None = None, use_cache: bool = True) -> Tensor:
-        """Draw codes [B, T, h, w] one position at a time (KV cache unless told not to)."""
+        """Draw codes [B, T', h, w] one position at a time (KV cache unless told not to).
+
+        T' = T / frames_per_token token frames (``self.video.num_frames``).
+        """
         p = self.preset
         guidance = p.guidance if guidance is None else guidance
         temperature = p.temperature if temperature is None else temperature

@@ -181,7 +181,13 @@ def skipgram_pairs(sequences: Iterable[Sequence[int]], window: int = 2) -> tuple
 
 
 def noise_distribution(counts: Tensor, power: float = 0.75) -> Tensor:
-    """P_n(w) ∝ count(w)^0.75, the negative-sampling distribution. counts: [V] -> [V]"""
+    """P_n(w) ∝ count(w)^0.75, the negative-sampling distribution. counts: [V] -> [V]
+
+    power >= 0: 1 samples words as often as they occur, 0 uniformly, 0.75 in between.
+    """
+    if not power >= 0:
+        raise ValueError(f"power must be >= 0 (a negative power gives unseen words an "
+                         f"infinite weight), got {power}")
     weights = counts.double().clamp(min=0) ** power
     if weights.sum() <= 0:
         raise ValueError("counts are all zero: no word to sample")
@@ -282,8 +288,25 @@ def pca_2d(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------
 # A first caption encoder: the mean of word embeddings -> (shape, colour, motion)
 # ---------------------------------------------------------------------------------
+def check_lengths(lengths: Tensor, max_len: int) -> None:
+    """Every length must lie in 0..max_len (the padded length L of the batch)."""
+    if lengths.numel() and (lengths.min() < 0 or lengths.max() > max_len):
+        raise ValueError(f"lengths must lie in 0..{max_len} (the padded length L of x), "
+                         f"got {lengths.tolist()}")
+
+
 def masked_mean(x: Tensor, lengths: Tensor) -> Tensor:
-    """Mean over the first lengths[b] positions of each row. x: [B, L, D] -> [B, D]"""
+    """Mean over the first lengths[b] positions of each row. x: [B, L, D] -> [B, D]
+
+    lengths: [B] in 0..L (a row of length 0 gives zeros).
+    """
+    check_lengths(lengths, x.shape[1])
+    return masked_mean_unchecked(x, lengths)
+
+
+def masked_mean_unchecked(x: Tensor, lengths: Tensor) -> Tensor:
+    """``masked_mean`` without reading the lengths (no GPU sync), for training loops
+    whose lengths come from ``Vocab.encode_batch`` and so are valid."""
     mask = padding_lengths_mask(lengths, x.shape[1]).to(x.dtype)   # [B, L]
     return (x * mask[..., None]).sum(1) / lengths.clamp(min=1)[:, None].to(x.dtype)
 

@@ -47,7 +47,8 @@ def straight_through_round(z: Tensor) -> Tensor:
 
 def _levels_tensor(levels: tuple[int, ...] | Tensor, like: Tensor) -> Tensor:
     levels = torch.as_tensor(levels, device=like.device)
-    if levels.dim() != 1 or (levels < 2).any():
+    if (levels.dim() != 1 or levels.dtype.is_floating_point or levels.dtype == torch.bool
+            or (levels < 2).any()):
         raise ValueError(f"levels must be a sequence of integers >= 2, got {levels.tolist()}")
     if like.shape[-1] != len(levels):
         raise ValueError(f"the last dimension ({like.shape[-1]}) must equal the number of "
@@ -88,15 +89,39 @@ def _radix_basis(lv: Tensor) -> Tensor:
     return torch.cumprod(torch.cat([lv.new_ones(1), lv[:-1]]), 0)
 
 
+# how far (in grid steps) q_i (L_i // 2) may be from an integer and still count as on
+# the code grid: room for rounding error only (fsq_quantize in bf16 is off by < 0.01)
+GRID_TOLERANCE = 0.1
+
+
 def codes_to_indices(q: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Quantised values [..., d] -> code indices [...] (int64) in [0, prod(levels)).
 
     digit_i = q_i * (L_i // 2) + L_i // 2 in {0, .., L_i - 1};
     index = sum_i digit_i * prod_{j < i} L_j  (mixed radix, first digit least significant).
+    q must lie on the code grid (``fsq_quantize``'s values, or ``indices_to_codes``').
     """
     lv = _levels_tensor(levels, q)
+    _check_on_grid(q, lv)
+    return _grid_indices(q, lv)
+
+
+def _grid_indices(q: Tensor, lv: Tensor) -> Tensor:
+    """``codes_to_indices`` without the grid check (q is on the grid by construction)."""
     digits = torch.round(q * (lv // 2) + lv // 2).long()
     return (digits * _radix_basis(lv)).sum(-1)
+
+
+def _check_on_grid(q: Tensor, lv: Tensor) -> None:
+    """q_i (L_i // 2) must be (within GRID_TOLERANCE of) an integer digit - L_i // 2."""
+    digits = q.detach().float() * (lv // 2) + lv // 2
+    off_grid = (digits - digits.round()).abs() > GRID_TOLERANCE
+    out_of_range = (digits.round() < 0) | (digits.round() > lv - 1)
+    if (off_grid | out_of_range).any():
+        raise ValueError(f"q is not on the code grid of levels {lv.tolist()}: channel i must "
+                         "be k / (L_i // 2) for an integer k in -(L_i // 2) .. L_i - 1 - "
+                         "L_i // 2 (the values fsq_quantize gives), got values in "
+                         f"[{float(q.min()):.4g}, {float(q.max()):.4g}]")
 
 
 def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
@@ -111,6 +136,11 @@ def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
 def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Code indices [...] -> quantised values [..., d]: the inverse of codes_to_indices."""
     lv = torch.as_tensor(levels, device=indices.device)
+    num_codes = int(lv.prod())
+    if indices.numel() and (indices.min() < 0 or indices.max() >= num_codes):
+        raise ValueError(f"indices must lie in [0, {num_codes}) (prod(levels) = "
+                         f"prod{tuple(lv.tolist())}), got [{int(indices.min())}, "
+                         f"{int(indices.max())}]")
     return (indices_to_digits(indices, levels) - lv // 2).float() / (lv // 2).float()
 
 
@@ -169,6 +199,9 @@ class FrameTokenizer(nn.Module):
             frames = F.interpolate(frames, size=self.config.work_size, mode="area")
         return frames
 
+    def _levels(self, like: Tensor) -> Tensor:
+        return torch.as_tensor(self.levels, device=like.device)
+
     def quantize(self, video: Tensor) -> Tensor:
         """Quantised latents [B, T', h, w, d] (differentiable through the STE)."""
         B = video.shape[0]
@@ -187,7 +220,9 @@ class FrameTokenizer(nn.Module):
     @torch.no_grad()
     def encode(self, video: Tensor) -> Tensor:
         """video [B, T, 3, H, W] in [0, 1] -> codes [B, T', h, w] (int64)."""
-        return codes_to_indices(self.quantize(video), self.levels)
+        # quantize's values are on the grid by construction: no need for
+        # codes_to_indices' check, which would run at every step of the transformer stage
+        return _grid_indices(self.quantize(video), self._levels(video))
 
     def decode(self, codes: Tensor) -> Tensor:
         """codes [B, T', h, w] -> video [B, T, 3, H, W] in [0, 1]."""
@@ -201,7 +236,7 @@ class FrameTokenizer(nn.Module):
     def forward(self, video: Tensor) -> tuple[Tensor, Tensor]:
         q = self.quantize(video)
         logits = self.decode_latents(q)
-        return torch.sigmoid(logits), codes_to_indices(q.detach(), self.levels)
+        return torch.sigmoid(logits), _grid_indices(q.detach(), self._levels(video))
 
 
 def tokenizer_loss(recon: Tensor, video: Tensor) -> Tensor:

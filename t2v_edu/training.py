@@ -44,7 +44,8 @@ import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from types import ModuleType
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -54,9 +55,10 @@ from . import data
 
 MODELS = {"classic": "t2v_edu.t2v", "modern": "t2v_edu.flow", "seed": "t2v_edu.seed_model"}
 ENDLESS = 2**31 - 1  # length of the training split: every step sees new videos
+PresetT = TypeVar("PresetT")  # one model's preset dataclass
 
 
-def lookup_preset(presets: dict, preset):
+def lookup_preset(presets: dict[str, PresetT], preset: str | PresetT) -> PresetT:
     """``presets[preset]`` for a name, the preset itself otherwise (one model's table).
 
     An unknown name raises ValueError listing the names the table has.
@@ -112,7 +114,8 @@ def available_models() -> list[str]:
     return [name for name, mod in MODELS.items() if importlib.util.find_spec(mod) is not None]
 
 
-def get_preset(module, preset: str):
+def get_preset(module: ModuleType, preset: str) -> Any:
+    """``module.PRESETS[preset]`` (a model's preset dataclass); ValueError if unknown."""
     if preset not in module.PRESETS:
         raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(module.PRESETS)}")
     return module.PRESETS[preset]
@@ -149,7 +152,8 @@ def model_state(model_name: str, preset_name: str, preset, model: nn.Module,
 
 
 def load_model(path: str | os.PathLike, device: str | torch.device = "cpu",
-               expected_model: str | None = None, expected_sha256: str | None = None):
+               expected_model: str | None = None, expected_sha256: str | None = None,
+               ) -> tuple[nn.Module, Any, dict]:
     """(model in eval mode, preset, meta) from a ``model.pt`` (SHA-256 checked)."""
     state = ckpt.load_checkpoint(path, expected_sha256=expected_sha256)
     if state.get("format") != "t2v-edu/1":
@@ -401,6 +405,7 @@ def train(config: TrainConfig) -> TrainResult:
         model.load_state_dict(saved["state_dict"])
         position = saved["position"]
         opt_state = saved["optimizer"]
+    if config.resume:  # killed before the first save too: its steps are re-run
         _truncate_log(out / "metrics.jsonl", position)
     budget_s = None if config.time_budget is None else 60.0 * config.time_budget
     if dist_info.main:
@@ -538,12 +543,23 @@ def _append_log(path: Path, record: dict) -> None:
 
 
 def _truncate_log(path: Path, position: dict) -> None:
-    """Drop log lines written after the saved position (they will be re-run)."""
+    """Drop log lines written after the saved position (they will be re-run).
+
+    A last line cut short (the run was killed while appending it) is dropped too; an
+    unreadable line before the last is an error naming the file and the line.
+    """
     if not path.is_file():
         return
+    lines = path.read_text().splitlines()
     keep = []
-    for line in path.read_text().splitlines():
-        r = json.loads(line)
+    for number, line in enumerate(lines, start=1):
+        try:
+            r = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break  # half-written when the run was killed
+            raise ValueError(f"{path}, line {number}, is not a JSON record ({exc.msg}); "
+                             "fix or delete that line, then resume again") from exc
         if (r["stage_index"], r["step"]) <= (position["stage"], position["step"]):
             keep.append(line)
     ckpt.atomic_write_text(path, "".join(k + "\n" for k in keep))
@@ -621,13 +637,14 @@ def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: st
                    evaluation: dict | None = None) -> dict[str, Path]:
     """Copy ``run_dir/model.pt`` to ``dest/<name>.pt`` with ``<name>.pt.sha256`` (what
     loading checks), ``<name>.json`` (SHA-256, training metadata, evaluation) and
-    ``<name>.md`` (the model card)."""
+    ``<name>.md`` (the model card).
+
+    ``model.pt`` must match the ``model.pt.sha256`` that training wrote beside it
+    (ValueError otherwise): a corrupt checkpoint never ships under a fresh digest.
+    """
     run_dir, dest = Path(run_dir), Path(dest)
     meta = json.loads((run_dir / "model.json").read_text())
-    blob = (run_dir / "model.pt").read_bytes()
-    import hashlib
-
-    digest = hashlib.sha256(blob).hexdigest()
+    blob, digest = ckpt.read_verified(run_dir / "model.pt")
     paths = {"weights": dest / f"{name}.pt", "sha256": dest / f"{name}.pt.sha256",
              "json": dest / f"{name}.json", "card": dest / f"{name}.md"}
     ckpt.atomic_write_bytes(paths["weights"], blob)

@@ -200,3 +200,31 @@ def test_kv_cache_decoding_equals_full_causal_pass():
     steps = [run(x[:, t:t + 1], None, caches) for t in range(2, 6)]
     torch.testing.assert_close(torch.cat([first] + steps, 1), full, atol=1e-5, rtol=1e-4)
     assert caches[0]["k"].shape == (2, 4, 6, 4)
+
+
+def test_causal_mask_matches_torch_square_subsequent_mask():
+    # PyTorch's float mask is -inf where blocked, 0 where allowed
+    for n in (1, 4, 7):
+        allowed = ~nn.Transformer.generate_square_subsequent_mask(n).isinf()
+        assert torch.equal(A.causal_mask(n), allowed)
+    # the last 3 queries of 5 positions: the last 3 rows of the square mask
+    allowed = ~nn.Transformer.generate_square_subsequent_mask(5).isinf()
+    assert torch.equal(A.causal_mask(3, num_keys=5), allowed[-3:])
+
+
+def test_load_from_torch_refuses_a_bias_mismatch():
+    with pytest.raises(ValueError, match=r"bias: nn.MultiheadAttention has bias=True, this "
+                                         r"module bias=False"):
+        A.MultiHeadAttention(8, 2, bias=False).load_from_torch(nn.MultiheadAttention(8, 2))
+    with pytest.raises(ValueError, match=r"bias=False, this module bias=True"):
+        A.MultiHeadAttention(8, 2).load_from_torch(nn.MultiheadAttention(8, 2, bias=False))
+    torch.manual_seed(0)
+    ref = nn.MultiheadAttention(8, 2, bias=False, batch_first=True)
+    mha = A.MultiHeadAttention(8, 2, bias=False).load_from_torch(ref)
+    x = torch.randn(2, 5, 8)
+    torch.testing.assert_close(mha(x)[0], ref(x, x, x)[0])
+
+
+def test_sinusoidal_positions_base_must_exceed_one():
+    with pytest.raises(ValueError, match=r"base must be a number > 1.*got -1"):
+        A.sinusoidal_positions(3, 4, base=-1)

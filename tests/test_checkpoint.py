@@ -56,3 +56,45 @@ def test_atomic_write_uses_the_usual_file_mode(tmp_path):
     target = tmp_path / "shared.txt"
     checkpoint.atomic_write_text(target, "hello")
     assert target.stat().st_mode & 0o044 == 0o044  # readable by group and others
+
+
+def test_read_verified_returns_the_checked_bytes(tmp_path):
+    path = tmp_path / "model.pt"
+    digest = checkpoint.save_checkpoint(path, {"w": torch.ones(3)})
+    blob, got = checkpoint.read_verified(path)
+    assert got == digest and blob == path.read_bytes()
+    with open(path, "ab") as f:
+        f.write(b"x")
+    with pytest.raises(ValueError, match="corrupt or not the one that was shipped"):
+        checkpoint.read_verified(path)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        checkpoint.read_verified(tmp_path / "nope.pt")
+    with pytest.raises(ValueError, match="no SHA-256 given"):
+        checkpoint.read_verified(tmp_path / "model.pt.sha256")
+
+
+def test_notebook_timings_never_leaves_a_half_written_json(tmp_path, monkeypatch):
+    """benchmarks/notebook_timings.py writes its figures atomically: a write that dies
+    halfway (a kill, a full disk) leaves the previous file as it was."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "notebook_timings.py"
+    spec = importlib.util.spec_from_file_location("notebook_timings_under_test", script)
+    timings = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(timings)
+    monkeypatch.setattr(timings.course, "sources", lambda root, names: [])
+    output = tmp_path / "timings.json"
+    output.write_text('{"previous": true}\n')
+    real_write_text = Path.write_text
+
+    def dies_halfway(self, text, *args, **kwargs):
+        real_write_text(self, text[:len(text) // 2], *args, **kwargs)
+        raise OSError("no space left on device")  # or a kill, halfway through
+
+    monkeypatch.setattr(Path, "write_text", dies_halfway)
+    assert timings.main(["--json", str(output)]) == 0
+    monkeypatch.undo()
+    assert json.loads(output.read_text())["notebooks"] == []
+    assert [p.name for p in tmp_path.iterdir()] == ["timings.json"]

@@ -234,3 +234,22 @@ def test_dataloader_collate():
     assert captions == [ds[i][1] for i in range(4)]
     assert attrs == [ds[i][2] for i in range(4)]
     assert sum(len(b[1]) for b in loader) == 10
+
+
+def test_seeds_must_be_non_negative_integers():
+    with pytest.raises(ValueError, match=r"seed must be an integer >= 0, got -1"):
+        data.MovingShapes("train", seed=-1)
+    attrs = data.parse_caption("a red circle moves left")
+    with pytest.raises(ValueError, match=r"seed must be an integer >= 0, got -1"):
+        data.render(attrs, seed=-1)
+    with pytest.raises(TypeError, match=r"seed must be an integer >= 0, got float 1.5"):
+        data.render(attrs, seed=1.5)
+
+
+def test_attribute_labels_names_the_value_missing_from_the_spec():
+    attrs = [[{"shape": "diamond", "color": "red", "motion": "left"}]]
+    with pytest.raises(ValueError, match=r"shape='diamond' is not in the 'cpu' data spec; "
+                                         r"its shape values are \('circle', 'square', "):
+        data.attribute_labels(attrs)
+    attrs = [[{"shape": "circle", "color": "red", "motion": "left"}]]
+    assert data.attribute_labels(attrs).tolist() == [[0, 0, 0]]

@@ -146,6 +146,27 @@ def test_sqrtm_psd_squares_back():
     torch.testing.assert_close(r @ r, s)
 
 
+def test_frechet_distance_refuses_mismatched_shapes():
+    z3, i3 = torch.zeros(3), torch.eye(3)
+    with pytest.raises(ValueError, match=r"mu2 must have shape \(1,\) \(D = 1"):
+        ev.frechet_distance(torch.zeros(1), i3, z3, i3)
+    with pytest.raises(ValueError, match=r"cov2 must have shape \(3, 3\) \(D = 3"):
+        ev.frechet_distance(z3, i3, z3, torch.eye(4))
+    with pytest.raises(ValueError, match=r"cov1 must have shape \(3, 3\)"):
+        ev.frechet_distance(z3, torch.ones(3), z3, i3)
+    with pytest.raises(ValueError, match=r"mu1 must be a mean vector \[D\]"):
+        ev.frechet_distance(i3, i3, z3, i3)
+    g = torch.Generator().manual_seed(0)
+    with pytest.raises(ValueError, match=r"same D.*\[10, 3\] and \[M, D\] = \[10, 4\]"):
+        ev.fvd_lite(torch.randn(10, 3, generator=g), torch.randn(10, 4, generator=g))
+
+
+def test_data_generator_names_the_specs_for_an_unknown_one():
+    with pytest.raises(ValueError,
+                       match=r"data spec 'big' is unknown; use one of \['cpu', 'gpu'\]"):
+        ev.data_generator("big")
+
+
 # ---------------------------------------------------------------------------------
 # Metrics of a generator
 # ---------------------------------------------------------------------------------

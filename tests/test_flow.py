@@ -256,7 +256,7 @@ def test_space_time_positions_layout():
     assert torch.equal(pos[-1, 8:20], sinusoidal_positions(3, 12)[2])
     assert torch.equal(pos[-1, 20:], sinusoidal_positions(4, 12)[3])
     assert len({tuple(row.tolist()) for row in pos}) == 24      # every token is distinct
-    with pytest.raises(ValueError, match="multiple of 8"):
+    with pytest.raises(ValueError, match="multiple of 16"):
         flow.space_time_positions((2, 2, 2), 20)
 
 
@@ -269,3 +269,27 @@ def test_toy_flow_learns_the_ring():
         noise = torch.randn(500, 2, generator=torch.Generator().manual_seed(1))
         radius = flow.euler_sample(model, noise, 20).norm(dim=1)
     assert 1.5 < radius.median() < 2.5          # the data lie on a circle of radius 2
+
+
+def test_space_time_positions_needs_a_multiple_of_16():
+    # 24 is a multiple of 8, but its row/column parts (3 * 24 / 8 = 9) are odd
+    with pytest.raises(ValueError, match=r"dim \(the embed_dim\) must be a positive "
+                                         r"multiple of 16.*got 24"):
+        flow.space_time_positions((2, 2, 2), 24)
+    with pytest.raises(ValueError, match="multiple of 16.*got 0"):
+        flow.space_time_positions((2, 2, 2), 0)
+    assert flow.space_time_positions((1, 2, 2), 16).shape == (4, 16)
+
+
+def test_euler_sample_needs_a_whole_number_of_steps():
+    with pytest.raises(TypeError, match=r"num_steps must be a whole number.*got 2\.5"):
+        flow.euler_sample(lambda x, t: x, torch.zeros(1, 2), 2.5)
+
+
+def test_interpolate_matches_torch_lerp():
+    g = torch.Generator().manual_seed(0)
+    x0, noise = torch.randn(4, 3, 5, generator=g), torch.randn(4, 3, 5, generator=g)
+    t = torch.rand(4, generator=g)
+    torch.testing.assert_close(flow.interpolate(x0, noise, t),
+                               torch.lerp(x0, noise, t.view(-1, 1, 1)))
+    torch.testing.assert_close(flow.interpolate(x0, noise, 0.3), torch.lerp(x0, noise, 0.3))

@@ -227,3 +227,13 @@ def test_kinds_covered_counts_cells_above_the_share():
     assert gan.kinds_covered(counts) == 4                       # >= 2 frames each
     assert gan.kinds_covered(counts, min_share=0.06) == 3       # 5 < 6 <= 6
     assert gan.kinds_covered(torch.zeros(2, 2, dtype=torch.long) + 1, 0.5) == 0
+
+
+def test_auxiliary_loss_checks_the_condition_range():
+    aux = _logits(2, 3, seed=7)
+    with pytest.raises(ValueError, match=r"condition entries must lie in \[0, 1\].*"
+                                         r"got values in \[0, 2\]"):
+        gan.auxiliary_loss(aux, torch.tensor([[0.0, 1.0, 2.0], [0.0, 0.0, 1.0]]))
+    multi_hot = torch.tensor([[True, False, True], [False, True, False]])
+    torch.testing.assert_close(gan.auxiliary_loss(aux, multi_hot),
+                               F.binary_cross_entropy_with_logits(aux, multi_hot.float()))

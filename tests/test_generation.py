@@ -114,3 +114,63 @@ def test_caption_to_gif_for_the_demo_widget(no_weights):
     assert gif[:6] == b"GIF89a" and "seed 2" in message
     gif, message = generation.caption_to_gif("a purple circle moves left")
     assert gif is None and "unknown word 'purple'" in message
+
+
+def test_caption_outside_the_models_data_is_a_clear_error(no_weights, tmp_path, capsys):
+    """The cpu data has 4 colours, 3 shapes, 6 motions and one object per video."""
+    with pytest.raises(ValueError, match=r"colour 'pink' is not in this model's data "
+                                         r"\(spec 'cpu'\).*colours red, blue, green, yellow"):
+        generation.generate(["a pink circle moves left"])
+    with pytest.raises(ValueError, match="shape 'diamond' is not in this model's data"):
+        generation.generate("a red diamond moves left")
+    with pytest.raises(ValueError, match="motion 'shrink' is not in this model's data"):
+        generation.generate("a red circle dwindles")
+    with pytest.raises(ValueError, match="names 2 objects.*at most 1 per video"):
+        generation.generate(["a red circle moves left and a blue square moves up"])
+    gif, message = generation.caption_to_gif("a pink circle moves left")  # the widget
+    assert gif is None and "colour 'pink'" in message
+    assert main(["generate", "a cyan circle grows", "-o", str(tmp_path / "z.gif")]) == 2
+    assert "colour 'cyan' is not in this model's data" in capsys.readouterr().err
+
+
+def test_checkpoint_generator_checks_captions_against_its_spec(tiny_checkpoint):
+    gen = generation.load_generator("classic", tiny_checkpoint, device="cpu")
+    assert gen.spec == "cpu"
+    with pytest.raises(ValueError, match="colour 'orange' is not in this model's data"):
+        gen(["an orange square moves up"])
+
+
+def test_check_captions_against_a_spec():
+    two = "a red circle moves left and a pink diamond shrinks"
+    assert generation.check_captions(two) == [two]           # no spec: the grammar only
+    assert generation.check_captions([two], "gpu") == [two]  # the gpu data has them all
+    with pytest.raises(ValueError, match="names 3 objects.*at most 2 per video"):
+        generation.check_captions([two + " and a blue square grows"], "gpu")
+
+
+def test_export_refuses_a_checkpoint_that_does_not_match_its_digest(tiny_checkpoint, tmp_path):
+    from t2v_edu.training import export_weights
+
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("model.pt", "model.pt.sha256", "model.json"):
+        shutil.copy(tiny_checkpoint.parent / name, run / name)
+    with open(run / "model.pt", "r+b") as f:
+        f.seek(-5, 2)
+        f.write(b"xxxxx")
+    with pytest.raises(ValueError, match="SHA-256 .* was expected: the file is corrupt"):
+        export_weights(run, tmp_path / "weights", "classic_cpu")
+    assert not (tmp_path / "weights").exists()
+
+
+def test_public_api_has_type_hints():
+    import inspect
+
+    import t2v_edu
+
+    for fn in (t2v_edu.generate, t2v_edu.doctor):
+        sig = inspect.signature(fn)
+        assert sig.return_annotation is not inspect.Signature.empty, fn.__name__
+        for name, p in sig.parameters.items():
+            assert p.annotation is not inspect.Parameter.empty, f"{fn.__name__}({name})"
+    assert inspect.signature(t2v_edu.generate).return_annotation == "torch.Tensor"

@@ -133,3 +133,10 @@ def test_render_tracks_reproduces_the_data_set():
     _, attrs, tracks = rnn.track_dataset("val", 4)
     videos, _, _ = data.MovingShapes("val", length=4).get_batch(range(4))
     torch.testing.assert_close(rnn.render_tracks(attrs, tracks), videos)
+
+
+def test_rnn_unroll_checks_the_lengths():
+    x = torch.randn(2, 3, 4)
+    W_xh, W_hh, b_h = torch.randn(5, 4), torch.randn(5, 5), torch.randn(5)
+    with pytest.raises(ValueError, match=r"lengths must lie in 0\.\.3 .*got \[3, 4\]"):
+        rnn.rnn_unroll(x, torch.tensor([3, 4]), W_xh, W_hh, b_h)

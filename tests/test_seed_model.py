@@ -326,6 +326,14 @@ def test_palette_residual_is_zero_on_real_and_positive_on_mixed_colours():
     assert acc == 1.0
 
 
+def test_threshold_accuracy_counts_both_kinds_of_mistake():
+    real, fake = torch.tensor([0.1, 0.2, 0.5]), torch.tensor([0.4, 0.9])
+    assert detector.threshold_accuracy(real, fake, 0.3) == 4 / 5     # one real called fake
+    assert detector.threshold_accuracy(real, fake, 0.6) == 4 / 5     # one fake called real
+    assert detector.threshold_accuracy(real, fake, 1.0) == 3 / 5     # everything "real"
+    assert detector.best_threshold(real, fake) == (pytest.approx(0.2), 4 / 5)
+
+
 def test_palette_residual_is_the_mean_distance_to_the_nearest_ray():
     g = torch.Generator().manual_seed(0)
     videos = torch.rand(2, 2, 3, 4, 4, generator=g)

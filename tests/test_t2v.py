@@ -173,3 +173,20 @@ def test_digit_codes_or_whole_codes_by_preset_and_old_checkpoints_keep_whole_cod
     assert training.preset_from_dict(t2v, "tiny", asdict(tiny)).digit_codes is True
     with pytest.raises(ValueError, match="codes, not"):
         t2v.VideoTransformer(10, 2, 2, 8, 1, 2, 8, levels=(3, 3))
+
+
+def test_filter_logits_takes_any_leading_shape():
+    logits = torch.tensor([1.0, 3.0, 2.0, 0.0])
+    out = t2v.filter_logits(logits, top_k=2)
+    assert torch.equal(out, torch.tensor([-float("inf"), 3.0, 2.0, -float("inf")]))
+    batched = torch.randn(2, 3, 6, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(t2v.filter_logits(batched, 0.5, 3),
+                               t2v.filter_logits(batched.view(6, 6), 0.5, 3).view(2, 3, 6))
+
+
+def test_guided_logits_matches_torch_lerp():
+    g = torch.Generator().manual_seed(3)
+    cond, uncond = torch.randn(2, 9, generator=g), torch.randn(2, 9, generator=g)
+    for guidance in (0.0, 1.0, 3.0):
+        torch.testing.assert_close(t2v.guided_logits(cond, uncond, guidance),
+                                   torch.lerp(uncond, cond, guidance))

@@ -141,3 +141,19 @@ def test_bag_of_embeddings_classifier_learns(vocab):
 
 def test_fraction_parsing():
     assert text.fraction_parsing(["a red circle moves left", "a red red", "hello"]) == 1 / 3
+
+
+def test_masked_mean_checks_the_lengths():
+    x = torch.tensor([[[1.0], [3.0], [100.0]]])
+    with pytest.raises(ValueError, match=r"lengths must lie in 0\.\.3 \(the padded length L "
+                                         r"of x\), got \[5\]"):
+        text.masked_mean(x, torch.tensor([5]))
+    with pytest.raises(ValueError, match=r"lengths must lie in 0\.\.3"):
+        text.masked_mean(x, torch.tensor([-1]))
+    # an empty caption (length 0) gives zeros, as before
+    torch.testing.assert_close(text.masked_mean(x, torch.tensor([0])), torch.tensor([[0.0]]))
+
+
+def test_noise_distribution_power_must_be_non_negative():
+    with pytest.raises(ValueError, match=r"power must be >= 0.*got -1\.0"):
+        text.noise_distribution(torch.tensor([1.0, 0.0]), -1.0)

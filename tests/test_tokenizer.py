@@ -112,3 +112,40 @@ def test_tubelets_code_two_frames_per_token():
     assert tok.decode(codes).shape == video.shape
     with pytest.raises(ValueError, match="tubelets of 2 frames"):
         tok.encode(torch.rand(1, 5, 3, 16, 16))
+
+
+def test_levels_must_be_integers():
+    with pytest.raises(ValueError, match=r"levels must be a sequence of integers >= 2, got "
+                                         r"\[5\.5, 3\.0\]"):
+        tk.fsq_quantize(torch.randn(3, 2), (5.5, 3))
+
+
+def test_indices_to_codes_checks_the_range():
+    for bad in (200, -1):
+        with pytest.raises(ValueError, match=r"indices must lie in \[0, 125\)"):
+            tk.indices_to_codes(torch.tensor([3, bad]), (5, 5, 5))
+
+
+def test_codes_to_indices_checks_the_grid():
+    levels = (5, 4)                       # channel 0: -1, -0.5, .., 1; channel 1: -1 .. 0.5
+    assert tk.codes_to_indices(torch.tensor([[1.0, 0.5]]), levels).tolist() == [19]
+    for off in ([0.3, 0.0], [0.0, 1.0], [1.5, 0.0]):   # between levels; above 0.5; above 1
+        with pytest.raises(ValueError, match=r"q is not on the code grid of levels \[5, 4\]"):
+            tk.codes_to_indices(torch.tensor([off]), levels)
+    # fsq_quantize's own values, in bf16 too, are on the grid
+    z = torch.randn(500, 4) * 3
+    for levels in ((8, 5, 5, 5), (7, 6, 3, 2)):
+        q = tk.fsq_quantize(z.bfloat16(), levels)
+        lv = torch.tensor(levels)
+        digits = torch.round(q.float() * (lv // 2) + lv // 2).long()
+        expected = (digits * torch.tensor([1, levels[0], levels[0] * levels[1],
+                                           levels[0] * levels[1] * levels[2]])).sum(-1)
+        assert torch.equal(tk.codes_to_indices(q, levels), expected)
+
+
+def test_code_usage_matches_categorical_perplexity():
+    g = torch.Generator().manual_seed(0)
+    indices = torch.randint(0, 7, (300,), generator=g)      # codes 7..9 never used
+    counts = torch.bincount(indices, minlength=10).float()
+    perplexity = torch.distributions.Categorical(probs=counts).entropy().exp()
+    assert tk.code_usage(indices, 10) == pytest.approx(float(perplexity) / 10, rel=1e-6)

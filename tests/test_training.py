@@ -84,6 +84,42 @@ def test_resume_after_a_kill_reaches_the_same_weights(tmp_path, monkeypatch):
     assert len(steps) == len(set(steps))  # the log has no repeated steps
 
 
+def test_truncate_log_drops_a_half_written_last_line(tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    records = [{"stage_index": 0, "step": 1}, {"stage_index": 0, "step": 2},
+               {"stage_index": 1, "step": 1}]
+    log.write_text("".join(json.dumps(r) + "\n" for r in records) + '{"stage": "tok')
+    training._truncate_log(log, {"stage": 0, "step": 2})
+    assert [json.loads(line) for line in log.read_text().splitlines()] == records[:2]
+
+
+def test_truncate_log_names_a_corrupt_line_in_the_middle(tmp_path):
+    log = tmp_path / "metrics.jsonl"
+    log.write_text('{"stage_index": 0, "step": 1}\n{"stage_ind\n{"stage_index": 0, "step": 2}\n')
+    with pytest.raises(ValueError, match=r"metrics.jsonl, line 2, is not a JSON record"):
+        training._truncate_log(log, {"stage": 0, "step": 2})
+
+
+def test_resume_after_a_kill_mid_log_line(tmp_path):
+    out = train(tiny(tmp_path / "cut", steps=2)).out
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"stage": "transformer", "stage_ind')  # killed while appending
+    train(tiny(tmp_path / "cut", steps=2, resume=True))
+    for line in (out / "metrics.jsonl").read_text().splitlines():
+        json.loads(line)
+
+
+def test_resume_before_the_first_save_starts_the_log_again(tmp_path):
+    out = tmp_path / "early"
+    out.mkdir()
+    (out / "metrics.jsonl").write_text('{"stage": "tokenizer", "stage_index": 0, "step": 1}\n'
+                                       '{"stage": "tokeni')  # killed before any save
+    train(tiny(out, steps=2, resume=True))
+    steps = [(r["stage_index"], r["step"]) for r in
+             map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
+    assert steps == [(0, 1), (1, 1)]  # log_every 10: step 1 of each stage, once
+
+
 def test_resume_refuses_another_run(tmp_path):
     train(tiny(tmp_path / "r", steps=1))
     with pytest.raises(ValueError, match="start a new --out"):
@@ -153,3 +189,40 @@ def test_every_preset_saves_a_checkpoint_under_15_mb(name):
         torch.save(training.model_state(name, preset_name, preset, model, {}), buffer)
         megabytes = buffer.tell() / 1e6
         assert megabytes <= 15, f"{name} preset {preset_name}: model.pt is {megabytes:.1f} MB"
+
+
+def test_ship_model_writes_the_verified_bytes_atomically(tmp_path, monkeypatch):
+    """benchmarks/ship_model.py: the shipped file and its digest come from the checked
+    source, written atomically (never a plain copy that a kill can leave half-done)."""
+    import importlib.util
+    import shutil
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "ship_model.py"
+    spec = importlib.util.spec_from_file_location("ship_model_under_test", path)
+    ship = importlib.util.module_from_spec(spec)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the script adds benchmarks/ to it
+    spec.loader.exec_module(ship)
+    source = train(tiny(tmp_path / "run", steps=1)).out / "model.pt"
+
+    def no_copy(*args, **kwargs):
+        raise AssertionError("shutil.copyfile is not atomic")
+
+    monkeypatch.setattr(shutil, "copyfile", no_copy)
+    monkeypatch.setattr(ship, "evaluate_checkpoint", lambda *args: {"kind": "generator"})
+    monkeypatch.setattr(ship, "model_card", lambda *args: "card")
+    weights_dir = tmp_path / "weights"
+    monkeypatch.setattr(sys, "argv", ["ship_model.py", "classic", "cpu", str(source),
+                                      "--weights", str(weights_dir), "--device", "cpu"])
+    ship.main()
+    target = weights_dir / "classic_cpu.pt"
+    assert target.read_bytes() == source.read_bytes()
+    assert (weights_dir / "classic_cpu.pt.sha256").read_text().strip() == \
+        (source.parent / "model.pt.sha256").read_text().strip()
+    assert not [p for p in weights_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_training_api_has_return_types():
+    import inspect
+
+    for fn in (training.load_model, training.lookup_preset, training.get_preset):
+        assert inspect.signature(fn).return_annotation is not inspect.Signature.empty, fn
