@@ -225,7 +225,11 @@ def strip_hidden_tests(source: str) -> str:
 
 
 def student_version(nb) -> "nbformat.NotebookNode":  # noqa: F821
-    """The student copy of a source notebook: stubs, no hidden tests, no outputs."""
+    """The student copy of a source notebook: stubs, no hidden tests, no outputs.
+
+    As in nbgrader's release copies, answer and check cells cannot be deleted in
+    JupyterLab, and check cells cannot be edited.
+    """
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -236,6 +240,10 @@ def student_version(nb) -> "nbformat.NotebookNode":  # noqa: F821
             cell.source = strip_solutions(cell.source)
         if grading.get("grade"):
             cell.source = strip_hidden_tests(cell.source)
+        if grading.get("solution") or grading.get("grade"):
+            cell.metadata["deletable"] = False
+        if grading.get("locked"):
+            cell.metadata["editable"] = False
     return nb
 
 

@@ -81,10 +81,17 @@ def test_student_version_stubs_keep_indentation_and_hidden_tests_go(tmp_path):
     check_cell = student.cells[3].source
     assert "hidden" not in check_cell and "HIDDEN" not in check_cell
     assert check_cell == 'print("visible check", double(x))\nprint("after")'
-    # the source notebook is untouched; metadata and ids are shared
+    # the source notebook is untouched; ids and grading metadata are shared
     assert "### BEGIN SOLUTION" in nb.cells[2].source
-    assert [c.metadata for c in student.cells] == [c.metadata for c in nb.cells]
+    assert [c.metadata.get("nbgrader") for c in student.cells] == \
+        [c.metadata.get("nbgrader") for c in nb.cells]
     assert [c.id for c in student.cells] == [c.id for c in nb.cells]
+    # as in nbgrader's release copy: graded cells cannot be deleted, checks not edited
+    assert [c.metadata.get("deletable") for c in student.cells] == \
+        [None, None, False, False, None]
+    assert [c.metadata.get("editable") for c in student.cells] == \
+        [None, None, None, False, None]
+    assert "deletable" not in nb.cells[2].metadata
 
 
 def test_student_version_clears_all_outputs():
