@@ -291,8 +291,8 @@ viz.show_videos(videos, captions, columns=4)
 #
 # **Task.** Write `write_caption(attrs)`: given a list of objects like
 # `[{"shape": "circle", "color": "red", "motion": "left"}]`, return a caption that
-# `data.parse_caption` reads back as the same list, e.g. *"a red circle moves left"*.
-# Join several objects with " and ".
+# `data.parse_caption` reads back as the same list, e.g. *"a red circle moves left"*:
+# plain words, no brackets or quotes. Join several objects with " and ".
 #
 # *Hint:* "moves left" reads fine, but "moves grow" does not: look at
 # `data.MOTION_PHRASES[motion]`, a list of `(present, progressive)` phrases.
@@ -314,6 +314,12 @@ def caption_difference(got, expected):
     """None if caption ``got`` means the same objects as ``expected``, else why not."""
     if not isinstance(got, str):
         return f"write_caption should return a str but returned a {type(got).__name__}"
+    odd = sorted({c for c in got if not (c.isalpha() or c.isspace() or c in ".,!")})
+    if odd:
+        return (f"your caption {got!r} contains {' '.join(odd)}: a caption is plain words "
+                f"(did a tuple or list end up in it? each entry of "
+                f"data.MOTION_PHRASES[motion] is a (present, progressive) pair: use one "
+                f"of its two phrases)")
     try:
         parsed = data.parse_caption(got)
     except ValueError as error:

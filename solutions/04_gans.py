@@ -175,7 +175,10 @@ print(f"at D = 1/2 everywhere, V = {gan.value_function(torch.zeros(1), torch.zer
 # Both have the same fixed point; only the gradients differ.
 #
 # ### Exercise 2 · `generator_loss`
-# Write the non-saturating $L_G$ from `fake_logits` `[B']`, mean-reduced.
+# Write the non-saturating $L_G$ from `fake_logits` `[B']`, mean-reduced. Compute
+# $\log \sigma(f)$ with `F.logsigmoid(f)`: `torch.log(torch.sigmoid(f))` is `-inf`
+# once $\sigma(f)$ rounds to 0 (in float32 for $f \lesssim -104$), and the check
+# tries such logits.
 
 # %% exercise="generator_loss"
 def generator_loss(fake_logits):
@@ -187,13 +190,20 @@ def generator_loss(fake_logits):
 
 # %% check="generator_loss" points=1
 g = torch.Generator().manual_seed(2)
-cases = [(torch.randn(8, generator=g),), (torch.tensor([-40.0, 0.0, 40.0]),)]
+cases = [(torch.randn(8, generator=g),), (torch.tensor([-40.0, 0.0, 40.0]),),
+         (torch.tensor([-200.0, 0.0, 200.0]),)]     # σ(-200) rounds to 0 in float32
 generator_loss = exercise.check(generator_loss, gan.generator_loss, cases,
-                                name="generator_loss", formula="L_G = -mean log σ(f(G(z)))")
+                                name="generator_loss",
+                                formula="L_G = -mean log σ(f(G(z))), with log σ(f) = "
+                                        "F.logsigmoid(f) (finite for every f)")
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
-hidden = [(6 * torch.randn(64, generator=g),), (torch.randn(3, 5, generator=g),)]
-exercise.assert_matches(generator_loss, gan.generator_loss, hidden, name="generator_loss")
+hidden = [(6 * torch.randn(64, generator=g),), (torch.randn(3, 5, generator=g),),
+          (torch.cat([-(120 + 100 * torch.rand(3, generator=g)), torch.randn(5, generator=g),
+                      120 + 100 * torch.rand(3, generator=g)]),)]
+exercise.assert_matches(generator_loss, gan.generator_loss, hidden, name="generator_loss",
+                        formula="L_G = -mean log σ(f(G(z))), with log σ(f) = "
+                                "F.logsigmoid(f) (finite for every f)")
 exercise.assert_matches(lambda f: generator_loss(f),
                         lambda f: F.binary_cross_entropy_with_logits(f, torch.ones_like(f)),
                         hidden, name="generator_loss vs BCE")

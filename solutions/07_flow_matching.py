@@ -99,8 +99,9 @@ P = flow.PRESETS[cfg.preset]
 # stochastic sampler: a line, a regression, an ODE.
 #
 # **Exercise 1.** Implement the loss. `velocity_fn(x_t, t)` is the network; `t` has
-# one entry per example and must be broadcast over the other dimensions. Average over
-# every element (as `F.mse_loss` does).
+# one entry per example and must be broadcast over the other dimensions to form
+# $x_t$, but the network itself takes `t` as it is, shape `[B]`. Average over every
+# element (as `F.mse_loss` does).
 
 # %% exercise="flow_matching_loss"
 def flow_matching_loss(velocity_fn, x0, noise, t):
@@ -113,9 +114,29 @@ def flow_matching_loss(velocity_fn, x0, noise, t):
 
 
 # %% check="flow_matching_loss" points=2
+def check_velocity_inputs(x, t):
+    """Raise unless velocity_fn is called as the network is: x [B, ...], t [B]."""
+    if not (isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor)):
+        raise TypeError(f"velocity_fn needs tensors x [B, ...] and t [B], got "
+                        f"{type(x).__name__} and {type(t).__name__}")
+    if x.dim() < 2:
+        raise ValueError(f"velocity_fn needs x of shape [B, ...] (a batch of examples), "
+                         f"got {tuple(x.shape)}")
+    B = x.shape[0]
+    if tuple(t.shape) != (B,):
+        raise ValueError(f"velocity_fn needs t of shape [B] = ({B},), got {tuple(t.shape)}")
+
+
 def toy_velocity(x, t):
-    """A fixed stand-in for the network: v = tanh(x) + t."""
+    """A fixed stand-in for the network: v = tanh(x) + t; x [B, ...], t [B]."""
+    check_velocity_inputs(x, t)
     return torch.tanh(x) + t.view(-1, *([1] * (x.dim() - 1)))
+
+
+def scaled_velocity(x, t):
+    """Another stand-in: v = x * t; x [B, D], t [B]."""
+    check_velocity_inputs(x, t)
+    return x * t.view(-1, 1)
 
 
 g = torch.Generator().manual_seed(1)
@@ -126,12 +147,13 @@ cases = [(toy_velocity, torch.randn(4, 3, generator=g), torch.randn(4, 3, genera
 flow_matching_loss = exercise.check(
     flow_matching_loss, flow.flow_matching_loss, cases, name="flow_matching_loss",
     formula="x_t = (1 - t) x0 + t ε (t broadcast over each example); target ε - x0; "
-            "loss = mean of the squared difference")
+            "loss = mean of the squared difference; the network gets t itself: "
+            "velocity_fn(x_t, t), t [B]")
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
 hidden = [(toy_velocity, torch.randn(5, 2, 4, generator=g), torch.randn(5, 2, 4, generator=g),
            torch.rand(5, generator=g)),
-          (lambda x, t: 0.5 * x - t.view(-1, 1), torch.randn(7, 3, generator=g),
+          (scaled_velocity, torch.randn(7, 3, generator=g),
            torch.randn(7, 3, generator=g), torch.rand(7, generator=g))]
 exercise.assert_matches(flow_matching_loss, flow.flow_matching_loss, hidden,
                         name="flow_matching_loss")
@@ -160,11 +182,12 @@ cases = [(toy_velocity, torch.randn(3, 2, generator=g), 1),
          (toy_velocity, torch.randn(2, 4, 3, generator=g), 5)]
 euler_sample = exercise.check(
     euler_sample, flow.euler_sample, cases, name="euler_sample",
-    formula="times 1, 1 - 1/n, ..., 1/n; each step x ← x - (1/n) v(x, t)", atol=1e-5)
+    formula="times 1, 1 - 1/n, ..., 1/n; each step x ← x - (1/n) v(x, t), called as "
+            "velocity_fn(x, torch.full((B,), t))", atol=1e-5)
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
 hidden = [(toy_velocity, torch.randn(4, 3, generator=g), int(torch.randint(2, 9, (1,), generator=g))),
-          (lambda x, t: x * t.view(-1, 1), torch.randn(6, 2, generator=g), 3)]
+          (scaled_velocity, torch.randn(6, 2, generator=g), 3)]
 exercise.assert_matches(euler_sample, flow.euler_sample, hidden, name="euler_sample", atol=1e-5)
 ### END HIDDEN TESTS
 

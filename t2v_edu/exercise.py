@@ -22,19 +22,30 @@ tests a grader runs on fresh random inputs.
 """
 from __future__ import annotations
 
+import inspect
 import math
-from dataclasses import dataclass
+import os
+import traceback
+import warnings
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 import torch
 
 PASSED, NOT_DONE, FAILED = "passed", "not done", "failed"
+SHOW_WHOLE = 64        # int/bool outputs up to this many entries are shown in full
+MAX_NOTES = 3          # warnings reported per check
+# a NotImplementedError raised in these folders comes from a library or from a grader's
+# proxy (grading_kernel.Remote), never from a learner's stub
+LIBRARY_DIRS = (os.path.dirname(os.path.abspath(__file__)),
+                os.path.dirname(os.path.abspath(torch.__file__)))
 
 
 @dataclass
 class CheckResult:
     status: str   # "passed", "not done" or "failed"
     message: str
+    notes: list[str] = field(default_factory=list)   # e.g. warnings the learner's code raised
 
     @property
     def passed(self) -> bool:
@@ -45,19 +56,11 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                         where: str = "output") -> str | None:
     """None when ``got`` matches ``expected``; otherwise what differs, in plain words.
 
-    Tensors are compared by shape, then dtype kind, then values (max abs difference);
-    tuples and lists element by element; anything else by ``==``.
+    Tensors are compared by shape, then dtype (exactly, for bool and integer outputs),
+    then values; tuples and lists element by element; anything else by ``==``.
     """
     if isinstance(expected, (tuple, list)):
-        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-            n = len(got) if isinstance(got, (tuple, list)) else 1
-            return (f"{where} should be a tuple of {len(expected)} values but "
-                    f"{'is a ' + type(got).__name__ if n == 1 else f'has {n}'}")
-        for i, (g, e) in enumerate(zip(got, expected)):
-            msg = describe_difference(g, e, atol, rtol, f"{where}[{i}]")
-            if msg:
-                return msg
-        return None
+        return _sequence_difference(got, expected, atol, rtol, where)
     if isinstance(expected, torch.Tensor):
         if not isinstance(got, torch.Tensor):
             return f"{where} should be a torch.Tensor but is a {type(got).__name__}"
@@ -65,18 +68,8 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
             return (f"{where} has shape {tuple(got.shape)} but expected "
                     f"{tuple(expected.shape)}")
         if expected.dtype == torch.bool or not expected.is_floating_point():
-            if not torch.equal(got.to(expected.dtype), expected):
-                wrong = (got.to(expected.dtype) != expected).sum().item()
-                return f"{where}: {wrong} of {expected.numel()} entries differ"
-            return None
-        got_f, exp_f = got.detach().double(), expected.detach().double()
-        if not torch.isfinite(got_f).all() and torch.isfinite(exp_f).all():
-            return f"{where} contains NaN or inf"
-        diff = (got_f - exp_f).abs()
-        if not torch.allclose(got_f, exp_f, atol=atol, rtol=rtol):
-            return (f"{where}: max abs difference {diff.max().item():.3g} "
-                    f"(tolerance {atol:g} + {rtol:g}·|expected|)")
-        return None
+            return _exact_difference(got, expected, where)
+        return _float_difference(got, expected, atol, rtol, where)
     if isinstance(expected, float):
         if not isinstance(got, (int, float)) and not (
                 isinstance(got, torch.Tensor) and got.numel() == 1):
@@ -90,34 +83,200 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
     return None
 
 
+def _sequence_difference(got, expected, atol, rtol, where) -> str | None:
+    """Which parts of a tuple output differ (each described) and which match."""
+    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+        n = len(got) if isinstance(got, (tuple, list)) else 1
+        return (f"{where} should be a tuple of {len(expected)} values but "
+                f"{'is a ' + type(got).__name__ if n == 1 else f'has {n}'}")
+    parts = [describe_difference(g, e, atol, rtol, f"{where}[{i}]")
+             for i, (g, e) in enumerate(zip(got, expected))]
+    wrong = [p for p in parts if p]
+    same = [f"{where}[{i}]" for i, p in enumerate(parts) if not p]
+    if not wrong:
+        return None
+    if len(same) > 3:
+        wrong.append(f"the other {len(same)} match")
+    elif same:
+        wrong.append(f"{', '.join(same)} match{'es' if len(same) == 1 else ''}")
+    return "; ".join(wrong)
+
+
+def _exact_difference(got: torch.Tensor, expected: torch.Tensor, where: str) -> str | None:
+    """bool and integer outputs: the same dtype and every entry equal."""
+    if got.dtype != expected.dtype:
+        kind = " (a True/False mask)" if expected.dtype == torch.bool else " (integers)"
+        return f"{where} has dtype {got.dtype}, but expected {expected.dtype}{kind}"
+    wrong = got != expected
+    if not wrong.any():
+        return None
+    msg = f"{where}: {int(wrong.sum())} of {expected.numel()} entries differ"
+    if expected.numel() <= SHOW_WHOLE:
+        legend = " (1 = True, 0 = False)" if expected.dtype == torch.bool else ""
+        return f"{msg}{legend}:\n    yours    {_show(got)}\n    expected {_show(expected)}"
+    at = _first(wrong)
+    return f"{msg}, the first at {list(at)}: yours {got[at].item()}, expected " \
+           f"{expected[at].item()}"
+
+
+def _float_difference(got: torch.Tensor, expected: torch.Tensor, atol: float, rtol: float,
+                      where: str) -> str | None:
+    """Where inf/nan differ first; then the largest difference over finite entries."""
+    g, e = got.detach().double(), expected.detach().double()
+    if torch.allclose(g, e, atol=atol, rtol=rtol):
+        return None
+    if e.numel() == 1:
+        return f"{where} is {g.item():.6g} but expected {e.item():.6g}{_overflow_hint(g, e)}"
+    wrong = ~torch.isclose(g, e, atol=atol, rtol=rtol)
+    finite = torch.isfinite(g) & torch.isfinite(e)
+    tolerance = f"(tolerance {atol:g} + {rtol:g}·|expected|)"
+    odd = wrong & ~finite                   # inf or nan on one side only, or nan on both
+    if odd.any():
+        at = _first(odd)
+        msg = (f"{where}: entry {list(at)}: yours {g[at].item():.4g}, expected "
+               f"{e[at].item():.4g} ({int(odd.sum())} of {e.numel()} entries differ where "
+               f"yours or the expected value is inf or nan){_overflow_hint(g, e)}")
+        if (wrong & finite).any():
+            diff = (g - e)[wrong & finite].abs().max().item()
+            msg += f"; the finite entries differ too, by up to {diff:.3g} {tolerance}"
+        return msg
+    diff = (g - e)[finite].abs().max().item()
+    at = _first(wrong)
+    return (f"{where}: max abs difference {diff:.3g} {tolerance}, first difference at "
+            f"{list(at)}: yours {g[at].item():.4g}, expected {e[at].item():.4g}")
+
+
+def _overflow_hint(g: torch.Tensor, e: torch.Tensor) -> str:
+    """A hint when the learner's output has inf/nan and the expected one has none."""
+    if torch.isfinite(e).all() and not torch.isfinite(g).all():
+        return " (inf and nan often come from log(0), exp of a large number, or 0/0)"
+    return ""
+
+
+def _first(mask: torch.Tensor) -> tuple:
+    """Index of the first True entry of ``mask``."""
+    return tuple(mask.nonzero()[0].tolist())
+
+
+def _show(t: torch.Tensor) -> str:
+    """A small int/bool tensor as nested lists (1 and 0 for True and False)."""
+    return str((t.int() if t.dtype == torch.bool else t).tolist())
+
+
 def run_check(student: Callable, reference: Callable, cases: Iterable[Sequence],
               atol: float = 1e-5, rtol: float = 1e-4,
               compare: Callable[[Any, Any], str | None] | None = None) -> CheckResult:
     """Call ``student(*case)`` and ``reference(*case)`` on each case and compare.
 
     NotImplementedError (the untouched stub) means "not done"; any other exception or
-    difference means "failed", with the reason.
+    difference means "failed", with the reason. Warnings the student's code raises are
+    recorded (never shown on stderr) and returned as ``notes``.
     """
     if student is reference:
         # A failed check returns the reference, often under the learner's own name
         # (``f = check(f, ...)``): that name must not pass the hidden tests.
         return CheckResult(NOT_DONE, "not done yet (this is the package's reference, "
                                      "not your own function: re-run your exercise cell)")
-    for k, case in enumerate(cases):
+    caught: list = []
+    result = _run_cases(student, reference, cases, atol, rtol, compare, caught)
+    result.notes = warning_notes(caught)
+    return result
+
+
+def _run_cases(student, reference, cases, atol, rtol, compare, caught) -> CheckResult:
+    for k, case in enumerate(cases, 1):
         case = tuple(case)
         expected = reference(*_clone(case))
         try:
-            got = student(*_clone(case))
-        except NotImplementedError:
-            return CheckResult(NOT_DONE, "not done yet")
+            with warnings.catch_warnings(record=True) as seen:
+                warnings.simplefilter("always")
+                try:
+                    got = student(*_clone(case))
+                finally:
+                    caught += seen
+        except NotImplementedError as exc:
+            return CheckResult(NOT_DONE, not_done_message(student, exc))
         except Exception as exc:  # the learner's code may raise anything
-            return CheckResult(FAILED, f"on test case {k + 1} it raised "
-                                       f"{type(exc).__name__}: {exc}")
+            text = str(exc).strip().rstrip(".")
+            return CheckResult(FAILED, f"on test case {k} it raised {type(exc).__name__}"
+                                       f"{': ' + text if text else ''}; inputs: "
+                                       f"{describe_inputs(case, reference)}")
         msg = compare(got, expected) if compare else describe_difference(
             got, expected, atol, rtol)
+        if msg and got is None:
+            msg = f"it returned None — did you forget `return`? ({msg})"
         if msg:
-            return CheckResult(FAILED, f"on test case {k + 1}, {msg}")
+            return CheckResult(FAILED, f"on test case {k}, {msg}")
     return CheckResult(PASSED, "matches the reference on every test case")
+
+
+def warning_notes(caught: list) -> list[str]:
+    """One line per distinct warning (at most MAX_NOTES), for stdout."""
+    notes = []
+    for w in caught:
+        text = str(w.message).split(" (Triggered internally at")[0].strip()
+        note = f"note: your code warned: {w.category.__name__}: {text}"
+        if note not in notes:
+            notes.append(note)
+    return notes[:MAX_NOTES]
+
+
+def not_done_message(student: Callable, exc: NotImplementedError) -> str:
+    """"not done yet", or which of the learner's other functions is still a stub."""
+    helper = _raising_helper(student, exc)
+    if helper is None:
+        return "not done yet"
+    return f"your {_name(student)} called {helper}, which is not done yet"
+
+
+def _raising_helper(student: Callable, exc: BaseException) -> str | None:
+    """The name of the function that raised ``exc`` when it is not ``student`` itself;
+    None when it is, or when that cannot be told (a grader's proxy, a lambda, a library)."""
+    try:
+        code = getattr(inspect.unwrap(student), "__code__", None)
+    except Exception:  # noqa: BLE001 - an object with a strange __wrapped__
+        return None
+    frames = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    if code is None or code.co_name == "<lambda>" or code not in frames:
+        return None
+    last = frames[-1]
+    # a wrapper renamed after the learner's function (notebook 06) counts as it
+    if last is code or last.co_name == _name(student) or last.co_name == code.co_name:
+        return None
+    if os.path.abspath(last.co_filename).startswith(LIBRARY_DIRS):
+        return None
+    return last.co_name
+
+
+def _name(fn: Callable) -> str:
+    return str(getattr(fn, "__qualname__", "")).rsplit(".", 1)[-1] or "function"
+
+
+def describe_inputs(case: tuple, reference: Callable) -> str:
+    """"q [2, 4, 8], mask [4, 4] bool, top_k=3": the inputs of a case, named after the
+    reference's parameters, so that a learner can reason about broadcasting."""
+    try:
+        params = [p.name for p in inspect.signature(reference).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = params + [f"input {i + 1}" for i in range(len(params), len(case))]
+    return ", ".join(f"{n} {_short(x)}" if isinstance(x, torch.Tensor) else f"{n}={_short(x)}"
+                     for n, x in zip(names, case))
+
+
+def _short(x: Any) -> str:
+    """A tensor's shape (and dtype unless float32); a short repr of anything else."""
+    if isinstance(x, torch.Tensor):
+        dtype = "" if x.dtype == torch.float32 else " " + str(x.dtype).replace("torch.", "")
+        return f"{list(x.shape)}{dtype}"
+    if isinstance(x, (tuple, list)):
+        inner = ", ".join(_short(v) for v in x[:4]) + (", …" if len(x) > 4 else "")
+        return f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+    if callable(x):
+        return getattr(x, "__name__", "a function")
+    text = repr(x) if isinstance(x, (bool, int, float, str, type(None))) else type(x).__name__
+    return text if len(text) <= 30 else text[:29] + "…"
 
 
 def _clone(case: tuple) -> tuple:
@@ -135,14 +294,15 @@ def feedback(result: CheckResult, name: str, formula: str = "", reference_name: 
              ) -> str:
     """The text a learner sees for one check."""
     ref = f" ({reference_name})" if reference_name else ""
+    notes = "".join(f"\n  {note}" for note in result.notes)
     if result.passed:
-        return (f"✓ {name}: {result.message}. Later cells use your {name}.")
+        return f"✓ {name}: {result.message}. Later cells use your {name}.{notes}"
     if result.status == NOT_DONE:
-        return (f"… {name}: not done yet. Later cells use the package's reference{ref} "
-                f"until your version passes.")
+        return (f"… {name}: {result.message}. Later cells use the package's reference{ref} "
+                f"until your version passes.{notes}")
     hint = f"\n  Revisit: {formula}" if formula else ""
     return (f"✗ {name}: {result.message}.{hint}\n  Later cells use the package's "
-            f"reference{ref} until your version passes.")
+            f"reference{ref} until your version passes.{notes}")
 
 
 def check(student: Callable, reference: Callable, cases: Iterable[Sequence], *, name: str,
@@ -159,8 +319,12 @@ def check(student: Callable, reference: Callable, cases: Iterable[Sequence], *, 
 def assert_matches(student: Callable, reference: Callable, cases: Iterable[Sequence], *,
                    name: str, formula: str = "", atol: float = 1e-5, rtol: float = 1e-4,
                    compare: Callable[[Any, Any], str | None] | None = None) -> None:
-    """Hidden test: raise AssertionError (with the learner-facing reason) on failure."""
+    """Hidden test: raise AssertionError (with the learner-facing reason) on failure.
+
+    Warnings of the student's code are printed as notes on stdout (never stderr)."""
     result = run_check(student, reference, cases, atol=atol, rtol=rtol, compare=compare)
+    for note in result.notes:
+        print(f"{name}: {note}")
     if not result.passed:
         hint = f" Revisit: {formula}" if formula else ""
         raise AssertionError(f"{name}: {result.message}.{hint}")

@@ -1,4 +1,7 @@
 """The visible checks and hidden tests that every exercise uses."""
+import math
+import warnings
+
 import pytest
 import torch
 
@@ -101,3 +104,148 @@ def test_the_reference_under_the_learners_name_does_not_pass():
     one_hot_embed = exercise.check(stub, reference, CASES, name="one_hot_embed")
     with pytest.raises(AssertionError, match="not done yet"):
         exercise.assert_matches(one_hot_embed, reference, CASES, name="one_hot_embed")
+
+
+# ---------------------------------------------------------------------------------
+# Feedback found wanting in a learner trial
+# ---------------------------------------------------------------------------------
+def test_a_re_run_check_cell_says_why_it_is_not_done(capsys):
+    one_hot_embed = exercise.check(off_by_a_bit, reference, CASES, name="one_hot_embed")
+    capsys.readouterr()
+    use = exercise.check(one_hot_embed, reference, CASES, name="one_hot_embed")
+    out = capsys.readouterr().out
+    assert use is reference
+    assert out.startswith("… one_hot_embed: not done yet") and "re-run your exercise cell" in out
+
+
+def noisy(x, W):
+    warnings.warn("debug")
+    torch.tensor(W)              # UserWarning: To copy construct from a tensor ...
+    return W[x]
+
+
+def test_warnings_of_the_learners_code_are_notes_on_stdout(capsys):
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        use = exercise.check(noisy, reference, CASES + CASES, name="one_hot_embed")
+        exercise.assert_matches(noisy, reference, CASES, name="one_hot_embed")
+    out = capsys.readouterr()
+    assert use is noisy and escaped == [] and out.err == ""   # a warning is not a failure
+    lines = out.out.splitlines()
+    assert len(lines) == 5 and lines[0].startswith("✓ one_hot_embed")
+    assert lines[1] == "  note: your code warned: UserWarning: debug"       # once, not twice
+    assert "UserWarning: To copy construct from a tensor" in lines[2]
+    assert lines[3] == "one_hot_embed: note: your code warned: UserWarning: debug"
+
+
+def test_at_most_three_warning_notes():
+    def chatty(x, W):
+        for k in range(5):
+            warnings.warn(f"warning {k}")
+        return W[x]
+    result = exercise.run_check(chatty, reference, CASES)
+    assert result.passed and len(result.notes) == 3
+
+
+@pytest.mark.parametrize("got, fragment", [
+    ([[1.0, 3.0, -1e9, -1e9]], "entry [0, 2]: yours -1e+09, expected -inf"),
+    ([[-math.inf, 3.0, -math.inf, -math.inf]], "entry [0, 0]: yours -inf, expected 1"),
+])
+def test_inf_and_nan_are_compared_by_position(got, fragment):
+    expected = torch.tensor([[1.0, 3.0, -math.inf, -math.inf]])
+    msg = exercise.describe_difference(torch.tensor(got), expected, 1e-5, 1e-4)
+    assert fragment in msg and "difference nan" not in msg and "difference inf" not in msg
+
+
+def test_differences_are_taken_over_finite_entries_only():
+    msg = exercise.describe_difference(torch.tensor([[2.0, -math.inf, 5.0]]),
+                                       torch.tensor([[1.0, -math.inf, 5.0]]), 1e-5, 1e-4)
+    assert "max abs difference 1 " in msg
+
+
+def test_a_float_mask_is_not_a_bool_mask():
+    def float_mask(n):
+        return torch.ones(n, n).tril()
+    result = exercise.run_check(float_mask, lambda n: torch.ones(n, n, dtype=torch.bool).tril(),
+                                [(3,)])
+    assert result.status == exercise.FAILED
+    assert "dtype torch.float32, but expected torch.bool (a True/False mask)" in result.message
+    msg = exercise.describe_difference(torch.tensor([1, 2], dtype=torch.int32),
+                                       torch.tensor([1, 2]), 1e-6, 1e-6)
+    assert "dtype torch.int32, but expected torch.int64" in msg
+
+
+def test_small_int_and_bool_outputs_are_shown_whole():
+    msg = exercise.describe_difference(torch.tensor([[True, False], [True, True]]),
+                                       torch.tensor([[True, True], [True, True]]), 0, 0)
+    assert "1 of 4 entries differ" in msg
+    assert "[[1, 0], [1, 1]]" in msg and "[[1, 1], [1, 1]]" in msg
+
+
+def kl_divergence(mu, logvar):
+    raise NotImplementedError()
+
+
+def vae_loss(mu, logvar):
+    return kl_divergence(mu, logvar)
+
+
+def test_a_stub_helper_is_named_not_the_learners_function():
+    result = exercise.run_check(vae_loss, lambda mu, logvar: mu, [(torch.ones(2), torch.ones(2))])
+    assert result.status == exercise.NOT_DONE
+    assert result.message == "your vae_loss called kl_divergence, which is not done yet"
+
+
+def test_the_learners_own_stub_is_plainly_not_done():
+    def value_and_gradient(fn):            # a wrapper named like fn (as in notebook 06)
+        def run(x, W):
+            return fn(x, W)
+        run.__qualname__ = fn.__qualname__
+        return run
+
+    class Proxy:                           # like grading_kernel.Remote: no __code__
+        def __call__(self, x, W):
+            return self.request()
+
+        def request(self):
+            raise NotImplementedError("from the student kernel")
+
+    for student in (stub, value_and_gradient(stub), lambda x, W: stub(x, W), Proxy()):
+        result = exercise.run_check(student, reference, CASES)
+        assert (result.status, result.message) == (exercise.NOT_DONE, "not done yet")
+
+
+def test_exception_text_ends_with_one_period_and_names_input_shapes(capsys):
+    def attention(q, k, mask, scale=0.5):
+        raise RuntimeError("Use tensor.detach().numpy() instead.")
+
+    def reference_attention(q, k, mask, scale=0.5):
+        return q
+    case = (torch.ones(2, 4, 8), torch.ones(2, 4, 8), torch.ones(4, 4, dtype=torch.bool), 0.5)
+    exercise.check(attention, reference_attention, [case], name="attention")
+    exercise.check(lambda *a: attention(*a), reference_attention, [case], name="attention")
+    out = capsys.readouterr().out
+    assert ".." not in out and "instead" in out
+    assert "inputs: q [2, 4, 8], k [2, 4, 8], mask [4, 4] bool, scale=0.5" in out
+
+
+def test_returning_none_asks_about_return():
+    def forgot(x, W):
+        W[x]
+    msg = exercise.run_check(forgot, reference, CASES).message
+    assert "returned None — did you forget `return`?" in msg
+    assert "should be a torch.Tensor but is a NoneType" in msg     # read by test_grading
+
+
+def test_value_mismatch_names_the_first_differing_entry():
+    expected = torch.zeros(2, 4)
+    got = expected.clone()
+    got[1, 3] = 0.52
+    msg = exercise.describe_difference(got, expected, 1e-5, 1e-4)
+    assert "first difference at [1, 3]: yours 0.52, expected 0" in msg
+
+
+def test_tuple_outputs_say_which_parts_match():
+    a, b = torch.zeros(3), torch.ones(3)
+    msg = exercise.describe_difference((a, a, b), (a, b, b), 1e-5, 1e-4)
+    assert msg.startswith("output[1]: ") and msg.endswith("output[0], output[2] match")
