@@ -155,35 +155,12 @@ def straight_through_round(z):
 
 
 # %% check="straight_through_round" points=1
-gradient_wrappers = []   # (fn, its wrapper): one wrapper per function
-
-
-def value_and_gradient(fn):
-    """(fn(z, *rest), d/dz sum(w * fn(z, *rest))): a function's output and the gradient
-    it passes back to z (zeros when none reaches z)."""
-    for known, run in gradient_wrappers:
-        if known is fn:    # e.g. the reference, left under your name by a failed check:
-            return run     # the check then sees it is not your own function
-
-    def run(z, w, *rest):
-        z = z.detach().clone().requires_grad_(True)
-        out = fn(z, *rest)
-        if isinstance(out, torch.Tensor) and out.requires_grad:
-            (out * w).sum().backward()
-        grad = z.grad if z.grad is not None else torch.zeros_like(z)
-        return (out.detach() if isinstance(out, torch.Tensor) else out), grad
-    run.__module__ = getattr(fn, "__module__", run.__module__)   # messages name fn
-    run.__qualname__ = getattr(fn, "__qualname__", run.__qualname__)
-    gradient_wrappers.append((fn, run))
-    return run
-
-
 g = torch.Generator().manual_seed(0)
 cases = [(torch.tensor([-1.6, -0.4, 0.2, 0.7, 2.5]), torch.arange(5.0)),
          (3 * torch.randn(4, 3, generator=g), torch.randn(4, 3, generator=g))]
-mine = value_and_gradient(straight_through_round)
-used = exercise.check(mine, value_and_gradient(tokenizer.straight_through_round), cases,
-                      name="straight_through_round",
+mine = exercise.value_and_gradient(straight_through_round)
+reference = exercise.value_and_gradient(tokenizer.straight_through_round)
+used = exercise.check(mine, reference, cases, name="straight_through_round",
                       formula="output[0] = round(z) (the forward pass); output[1] = the "
                               "gradient passed back, which must equal w: "
                               "z + (round(z) - z).detach()")
@@ -193,8 +170,8 @@ straight_through_round = (straight_through_round if used is mine
 g = exercise.random_generator()
 hidden = [(5 * torch.randn(6, 4, generator=g), torch.randn(6, 4, generator=g)),
           (torch.randn(3, 2, 2, generator=g), torch.randn(3, 2, 2, generator=g))]
-exercise.assert_matches(value_and_gradient(straight_through_round),
-                        value_and_gradient(tokenizer.straight_through_round), hidden,
+exercise.assert_matches(exercise.value_and_gradient(straight_through_round),
+                        exercise.value_and_gradient(tokenizer.straight_through_round), hidden,
                         name="straight_through_round")
 ### END HIDDEN TESTS
 
@@ -225,7 +202,7 @@ def fsq_quantize(z, levels):
 # %% check="fsq_quantize" points=2
 g = torch.Generator().manual_seed(1)
 # cases are (z, w, levels): output[0] = fsq_quantize(z, levels), output[1] = the gradient
-# of sum(w * q) with respect to z (value_and_gradient, from the check of Exercise 1)
+# of sum(w * q) with respect to z (exercise.value_and_gradient)
 cases = [(torch.linspace(-3, 3, 13)[:, None], torch.ones(13, 1), (5,)),
          (2 * torch.randn(8, 3, generator=g), torch.randn(8, 3, generator=g), (5, 5, 3)),
          (2 * torch.randn(2, 4, 4, 4, generator=g), torch.randn(2, 4, 4, 4, generator=g),
@@ -233,16 +210,16 @@ cases = [(torch.linspace(-3, 3, 13)[:, None], torch.ones(13, 1), (5,)),
 FSQ_FORMULA = ("h = (L - 1)(1 - 1e-3) / 2 per channel; q = round_ste(h * tanh(z)) / (L // 2). "
                "output[0] = q; output[1] = the gradient passed back to z: 0 with torch.round "
                "or a detached q, so round with your straight_through_round")
-mine = value_and_gradient(fsq_quantize)
-used = exercise.check(mine, value_and_gradient(tokenizer.fsq_quantize), cases,
+mine = exercise.value_and_gradient(fsq_quantize)
+used = exercise.check(mine, exercise.value_and_gradient(tokenizer.fsq_quantize), cases,
                       name="fsq_quantize", formula=FSQ_FORMULA)
 fsq_quantize = fsq_quantize if used is mine else tokenizer.fsq_quantize
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
 hidden = [(3 * torch.randn(16, 4, generator=g), torch.randn(16, 4, generator=g), (9, 7, 5, 3)),
           (torch.randn(2, 5, 3, generator=g), torch.randn(2, 5, 3, generator=g), (3, 3, 11))]
-exercise.assert_matches(value_and_gradient(fsq_quantize),
-                        value_and_gradient(tokenizer.fsq_quantize), hidden,
+exercise.assert_matches(exercise.value_and_gradient(fsq_quantize),
+                        exercise.value_and_gradient(tokenizer.fsq_quantize), hidden,
                         name="fsq_quantize", formula=FSQ_FORMULA)
 ### END HIDDEN TESTS
 

@@ -74,38 +74,28 @@ def save_checkpoint(path: str | os.PathLike, state: dict) -> str:
     return digest
 
 
-def expected_digest(path: str | os.PathLike, expected_sha256: str | None = None) -> str:
-    """The SHA-256 a file must have: ``expected_sha256``, else the ``.sha256`` beside it."""
-    if expected_sha256 is not None:
-        return expected_sha256.strip().lower()
-    side = Path(f"{path}.sha256")
-    if not side.is_file():
-        raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
-                         "pass expected_sha256 to load it")
-    return side.read_text().strip().lower()
-
-
-def check_digest(path: str | os.PathLike, actual: str, expected: str) -> None:
-    """Raise ValueError unless a file's digest ``actual`` is the ``expected`` one."""
-    if actual != expected:
-        raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
-                         f"{expected[:16]}… was expected: the file is corrupt or "
-                         "not the one that was shipped")
-
-
 def read_verified(path: str | os.PathLike,
                   expected_sha256: str | None = None) -> tuple[bytes, str]:
-    """(bytes, SHA-256) of a file, after checking the digest as ``load_checkpoint`` does.
+    """(bytes, SHA-256) of a file, after checking its digest against ``expected_sha256``
+    or, without one, the ``<path>.sha256`` file beside it (ValueError on a mismatch).
 
-    The bytes returned are the bytes checked: copy them, not the file, to ship it.
+    The bytes returned are the bytes checked: load or copy them, not the file again.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
-    expected = expected_digest(path, expected_sha256)
+    if expected_sha256 is None:
+        side = Path(f"{path}.sha256")
+        if not side.is_file():
+            raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
+                             "pass expected_sha256 to load it")
+        expected_sha256 = side.read_text()
     blob = path.read_bytes()
     actual = hashlib.sha256(blob).hexdigest()
-    check_digest(path, actual, expected)
+    if actual != expected_sha256.strip().lower():
+        raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
+                         f"{expected_sha256.strip()[:16]}… was expected: the file is corrupt "
+                         "or not the one that was shipped")
     return blob, actual
 
 
@@ -117,8 +107,5 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
     Raises FileNotFoundError if the file is missing and ValueError if the digest
     does not match (a corrupt or substituted file).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    check_digest(path, sha256_file(path), expected_digest(path, expected_sha256))
-    return torch.load(path, map_location=map_location, weights_only=True)
+    blob, _ = read_verified(path, expected_sha256)     # the bytes checked are the bytes loaded
+    return torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True)

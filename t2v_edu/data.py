@@ -76,7 +76,7 @@ def get_spec(spec: str | DataSpec) -> DataSpec:
     return DATA_SPECS[spec]
 
 
-def _spec_name(spec: DataSpec) -> str:
+def spec_name(spec: DataSpec) -> str:
     """The name of a spec in DATA_SPECS, for messages ("a custom DataSpec" otherwise)."""
     return next((repr(name) for name, known in DATA_SPECS.items() if known == spec),
                 "a custom DataSpec")
@@ -518,7 +518,7 @@ def attribute_labels(attrs: list[list[dict]], spec: str | DataSpec = "cpu") -> T
 
 def _class_index(obj: dict, key: str, allowed: tuple[str, ...], spec: DataSpec) -> int:
     if obj.get(key) not in allowed:
-        raise ValueError(f"attribute {key}={obj.get(key)!r} is not in the {_spec_name(spec)} "
+        raise ValueError(f"attribute {key}={obj.get(key)!r} is not in the {spec_name(spec)} "
                          f"data spec; its {key} values are {allowed}")
     return allowed.index(obj[key])
 

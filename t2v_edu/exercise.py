@@ -172,9 +172,10 @@ def run_check(student: Callable, reference: Callable, cases: Iterable[Sequence],
     difference means "failed", with the reason. Warnings the student's code raises are
     recorded (never shown on stderr) and returned as ``notes``.
     """
-    if student is reference:
+    if _unwrapped(student) is _unwrapped(reference):
         # A failed check returns the reference, often under the learner's own name
-        # (``f = check(f, ...)``): that name must not pass the hidden tests.
+        # (``f = check(f, ...)``): that name must not pass the hidden tests, nor may a
+        # wrapper of it (``value_and_gradient(f)``).
         return CheckResult(NOT_DONE, "not done yet (this is the package's reference, "
                                      "not your own function: re-run your exercise cell)")
     caught: list = []
@@ -232,10 +233,7 @@ def not_done_message(student: Callable, exc: NotImplementedError) -> str:
 def _raising_helper(student: Callable, exc: BaseException) -> str | None:
     """The name of the function that raised ``exc`` when it is not ``student`` itself;
     None when it is, or when that cannot be told (a grader's proxy, a lambda, a library)."""
-    try:
-        code = getattr(inspect.unwrap(student), "__code__", None)
-    except Exception:  # noqa: BLE001 - an object with a strange __wrapped__
-        return None
+    code = getattr(_unwrapped(student), "__code__", None)
     frames = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
     if code is None or code.co_name == "<lambda>" or code not in frames:
         return None
@@ -246,6 +244,38 @@ def _raising_helper(student: Callable, exc: BaseException) -> str | None:
     if os.path.abspath(last.co_filename).startswith(LIBRARY_DIRS):
         return None
     return last.co_name
+
+
+def _unwrapped(fn: Callable) -> Callable:
+    """The function a wrapper wraps (``__wrapped__``, as functools.wraps sets it); ``fn``
+    itself when there is none or it cannot be read (a grader's proxy)."""
+    try:
+        return inspect.unwrap(fn)
+    except Exception:  # noqa: BLE001 - an object with a strange __wrapped__
+        return fn
+
+
+def value_and_gradient(fn: Callable) -> Callable:
+    """A wrapper to check a function's output *and* the gradient it passes back:
+
+        run(z, w, *rest) = (fn(z, *rest), d/dz sum(w * fn(z, *rest)))
+
+    (zeros when no gradient reaches z, as with ``torch.round`` or a detached output).
+    Its ``__wrapped__`` is ``fn``, so ``run_check`` still tells the reference from the
+    learner's function, and messages name ``fn``.
+    """
+    def run(z: torch.Tensor, w: torch.Tensor, *rest: Any) -> tuple[Any, torch.Tensor]:
+        z = z.detach().clone().requires_grad_(True)
+        out = fn(z, *rest)
+        if isinstance(out, torch.Tensor) and out.requires_grad:
+            (out * w).sum().backward()
+        grad = z.grad if z.grad is not None else torch.zeros_like(z)
+        return (out.detach() if isinstance(out, torch.Tensor) else out), grad
+
+    run.__module__ = getattr(fn, "__module__", run.__module__)
+    run.__qualname__ = getattr(fn, "__qualname__", run.__qualname__)
+    run.__wrapped__ = fn
+    return run
 
 
 def _name(fn: Callable) -> str:

@@ -82,22 +82,20 @@ def check_in_spec(text: str, objects: list[dict], spec: str | data.DataSpec) -> 
     objects: ``data.parse_caption(text)``. The error names the value the data lacks
     (or the number of objects) and lists what the spec accepts.
     """
-    name = spec if isinstance(spec, str) else "custom"
     spec = data.get_spec(spec)
-    accepted = (f"This model accepts shapes {', '.join(spec.shapes)}; colours "
-                f"{', '.join(spec.colors)}; motions {', '.join(spec.motions)}; at most "
-                f"{spec.max_objects} object(s) per caption.")
+    allowed = data.attribute_names(spec)
+    where = f"this model's data (spec {data.spec_name(spec)})"
+    accepted = (f"This model accepts shapes {', '.join(allowed['shape'])}; colours "
+                f"{', '.join(allowed['color'])}; motions {', '.join(allowed['motion'])}; "
+                f"at most {spec.max_objects} object(s) per caption.")
     if len(objects) > spec.max_objects:
-        raise ValueError(f"caption {text!r} names {len(objects)} objects, but this model's "
-                         f"data (spec {name!r}) has at most {spec.max_objects} per video. "
-                         + accepted)
-    allowed = {"shape": spec.shapes, "color": spec.colors, "motion": spec.motions}
+        raise ValueError(f"caption {text!r} names {len(objects)} objects, but {where} has "
+                         f"at most {spec.max_objects} per video. " + accepted)
     for obj in objects:
         for key, values in allowed.items():
             if obj[key] not in values:
                 raise ValueError(f"caption {text!r}: the {ATTRIBUTE_WORDS[key]} "
-                                 f"{obj[key]!r} is not in this model's data (spec "
-                                 f"{name!r}). " + accepted)
+                                 f"{obj[key]!r} is not in {where}. " + accepted)
 
 
 def render_captions(captions: list[str], seed: int = 0, spec: str = FALLBACK_SPEC,

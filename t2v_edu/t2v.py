@@ -127,7 +127,7 @@ def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> T
         raise ValueError(f"temperature must be > 0 here, got {temperature}")
     logits = logits.float() / temperature
     if 0 < top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[..., -1:]          # [B, 1]
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]          # [..., 1]
         logits = logits.masked_fill(logits < kth, -float("inf"))
     return logits
 

@@ -249,3 +249,26 @@ def test_tuple_outputs_say_which_parts_match():
     a, b = torch.zeros(3), torch.ones(3)
     msg = exercise.describe_difference((a, a, b), (a, b, b), 1e-5, 1e-4)
     assert msg.startswith("output[1]: ") and msg.endswith("output[0], output[2] match")
+
+
+def test_value_and_gradient_checks_the_gradient_and_sees_through_to_the_reference():
+    from t2v_edu import tokenizer
+
+    def ste(z):
+        return z + (torch.round(z) - z).detach()
+
+    def plain_round(z):
+        return torch.round(z)
+
+    z, w = torch.tensor([0.3, 1.6, -2.2]), torch.tensor([1.0, 2.0, 3.0])
+    value, grad = exercise.value_and_gradient(ste)(z, w)
+    assert torch.equal(value, torch.tensor([0.0, 2.0, -2.0])) and torch.equal(grad, w)
+    assert torch.equal(exercise.value_and_gradient(plain_round)(z, w)[1], torch.zeros(3))
+    reference = exercise.value_and_gradient(tokenizer.straight_through_round)
+    assert exercise.run_check(exercise.value_and_gradient(ste), reference, [(z, w)]).passed
+    wrong = exercise.run_check(exercise.value_and_gradient(plain_round), reference, [(z, w)])
+    assert wrong.status == exercise.FAILED and "output[1]" in wrong.message
+    # the reference left under the learner's name by a failed check, wrapped anew
+    again = exercise.run_check(
+        exercise.value_and_gradient(tokenizer.straight_through_round), reference, [(z, w)])
+    assert again.status == exercise.NOT_DONE and "package's reference" in again.message
