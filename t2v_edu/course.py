@@ -354,14 +354,37 @@ def dumps(nb) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def build_one(source: Path, execute_it: bool = True, timeout: int = DEFAULT_TIMEOUT
-              ) -> tuple[Path, Path]:
-    """Build one notebook pair; write nothing if execution fails."""
+def reuse_outputs(nb, built) -> None:
+    """Give ``nb``'s code cells the outputs stored in ``built``, the notebook built
+    before from the same code. Raises ValueError when any code cell, or the notebook's
+    metadata, differs: then only running it gives the right outputs."""
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    old = [c for c in built.cells if c.cell_type == "code"]
+    same = len(code) == len(old) and dict(nb.metadata) == dict(built.metadata) and all(
+        _cell_signature(a) == _cell_signature(b) for a, b in zip(code, old))
+    if not same:
+        raise ValueError("a code cell or the metadata changed since the last build: "
+                         "build without --prose to run it")
+    for cell, stored in zip(code, old):
+        cell.outputs, cell.execution_count = stored.outputs, stored.execution_count
+
+
+def build_one(source: Path, execute_it: bool = True, timeout: int = DEFAULT_TIMEOUT,
+              prose: bool = False) -> tuple[Path, Path]:
+    """Build one notebook pair; write nothing if execution fails.
+
+    prose: only Markdown changed, so keep the outputs of the solution notebook built
+    before (seconds instead of minutes; ValueError if a code cell changed).
+    """
+    import nbformat
+
     from .checkpoint import atomic_write_text
 
     nb = load_source(source)
     student = student_version(nb)
-    if execute_it:
+    if prose:
+        reuse_outputs(nb, nbformat.read(source.with_suffix(".ipynb"), as_version=4))
+    elif execute_it:
         execute(nb, cwd=source.parent, timeout=timeout, name=source.name)
     solution_path = source.with_suffix(".ipynb")
     student_path = source.parent.parent / "notebooks" / solution_path.name
@@ -455,6 +478,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="notebooks to build, e.g. 00 03 (default: all)")
     b.add_argument("--no-execute", action="store_true",
                    help="do not run the notebooks (the solution copies get no outputs)")
+    b.add_argument("--prose", action="store_true",
+                   help="only Markdown changed: keep the stored outputs instead of running "
+                        "(refused when a code cell changed)")
     b.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, metavar="S",
                    help=f"seconds allowed per cell (default {DEFAULT_TIMEOUT})")
     sub.add_parser("check", help="fail when a built notebook is stale")
@@ -467,7 +493,7 @@ def cli(args: argparse.Namespace) -> int:
             print(f"building {source.stem} ...", flush=True)
             try:
                 written = build_one(source, execute_it=not args.no_execute,
-                                    timeout=args.timeout)
+                                    timeout=args.timeout, prose=args.prose)
             except (BuildError, ValueError) as exc:  # report it, build the others
                 print(f"t2v-edu course build: {exc}", file=sys.stderr, flush=True)
                 failed.append(source.stem)

@@ -382,8 +382,16 @@ def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 
 
+def _ordered_splits(splits: dict) -> dict:
+    """Splits in reading order (train, val, test, heldout), whatever order a JSON file
+    stored them in."""
+    order = {name: i for i, name in enumerate(data.SPLITS)}
+    return dict(sorted(splits.items(), key=lambda item: order.get(item[0], len(order))))
+
+
 def format_table(result: dict) -> str:
     """One Markdown table of attribute accuracies, then the other metrics."""
+    splits = _ordered_splits(result["splits"])
     title = {"generator": "generated videos", "real": "real videos",
              "reconstruction": "tokenizer reconstructions of real videos"}[result["kind"]]
     model = f" of `{result['model']}`" if result.get("model") else ""
@@ -396,7 +404,7 @@ def format_table(result: dict) -> str:
     rows = (("oracle", "oracle"), ("learned", "learned"),
             ("shuffled_oracle", "oracle, shuffled captions"),
             ("shuffled_learned", "learned, shuffled captions"))
-    for split, scores in result["splits"].items():
+    for split, scores in splits.items():
         for key, label in rows:
             if key in scores:
                 r = scores[key]
@@ -405,8 +413,8 @@ def format_table(result: dict) -> str:
     chance = result["chance"]
     lines.append("| – | chance (one object) | " + " | ".join(
         _pct(chance[k]) for k in ATTRIBUTE_KEYS) + " |")
-    lines += ["", "| metric | " + " | ".join(result["splits"]) + " |",
-              "|---|" + "---|" * len(result["splits"])]
+    lines += ["", "| metric | " + " | ".join(splits) + " |",
+              "|---|" + "---|" * len(splits)]
     metrics = (("fvd_lite", "FVD-lite (Fréchet distance, learned-judge features; lower is better)",
                 lambda v: f"{v:.2f}"),
                ("identity", "identity consistency across frames", _pct),
@@ -415,7 +423,7 @@ def format_table(result: dict) -> str:
                ("seconds_per_video", "generation time (s per video)", lambda v: f"{v:.3f}"))
     for key, label, fmt in metrics:
         values = [s.get(key, s["oracle"].get(key) if key == "count" else None)
-                  for s in result["splits"].values()]
+                  for s in splits.values()]
         if any(v is not None for v in values):
             lines.append(f"| {label} | " + " | ".join(
                 "–" if v is None else fmt(v) for v in values) + " |")

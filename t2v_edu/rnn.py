@@ -251,8 +251,8 @@ class RNNEncoder(nn.Module):
 # ---------------------------------------------------------------------------------
 # Rolling a frame-level state forward: the next position of an object
 # ---------------------------------------------------------------------------------
-def object_tracks(captions: Sequence[str], attrs: Sequence[list[dict]],
-                  geometry: Sequence[list[dict]], num_frames: int) -> Tensor:
+def object_tracks(attrs: Sequence[list[dict]], geometry: Sequence[list[dict]],
+                  num_frames: int) -> Tensor:
     """(x, y, radius) of each video's first object over time: float32 [B, T, 3]."""
     tracks = []
     for a, geo in zip(attrs, geometry):
@@ -269,7 +269,7 @@ def track_dataset(split: str, num: int, num_frames: int = 8, seed: int = 0,
     described = [ds.describe(i) for i in range(num)]
     captions = [d[0] for d in described]
     attrs = [d[1] for d in described]
-    return captions, attrs, object_tracks(captions, attrs, [d[2] for d in described], num_frames)
+    return captions, attrs, object_tracks(attrs, [d[2] for d in described], num_frames)
 
 
 def render_tracks(attrs: Sequence[list[dict]], tracks: Tensor, size: int = 32) -> Tensor:
