@@ -83,9 +83,18 @@ def test_multi_head_causal_mask_matches_torch_attn_mask():
 
 
 def test_multi_head_kdim_for_cross_attention():
-    mha = A.MultiHeadAttention(16, 2, kdim=10, vdim=10)
-    out, w = mha(torch.randn(2, 4, 16), torch.randn(2, 9, 10), torch.randn(2, 9, 10))
+    torch.manual_seed(9)
+    # keys and values of other widths: PyTorch keeps separate q/k/v projection weights
+    ref = nn.MultiheadAttention(16, 2, kdim=10, vdim=6, batch_first=True).eval()
+    mha = A.MultiHeadAttention(16, 2, kdim=10, vdim=6).load_from_torch(ref).eval()
+    x, key, value = torch.randn(2, 4, 16), torch.randn(2, 9, 10), torch.randn(2, 9, 6)
+    mask = A.padding_mask(torch.tensor([9, 5]), 9)
+    out, w = mha(x, key, value, mask=mask)
     assert out.shape == (2, 4, 16) and w.shape == (2, 2, 4, 9)
+    out_ref, w_ref = ref(x, key, value, key_padding_mask=~mask[:, 0],
+                         average_attn_weights=False)
+    torch.testing.assert_close(out, out_ref)
+    torch.testing.assert_close(w, w_ref)
     with pytest.raises(ValueError, match="divisible"):
         A.MultiHeadAttention(10, 3)
 

@@ -24,6 +24,12 @@ def test_doctor_returns_checks_without_printing(capsys):
 def test_device_follows_t2v_device(monkeypatch):
     monkeypatch.setenv("T2V_DEVICE", "cpu")
     assert checkup.check_device()["value"].startswith("cpu")
+    # a device no machine would pick by itself: the variable, not the hardware, decides
+    monkeypatch.setenv("T2V_DEVICE", "meta")
+    assert checkup.check_device() == {"ok": True, "value": "meta", "advice": ""}
+    monkeypatch.setenv("T2V_DEVICE", "gpu0")
+    bad = checkup.check_device()
+    assert not bad["ok"] and "T2V_DEVICE is not a valid device" in bad["advice"]
 
 
 def test_missing_or_old_package_gives_advice(monkeypatch):

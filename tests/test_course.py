@@ -190,6 +190,41 @@ def test_check_reports_stored_errors_missing_and_orphans(tmp_path):
     assert any("notebooks/42_orphan.ipynb has no source" in p for p in problems)
 
 
+def fake_execution(solution):
+    """Give every code cell of a built solution an output, as a real run would."""
+    nb = nbformat.read(solution, as_version=4)
+    for k, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.execution_count = k + 1
+        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"run {k}\n")]
+    nbformat.write(nb, solution)
+    return [c.outputs for c in nb.cells if c.cell_type == "code"]
+
+
+def test_prose_build_keeps_outputs_and_refuses_changed_code(tmp_path, monkeypatch, capsys):
+    from t2v_edu.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the CLI builds the checkout it is run in
+    source = write_repo(tmp_path)
+    course.build(execute=False, root=tmp_path)
+    solution = tmp_path / "solutions" / "99_test.ipynb"
+    outputs = fake_execution(solution)
+    source.write_text(SOURCE.replace("# # 99 · Test notebook", "# # 99 · A new title"))
+    assert any("stale" in p for p in course.check(tmp_path))
+
+    assert main(["course", "build", "99", "--prose"]) == 0
+    nb = nbformat.read(solution, as_version=4)
+    assert nb.cells[0].source == "# 99 · A new title"
+    assert [c.outputs for c in nb.cells if c.cell_type == "code"] == outputs
+    assert course.check(tmp_path) == []
+
+    before = solution.read_bytes()
+    source.write_text(SOURCE.replace("x = 3", "x = 4"))
+    capsys.readouterr()
+    assert main(["course", "build", "99", "--prose"]) == 1
+    assert "a code cell or the metadata changed" in capsys.readouterr().err
+    assert solution.read_bytes() == before  # nothing written
+
+
 def test_execution_error_names_the_cell_and_writes_nothing(tmp_path):
     write_repo(tmp_path, "# %%\nx = 1\n\n# %%\nraise RuntimeError('boom')\n")
     with pytest.raises(course.BuildError, match=r"cell 2 \(.raise RuntimeError") as info:

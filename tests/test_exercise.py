@@ -96,6 +96,12 @@ def test_random_generator_is_seedable():
     a = torch.rand(3, generator=exercise.random_generator(5))
     b = torch.rand(3, generator=exercise.random_generator(5))
     assert torch.equal(a, b)
+    # the seed is really used: torch's own generator seeded with 5, not a fixed stream
+    assert torch.equal(a, torch.rand(3, generator=torch.Generator().manual_seed(5)))
+    assert not torch.equal(a, torch.rand(3, generator=exercise.random_generator(6)))
+    # without a seed, each generator gets a fresh one
+    fresh = [torch.rand(3, generator=exercise.random_generator()) for _ in range(2)]
+    assert not torch.equal(*fresh)
 
 
 def test_the_reference_under_the_learners_name_does_not_pass():

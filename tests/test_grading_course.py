@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from t2v_edu import grading
+from t2v_edu import course, grading
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "solutions").glob("0*.ipynb"))
@@ -91,6 +91,12 @@ def test_the_grader_gives_solutions_full_marks_and_student_copies_zero(name, tmp
     with open(tmp_path / "out" / f"{name}_long.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     got = {(r["student"], r["grade_id"]): (r["status"], r["message"]) for r in rows}
+    # one row per student and exercise: none missing (the loop below would not notice)
+    exercises = [e.grade_id for e in
+                 grading.exercises_of(course.load_source(ROOT / "solutions" / f"{name}.py"))]
+    students = {"solution", "untouched", *others}
+    assert exercises and len(rows) == len(got) == len(students) * len(exercises)
+    assert set(got) == {(s, g) for s in students for g in exercises}
     for (student, grade_id), (status, message) in got.items():
         expected = {"solution": grading.PASSED, "untouched": grading.NOT_DONE}.get(student)
         if student in others:

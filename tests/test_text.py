@@ -118,9 +118,15 @@ def test_pca_2d_matches_svd_and_is_deterministic():
     p = text.pca_2d(x)
     xc = (x - x.mean(0)).double()
     _, vecs = torch.linalg.eigh(xc.T @ xc)           # ascending eigenvalues
-    expected = (xc @ vecs[:, [-1, -2]]).float()
-    torch.testing.assert_close(p.abs(), expected.abs(), atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(text.pca_2d(x), p)
+    axes = vecs[:, [-1, -2]]                         # [D, 2]: the two main axes
+    # the documented sign rule: the largest entry (in size) of each axis is positive
+    axes = axes * torch.sign(axes.gather(0, axes.abs().argmax(0, keepdim=True)))
+    expected = (xc @ axes).float()
+    torch.testing.assert_close(p, expected, atol=1e-4, rtol=1e-4)
+    # deterministic: the same points in another order or mirrored give the same plot
+    perm = torch.randperm(30, generator=g)
+    torch.testing.assert_close(text.pca_2d(x[perm]), p[perm], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(text.pca_2d(-x), -p, atol=1e-5, rtol=1e-4)
 
 
 def test_masked_mean_ignores_padding():

@@ -1,4 +1,6 @@
 """t2v_edu.vae: reparameterisation and KL against torch.distributions, shapes, training."""
+import math
+
 import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
@@ -136,9 +138,20 @@ def test_train_vae_gan_runs_and_records_both_players():
     frames, _ = gan.load_frames(num_videos=8, size=16)
     torch.manual_seed(0)
     model = vae.FrameVAE(size=16, latent_dim=4, hidden=(8, 8))
-    history = vae.train_vae_gan(model, vae.PatchDiscriminator(3, (8, 8)), frames, steps=2,
-                                batch_size=4)
-    assert len(history["d_loss"]) == 2 and all(map(lambda v: v == v, history["g_loss"]))
+    disc = vae.PatchDiscriminator(3, (8, 8))
+    before = [p.clone() for p in model.parameters()], [p.clone() for p in disc.parameters()]
+    history = vae.train_vae_gan(model, disc, frames, steps=2, batch_size=4, beta=0.5,
+                                adv_weight=3.0)
+    assert history["step"] == [1, 2]
+    for key in ("loss", "recon", "kl", "g_loss", "d_loss"):
+        assert len(history[key]) == 2 and all(map(math.isfinite, history[key])), key
+    # the VAE's loss: reconstruction + beta * KL + adv_weight * L_G, as logged
+    for loss, rec, kl, g in zip(history["loss"], history["recon"], history["kl"],
+                                history["g_loss"]):
+        assert loss == pytest.approx(rec + 0.5 * kl + 3.0 * g, rel=1e-5)
+    # both players were trained
+    for params, old in zip((model.parameters(), disc.parameters()), before):
+        assert not all(torch.equal(a, b) for a, b in zip(old, params))
     assert vae.PatchDiscriminator is gan.PatchDiscriminator
 
 
