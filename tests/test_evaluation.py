@@ -144,6 +144,12 @@ def test_sqrtm_psd_squares_back():
     s = a @ a.T
     r = ev.sqrtm_psd(s)
     torch.testing.assert_close(r @ r, s)
+    # the principal root: symmetric, positive semi-definite (-r squares back too)
+    torch.testing.assert_close(r, r.T)
+    assert torch.linalg.eigvalsh(r).min() >= -1e-12
+    # a diagonal matrix's root is the root of its diagonal
+    d = torch.tensor([4.0, 9.0, 0.0], dtype=torch.float64)
+    torch.testing.assert_close(ev.sqrtm_psd(torch.diag(d)), torch.diag(d.sqrt()))
 
 
 def test_frechet_distance_refuses_mismatched_shapes():
