@@ -1,6 +1,10 @@
 """After benchmarks/gpu_train.sh has trained and evaluated: ship-ready files and a summary.
 
     python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
+    python benchmarks/gpu_report.py --check-groups "classic;modern seed" [--preset gpu]
+
+The second form, run by gpu_train.sh before any training, exits 2 with the reason when
+a group names an unknown model or one without that preset.
 
 For every OUT/<model>/ with a model.pt: the tokenizer's reconstruction ceiling (models
 that have ``reconstruct``), then OUT/weights/<model>_<preset>.pt/.pt.sha256/.json/.eval.json/.md (weights, SHA-256,
@@ -18,7 +22,7 @@ import torch
 
 from t2v_edu import evaluation, pick_device
 from t2v_edu.checkpoint import atomic_write_json, atomic_write_text
-from t2v_edu.training import export_weights, load_model
+from t2v_edu.training import export_weights, get_preset, load_model, model_module
 from evaluate_shipped import checkpoint_fields   # benchmarks/, this script's folder
 
 MAX_MEGABYTES = 15
@@ -59,12 +63,40 @@ def write_shipped_evaluation(weights: Path, model: str, result: dict,
                       dict(result, **checkpoint_fields(model, weights, meta, device)))
 
 
+def check_groups(groups: str, preset: str) -> list[list[str]]:
+    """The models of each ";"-separated group; ValueError naming what is wrong."""
+    parsed = [group.split() for group in groups.split(";") if group.strip()]
+    if not parsed:
+        raise ValueError(f"TRAIN_GROUPS={groups!r} names no model")
+    names = [name for group in parsed for name in group]
+    if len(set(names)) < len(names):
+        raise ValueError(f"TRAIN_GROUPS={groups!r} names a model twice")
+    for name in names:
+        try:
+            get_preset(model_module(name), preset)
+        except ValueError as exc:
+            raise ValueError(f"TRAIN_GROUPS={groups!r}: {exc}") from None
+    return parsed
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out")
+    parser.add_argument("out", nargs="?")
     parser.add_argument("--preset", default="gpu")
     parser.add_argument("--ceiling-videos", type=int, default=256)
+    parser.add_argument("--check-groups", metavar="TRAIN_GROUPS",
+                        help="only check gpu_train.sh's TRAIN_GROUPS and exit")
     args = parser.parse_args(argv)
+    if args.check_groups is not None:
+        try:
+            groups = check_groups(args.check_groups, args.preset)
+        except ValueError as exc:
+            print(f"gpu_train.sh: {exc}")
+            return 2
+        print("train groups, one after another:", " ; ".join(" ".join(g) for g in groups))
+        return 0
+    if args.out is None:
+        parser.error("give the output folder OUT of gpu_train.sh")
     out = Path(args.out)
     device = pick_device()
     rows, problems = [], []

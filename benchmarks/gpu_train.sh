@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
 # One device call (<= 9 min on one H100): train the `gpu` preset of every model that
-# exists on the one GPU (GROUPS: one after another or side by side), each with
+# exists on the one GPU (TRAIN_GROUPS: one after another or side by side), each with
 # --time-budget; evaluate each with
 # `t2v-edu evaluate`; write checkpoints, model cards, evaluation JSON, throughput and
 # TFLOP/s and a log to $OUT. Runs from the source tree with only torch, numpy,
 # matplotlib, imageio and tqdm installed (PYTHONPATH=., nothing to pip install).
 #
-#   OUT=$OUT PACK=1 GROUPS="classic;modern seed" MINUTES_classic=5 \
+#   OUT=$OUT PACK=1 TRAIN_GROUPS="classic;modern seed" MINUTES_classic=5 \
 #       MINUTES_modern=1.5 MINUTES_seed=1.5 bash benchmarks/gpu_train.sh   # the real run
 #   OUT=/tmp/out T2V_DEVICE=cpu PRESET=cpu MINUTES=0.3 EVAL_VIDEOS=8 \
 #       CEILING_VIDEOS=8 bash benchmarks/gpu_train.sh              # rehearsal on a CPU
 #
 # Settings (environment): MINUTES training budget per model (6.5), MINUTES_<model> for
 # one model (e.g. MINUTES_classic=5), PRESET (gpu),
-# MODELS (default: every model whose module exists), GROUPS (default: all of MODELS in
-# one group): groups separated by ";" train one after another, the models of a group
-# at the same time, e.g. GROUPS="classic;modern seed" gives the classic model the
+# MODELS (default: every model whose module exists), TRAIN_GROUPS (default: all of
+# MODELS in one group; not GROUPS, which bash reserves for the user's group ids and
+# silently keeps): groups separated by ";" train one after another, the models of a group
+# at the same time, e.g. TRAIN_GROUPS="classic;modern seed" gives the classic model the
 # whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
 # CEILING_VIDEOS (256), PACK (0; 1: end with only results.tar.gz and the .pt files
 # in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
@@ -25,6 +26,8 @@
 # Results: $OUT/<model>/{model.pt,model.json,model.md,metrics.jsonl,train.log,
 # evaluation.json,evaluation.md,ceiling.json}, $OUT/weights/<model>_<preset>.{pt,json,md}
 # (copy these into t2v_edu/weights/), $OUT/summary.{json,md}, $OUT/log.txt.
+# Exit status: 2 when a setting is wrong (nothing is trained), 1 when a model failed to
+# train or evaluate (the others' results are still written), else 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
@@ -53,12 +56,20 @@ EOF
 MODELS=${MODELS:-$($PY -c "from t2v_edu.training import available_models; print(' '.join(available_models()))")}
 log "models: $MODELS"
 
+# -- check the settings before the GPU time is spent ---------------------------------
+TRAIN_GROUPS=${TRAIN_GROUPS:-$MODELS}
+if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRESET" \
+        2>&1 | tee -a "$LOG"; then
+    log "gpu_train.sh: nothing trained (fix the settings above)"
+    exit 2
+fi
+
 # -- train: the groups one after another, the models of a group at once --------------
-GROUPS=${GROUPS:-$MODELS}
 minutes_of() { local v="MINUTES_$1"; echo "${!v:-$MINUTES}"; }
 declare -A PIDS
 TRAINED=""
-IFS=';' read -ra GROUP_LIST <<< "$GROUPS"
+FAILED=0
+IFS=';' read -ra GROUP_LIST <<< "$TRAIN_GROUPS"
 for group in "${GROUP_LIST[@]}"; do
     for m in $group; do
         mkdir -p "$OUT/$m"
@@ -76,6 +87,7 @@ for group in "${GROUP_LIST[@]}"; do
             log "train $m done: $(tail -n 1 "$OUT/$m/train.log")"
         else
             log "train $m FAILED (exit $?); last lines:"
+            FAILED=1
             tail -n 20 "$OUT/$m/train.log" | tee -a "$LOG"
         fi
     done
@@ -90,13 +102,18 @@ for m in $TRAINED; do
     PIDS[$m]=$!
 done
 for m in $TRAINED; do
-    if wait "${PIDS[$m]}"; then log "evaluate $m done"; else log "evaluate $m FAILED (exit $?)"; fi
+    if wait "${PIDS[$m]}"; then
+        log "evaluate $m done"
+    else
+        log "evaluate $m FAILED (exit $?)"
+        FAILED=1
+    fi
     cat "$OUT/$m/evaluation.md" >> "$LOG"
 done
 
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
 timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
-    --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG"
+    --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG" || FAILED=1
 log "gpu_train.sh finished"
 
 # -- PACK=1: leave only what the device tool brings back (at most 8 files) ------------
@@ -110,3 +127,4 @@ if [ "${PACK:-0}" = 1 ]; then
     rmdir "$keep"
     ls -l "$OUT"
 fi
+exit $FAILED

@@ -3,6 +3,7 @@ device call must not be wasted on a script error."""
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tarfile
@@ -15,16 +16,37 @@ from t2v_edu import checkpoint, comparison
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None,
-                    reason="needs bash and coreutils' timeout")
+needs_bash = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("timeout") is None,
+                                reason="needs bash and coreutils' timeout")
+
+
+def run_as_typed(settings: dict[str, str]) -> subprocess.CompletedProcess:
+    """``A=1 B=2 bash benchmarks/gpu_train.sh`` typed into a bash shell, as a person or
+    the device tool runs it: a setting bash treats specially (GROUPS) is lost there."""
+    line = " ".join(f"{k}={shlex.quote(v)}" for k, v in settings.items())
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    return subprocess.run(["bash", "-c", f"{line} bash benchmarks/gpu_train.sh"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+@needs_bash
+def test_wrong_train_groups_stop_before_any_training(tmp_path):
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "TRAIN_GROUPS": "classic;modrn seed"})
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "model 'modrn' is unknown" in done.stdout
+    assert "nothing trained" in done.stdout
+    assert not any(p.is_dir() for p in tmp_path.iterdir())   # no model folder made
+
+
+@needs_bash
 def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
-    env = {**os.environ, "OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
-           "MODELS": "classic seed", "GROUPS": "seed;classic", "MINUTES": "0.05", "PACK": "1",
-           "MINUTES_classic": "0.08", "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4",
-           "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
-    done = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_train.sh")], env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "MODELS": "classic seed", "TRAIN_GROUPS": "seed;classic",
+                         "MINUTES": "0.05", "PACK": "1", "MINUTES_classic": "0.08",
+                         "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "train groups, one after another: seed ; classic" in done.stdout
     # PACK=1: what a device call brings back is one archive and the weights
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "classic_cpu.pt", "results.tar.gz", "seed_cpu.pt"]
