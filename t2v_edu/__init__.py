@@ -24,18 +24,46 @@ def pick_device(prefer: str | None = None) -> "torch.device":  # noqa: F821
     """The best available device: CUDA, then Apple's MPS, then the CPU.
 
     ``prefer`` (or the environment variable ``T2V_DEVICE``) forces one, e.g. "cpu".
+    A forced CUDA or MPS device this machine lacks is a ValueError saying what is there.
     """
     import torch
 
     prefer = prefer or os.environ.get("T2V_DEVICE")
     if prefer:
-        return torch.device(prefer)
+        return check_available(torch.device(prefer))
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def check_available(device: "torch.device") -> "torch.device":  # noqa: F821
+    """``device`` if this machine and this torch build can use it, else ValueError."""
+    import torch
+
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            why = ("this torch build has no CUDA support" if torch.version.cuda is None
+                   else "no CUDA GPU is visible (driver, or CUDA_VISIBLE_DEVICES?)")
+            raise ValueError(f"device {str(device)!r} is not available: {why}; use 'cpu'"
+                             + (" or 'mps'" if _mps_available() else ""))
+        if device.index is not None and device.index >= count:
+            raise ValueError(f"device {str(device)!r} is not available: this machine has "
+                             f"{count} CUDA GPU(s), cuda:0 to cuda:{count - 1}")
+    if device.type == "mps" and not _mps_available():
+        raise ValueError(f"device {str(device)!r} is not available: MPS is Apple silicon's "
+                         "GPU (macOS); use 'cpu'"
+                         + (" or 'cuda'" if torch.cuda.is_available() else ""))
+    return device
+
+
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def is_smoke() -> bool:

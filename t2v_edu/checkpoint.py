@@ -13,8 +13,9 @@ import io
 import json
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 
@@ -28,22 +29,44 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path beside ``path`` to write; on success it becomes ``path`` (with
+    the usual file mode), on an error it is deleted: readers see the old or the new
+    file, never half of one."""
+    tmp = _temporary_beside(Path(path), suffix)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+        yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; use the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def _temporary_beside(path: Path, suffix: str) -> str:
+    """A new empty file in ``path``'s folder (made if missing); OSError naming ``path``."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror} (is "
+                                   f"{path.parent} a folder you can write to?)") from None
+    os.close(fd)
+    return tmp
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Raise OSError now if ``path`` could not be written later (before a long run)."""
+    os.unlink(_temporary_beside(Path(path), ".probe"))
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def _umask() -> int:
@@ -87,8 +110,9 @@ def read_verified(path: str | os.PathLike,
     if expected_sha256 is None:
         side = Path(f"{path}.sha256")
         if not side.is_file():
-            raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it; "
-                             "pass expected_sha256 to load it")
+            raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it: "
+                             f"copy {side.name} along with the checkpoint (every checkpoint "
+                             "is written with one), or in Python pass expected_sha256=")
         expected_sha256 = side.read_text()
     blob = path.read_bytes()
     actual = hashlib.sha256(blob).hexdigest()

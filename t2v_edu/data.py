@@ -83,10 +83,20 @@ def spec_name(spec: DataSpec) -> str:
 
 
 def _check_seed(seed: int) -> None:
-    if not isinstance(seed, numbers.Integral):
+    """A data set's seed: an integer >= 0 (any size: it seeds numpy's default_rng)."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
         raise TypeError(f"seed must be an integer >= 0, got {type(seed).__name__} {seed!r}")
     if seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed}")
+
+
+def check_seed(seed: int) -> None:
+    """A user's sampling seed: an integer in 0 .. 2**32 - 1 (what ``setup`` can seed)."""
+    accepted = "seed must be an integer in 0 .. 2**32 - 1"
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
+        raise TypeError(f"{accepted}, got {type(seed).__name__} {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"{accepted}, got {seed}")
 
 
 # ---------------------------------------------------------------------------------
@@ -209,6 +219,10 @@ def parse_caption(text: str) -> list[dict]:
                              + ", ".join(known_words()))
     objects = []
     for clause in _split_objects(words):
+        if not clause:
+            raise ValueError(f"caption {text!r}: an 'and' has no object on one side; 'and' "
+                             "joins two objects, e.g. 'a red circle moves left and a blue "
+                             "square rises'")
         found = {
             "shape": [w for w in clause if w in ALL_SHAPES],
             "color": [w for w in clause if w in PALETTE],
@@ -221,9 +235,9 @@ def parse_caption(text: str) -> list[dict]:
             if len(set(values)) != 1:
                 what = "no" if not values else f"several ({', '.join(values)})"
                 options = {"shape": ALL_SHAPES, "color": tuple(PALETTE),
-                           "motion": ALL_MOTIONS}[key]
+                           "motion": [MOTION_PHRASES[m][0][0] for m in ALL_MOTIONS]}[key]
                 raise ValueError(f"caption {text!r}: the part {' '.join(clause)!r} names "
-                                 f"{what} {key} word(s); it needs exactly one of "
+                                 f"{what} {key} word(s); it needs exactly one, e.g. "
                                  f"{', '.join(options)}")
             obj[key] = values[0]
         objects.append(obj)

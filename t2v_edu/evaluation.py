@@ -469,6 +469,10 @@ def add_arguments(parser) -> None:
 
 
 def cli(args) -> int:
+    if args.out:
+        from .checkpoint import check_writable
+
+        check_writable(args.out)  # fail now, not after the evaluation
     if args.model == "data":
         generate_fn = data_generator(args.spec or "cpu")
     else:
@@ -476,7 +480,12 @@ def cli(args) -> int:
         from . import pick_device
 
         generate_fn = load_generator(args.model, args.checkpoint, pick_device(args.device))
-    spec = args.spec or getattr(generate_fn, "spec", "cpu")
+    model_spec = getattr(generate_fn, "spec", None)
+    if args.spec and model_spec and args.spec != model_spec:
+        raise ValueError(f"model {args.model!r} ({generate_fn.source}) makes videos of the "
+                         f"{model_spec!r} data, so it is evaluated on that spec: drop "
+                         f"--spec {args.spec}, or pass a checkpoint trained on {args.spec!r}")
+    spec = args.spec or model_spec or "cpu"
     splits = tuple(s.strip() for s in args.split.split(",") if s.strip())
     result = evaluate_generator(generate_fn, spec=spec, split=splits,
                                 num_videos=args.num_videos, seed=args.seed,

@@ -56,8 +56,9 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                         where: str = "output") -> str | None:
     """None when ``got`` matches ``expected``; otherwise what differs, in plain words.
 
-    Tensors are compared by shape, then dtype (exactly, for bool and integer outputs),
-    then values; tuples and lists element by element; anything else by ``==``.
+    Tensors are compared by shape, then dtype (a float64 answer where float32 is
+    expected would break the float32 layers of later cells), then values (exactly for
+    bool and integer outputs); tuples and lists element by element; else by ``==``.
     """
     if isinstance(expected, (tuple, list)):
         return _sequence_difference(got, expected, atol, rtol, where)
@@ -69,6 +70,10 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                     f"{tuple(expected.shape)}")
         if expected.dtype == torch.bool or not expected.is_floating_point():
             return _exact_difference(got, expected, where)
+        if got.dtype != expected.dtype:
+            return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (a "
+                    "constant made with numpy or torch.tensor of a float64 value is often "
+                    "the cause: give it dtype=, or use .to(x.dtype))")
         return _float_difference(got, expected, atol, rtol, where)
     if isinstance(expected, float):
         if not isinstance(got, (int, float)) and not (
@@ -207,7 +212,8 @@ def _run_cases(student, reference, cases, atol, rtol, compare, caught) -> CheckR
         if msg and got is None:
             msg = f"it returned None — did you forget `return`? ({msg})"
         if msg:
-            return CheckResult(FAILED, f"on test case {k}, {msg}")
+            return CheckResult(FAILED, f"on test case {k}, {msg}; inputs: "
+                                       f"{describe_inputs(case, reference)}")
     return CheckResult(PASSED, "matches the reference on every test case")
 
 

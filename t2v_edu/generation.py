@@ -48,6 +48,7 @@ class Generator:
     card: str = ""
 
     def __call__(self, captions: str | list[str], seed: int = 0) -> Tensor:
+        data.check_seed(seed)
         captions = check_captions(captions, self.spec)
         videos = self.sample(captions, seed)
         return videos.float().clamp(0, 1)
@@ -145,7 +146,7 @@ def load_generator(model: str = "classic", checkpoint: str | os.PathLike | None 
         return fallback_generator(model)
     from . import pick_device
 
-    device = torch.device(device) if device is not None else pick_device()
+    device = pick_device(str(device) if device is not None else None)
     manifest = path.with_suffix(".json")  # shipped weights: the digest is in <name>.json
     expected = None
     if manifest.is_file() and not Path(f"{path}.sha256").is_file():
@@ -233,6 +234,7 @@ def save_video(videos: Tensor, path: Path, fps: int = 4, scale: int = 4) -> None
 def cli(args: argparse.Namespace) -> int:
     from . import setup
 
+    data.check_seed(args.seed)
     setup(seed=args.seed, quiet=True)
     output = Path(args.output)
     if output.suffix.lower() not in (".gif", ".mp4"):

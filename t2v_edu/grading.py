@@ -1101,6 +1101,8 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
     """
     from .course import load_source
 
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs (--jobs) must be a whole number >= 1, got {jobs!r}")
     started = time.monotonic()
     cpu_before = _cpu["seconds"]
     source_path = resolve_source(notebook, source)

@@ -160,7 +160,8 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu",
         raise ValueError(f"{path} is not a t2v-edu model checkpoint (no format tag); "
                          "use the model.pt that t2v-edu train writes")
     if expected_model is not None and state["model"] != expected_model:
-        raise ValueError(f"{path} holds model {state['model']!r}, not {expected_model!r}")
+        raise ValueError(f"{path} holds model {state['model']!r}, not {expected_model!r}: "
+                         f"load it as model {state['model']!r} (--model {state['model']})")
     module = model_module(state["model"])
     preset = preset_from_dict(module, state["preset"], state["config"])
     model = module.build(preset)
@@ -336,6 +337,19 @@ class TrainConfig:
     compile: bool = False
     progress: bool = True
 
+    def __post_init__(self):
+        """Numbers that would train nothing, divide by zero or never stop are errors."""
+        positive = {"steps (--steps)": self.steps,
+                    "time_budget (--time-budget, minutes)": self.time_budget,
+                    "save_every (--save-every)": self.save_every,
+                    "log_every": self.log_every}
+        for name, value in positive.items():
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+        if self.sample_every < 0:
+            raise ValueError(f"sample_every (--sample-every) must be >= 0 (0: no samples), "
+                             f"got {self.sample_every}")
+
 
 @dataclass
 class TrainResult:
@@ -400,8 +414,11 @@ def train(config: TrainConfig) -> TrainResult:
         saved = ckpt.load_checkpoint(state_path)
         if (saved["model"], saved["preset"], saved["seed"]) != (config.model, config.preset,
                                                                config.seed):
-            raise ValueError(f"{state_path} is from model {saved['model']!r}, preset "
-                             f"{saved['preset']!r}, seed {saved['seed']}; start a new --out")
+            raise ValueError(
+                f"{state_path} is from model {saved['model']!r}, preset {saved['preset']!r}, "
+                f"seed {saved['seed']}, not {config.model!r}, {config.preset!r}, "
+                f"{config.seed}: resume it with --model {saved['model']} --preset "
+                f"{saved['preset']} --seed {saved['seed']}, or start a new --out")
         model.load_state_dict(saved["state_dict"])
         position = saved["position"]
         opt_state = saved["optimizer"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import os
-import tempfile
 import weakref
 from pathlib import Path
 
@@ -120,13 +119,11 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
     except (ImportError, RuntimeError) as exc:
         raise RuntimeError("save_mp4 needs ffmpeg: `pip install imageio-ffmpeg` (it ships "
                            "one), or use save_gif") from exc
+    from .checkpoint import atomic_path
+
     frames = pad_to_multiple(_frames_uint8(upscale(video_grid(videos, columns), scale)))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".mp4")
-    os.close(fd)
-    try:
-        writer = imageio_ffmpeg.write_frames(tmp, (frames.shape[2], frames.shape[1]),
+    with atomic_path(path, suffix=".mp4") as tmp:   # ffmpeg picks the format by suffix
+        writer = imageio_ffmpeg.write_frames(str(tmp), (frames.shape[2], frames.shape[1]),
                                              fps=fps, codec="libx264", quality=8,
                                              macro_block_size=MP4_BLOCK,
                                              ffmpeg_log_level="error")
@@ -134,11 +131,7 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
         for frame in frames:
             writer.send(np.ascontiguousarray(frame))
         writer.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    return Path(path)
 
 
 def _shell():

@@ -71,8 +71,9 @@ def test_read_verified_returns_the_checked_bytes(tmp_path):
         checkpoint.read_verified(path)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         checkpoint.read_verified(tmp_path / "nope.pt")
-    with pytest.raises(ValueError, match="no SHA-256 given"):
+    with pytest.raises(ValueError, match="no SHA-256 given") as info:
         checkpoint.read_verified(tmp_path / "model.pt.sha256")
+    assert "copy model.pt.sha256.sha256 along with the checkpoint" in str(info.value)
 
 
 def test_notebook_timings_never_leaves_a_half_written_json(tmp_path, monkeypatch):

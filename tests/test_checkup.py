@@ -153,3 +153,27 @@ def test_runtime_folder_that_cannot_be_written(tmp_path):
     result = checkup.check_runtime_folder(tmp_path / "jupyter" / "runtime")
     assert not result["ok"] and "not writable" in result["value"]
     assert "export JUPYTER_RUNTIME_DIR=" in result["advice"]
+
+
+def test_a_forced_device_this_machine_lacks_is_a_clear_error(monkeypatch):
+    import torch
+
+    import t2v_edu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    for name, reason in (("cuda", "not available"), ("cuda:1", "not available"),
+                         ("mps", "Apple silicon")):
+        with pytest.raises(ValueError, match=reason) as info:
+            t2v_edu.pick_device(name)
+        assert "use 'cpu'" in str(info.value)
+        monkeypatch.setenv("T2V_DEVICE", name)
+        result = checkup.check_device()
+        assert not result["ok"] and "this machine lacks" in result["advice"]
+    assert t2v_edu.pick_device("cpu") == torch.device("cpu")
+    # two visible GPUs: cuda:1 is there, cuda:2 is not
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert t2v_edu.pick_device("cuda:1") == torch.device("cuda", 1)
+    with pytest.raises(ValueError, match=r"2 CUDA GPU\(s\), cuda:0 to cuda:1"):
+        t2v_edu.pick_device("cuda:2")

@@ -147,6 +147,10 @@ def test_unknown_word_names_the_word_and_the_vocabulary():
     ("", "has no words"),
     ("a red moves left", "names no shape"),
     ("a red blue circle moves left", "several (red, blue) color"),
+    ("a red circle", "names no motion word(s); it needs exactly one, e.g. moves left, "
+                     "moves right, moves up"),
+    ("a red circle moves left and", "an 'and' has no object on one side"),
+    ("a red circle moves left and and a blue square rises", "an 'and' has no object"),
 ])
 def test_incomplete_captions_say_what_is_missing(text, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):

@@ -274,3 +274,20 @@ def test_cli_evaluate_data(tmp_path, capsys):
     # the "data" model renders each caption exactly: the oracle reads every video right
     assert all(saved["splits"][s]["oracle"]["joint"] == 1.0 for s in ("test", "heldout"))
     assert os.listdir(tmp_path) == ["r.json"]  # written atomically: no temporary file left
+
+
+def test_cli_evaluate_refuses_before_the_run(tmp_path, capsys):
+    # a spec the model was not trained on: named, with the fix
+    assert cli_main(["evaluate", "--model", "classic", "--spec", "gpu", "--num-videos",
+                     "4"]) == 2
+    err = capsys.readouterr().err
+    assert "makes videos of the 'cpu' data" in err and "drop --spec gpu" in err
+    # an --out that cannot be written: said at once, naming the file (not a temporary)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert cli_main(["evaluate", "--model", "data", "--num-videos", "4",
+                     "--out", str(blocker / "r.json")]) == 2
+    captured = capsys.readouterr()
+    assert f"cannot write {blocker / 'r.json'}" in captured.err
+    assert "Evaluation of" not in captured.out   # nothing was evaluated
+    assert ".tmp" not in captured.err and ".probe" not in captured.err

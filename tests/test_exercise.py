@@ -54,10 +54,21 @@ def test_wrong_shape_message_names_both_shapes(capsys):
     assert "Revisit: one_hot(x) W = W[x]" in text
 
 
+def test_a_float64_answer_where_float32_is_expected_fails():
+    def in_float64(x, W):
+        return W[x].double()
+
+    result = exercise.run_check(in_float64, reference, CASES)
+    assert result.status == exercise.FAILED
+    assert "has dtype torch.float64, but expected torch.float32" in result.message
+
+
 def test_value_difference_reports_max_abs_difference():
     result = exercise.run_check(off_by_a_bit, reference, CASES)
     assert result.status == exercise.FAILED
     assert "max abs difference 0.01" in result.message
+    # the case's inputs, named after the reference's parameters (shape, dtype)
+    assert result.message.endswith("; inputs: x [3] int64, W [4, 3]")
 
 
 def test_exceptions_are_reported_not_raised():

@@ -1,4 +1,5 @@
 """t2v_edu.generate and t2v-edu generate: the fallback, checkpoints, the CLI."""
+import re
 import shutil
 
 import pytest
@@ -178,3 +179,20 @@ def test_public_api_has_type_hints():
         for name, p in sig.parameters.items():
             assert p.annotation is not inspect.Parameter.empty, f"{fn.__name__}({name})"
     assert inspect.signature(t2v_edu.generate).return_annotation == "torch.Tensor"
+
+
+@pytest.mark.parametrize("seed, error, message", [
+    (-1, ValueError, "seed must be an integer in 0 .. 2**32 - 1, got -1"),
+    (2**32, ValueError, "got 4294967296"),
+    (1.5, TypeError, "got float 1.5"),
+])
+def test_bad_seeds_are_named_with_the_accepted_range(no_weights, seed, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        generation.generate(["a red circle moves left"], seed=seed)
+
+
+def test_cli_bad_seed_echoes_the_value(tmp_path, capsys):
+    assert main(["generate", "a red circle moves left", "--seed", "-1",
+                 "-o", str(tmp_path / "s.gif")]) == 2
+    assert "got -1" in capsys.readouterr().err
+    assert not (tmp_path / "s.gif").exists()

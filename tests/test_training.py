@@ -1,6 +1,7 @@
 """t2v-edu train: registry, schedule, resume determinism, time budget, DDP, CLI."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,7 +48,7 @@ def test_train_writes_weights_log_and_card_data(tmp_path):
     assert meta["tflops_per_second"] > 0
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert {r["stage"] for r in log} == {"tokenizer", "transformer"}
-    with pytest.raises(ValueError, match="holds model 'classic'"):
+    with pytest.raises(ValueError, match=r"holds model 'classic'.*\(--model classic\)"):
         training.load_model(out / "model.pt", expected_model="modern")
 
 
@@ -124,8 +125,31 @@ def test_resume_before_the_first_save_starts_the_log_again(tmp_path):
 
 def test_resume_refuses_another_run(tmp_path):
     train(tiny(tmp_path / "r", steps=1))
-    with pytest.raises(ValueError, match="start a new --out"):
+    with pytest.raises(ValueError, match="start a new --out") as info:
         train(tiny(tmp_path / "r", steps=1, resume=True, seed=5))
+    # the way out is named: the settings the run was started with
+    assert "resume it with --model classic --preset tiny --seed 0" in str(info.value)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("steps", 0, "steps (--steps) must be positive, got 0"),
+    ("steps", -5, "steps (--steps) must be positive, got -5"),
+    ("time_budget", -1.0, "time_budget (--time-budget, minutes) must be positive"),
+    ("save_every", 0, "save_every (--save-every) must be positive"),
+    ("sample_every", -1, "sample_every (--sample-every) must be >= 0"),
+])
+def test_numbers_that_would_train_nothing_are_refused(tmp_path, field, value, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainConfig(model="classic", preset="tiny", out=str(tmp_path / "bad"), **{field: value})
+    assert not (tmp_path / "bad").exists()
+
+
+def test_cli_refuses_zero_steps_with_a_clear_error(tmp_path, capsys):
+    from t2v_edu.cli import main
+
+    assert main(["train", "--model", "classic", "--preset", "tiny", "--steps", "0",
+                 "--out", str(tmp_path / "zero")]) == 2
+    assert "steps (--steps) must be positive, got 0" in capsys.readouterr().err
 
 
 def test_time_budget_stops_cleanly_and_saves(tmp_path):

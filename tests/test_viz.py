@@ -1,4 +1,6 @@
 """Video display helpers: grids, GIF/MP4 files, frame strips, inline display."""
+import os
+import stat
 import subprocess
 import sys
 
@@ -87,6 +89,19 @@ def test_save_mp4_pads_to_multiple_of_16(tmp_path):
     assert reader.get_meta_data()["size"] == (112, 32)  # (W, H), both divisible by 16
     assert reader.count_frames() == 8
     reader.close()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="POSIX file modes")
+def test_gif_and_mp4_get_the_usual_file_mode_and_leave_no_temporary(tmp_path):
+    videos, _ = moving_batch(1)
+    mask = os.umask(0o022)
+    try:
+        for path in (viz.save_gif(videos, tmp_path / "a.gif"),
+                     viz.save_mp4(videos, tmp_path / "a.mp4")):
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name  # not mkstemp's 0600
+    finally:
+        os.umask(mask)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "a.mp4"]
 
 
 def test_pad_to_multiple():
