@@ -33,9 +33,9 @@ from .text import Vocab, fit, masked_mean_unchecked, padding_lengths_mask
 # ---------------------------------------------------------------------------------
 def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
                                  dropout: float = 0.0) -> tuple[Tensor, Tensor]:
-    """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V, the weights being
+    """Attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V.
 
-        α_ij = exp(q_i·k_j / √d_k) / Σ_{j'} exp(q_i·k_{j'} / √d_k)
+    The weights: α_ij = exp(q_i·k_j / √d_k) / Σ_{j'} exp(q_i·k_{j'} / √d_k).
 
     q: [..., L_q, d_k]; k: [..., L_k, d_k]; v: [..., L_k, d_v];
     mask: bool, broadcastable to [..., L_q, L_k], True = may attend.

@@ -219,7 +219,7 @@ def cached_block(block: TransformerBlock, x: Tensor, layer: int, cache: KVCache,
 
 
 def code_logits_from_digits(digit_logits: list[Tensor]) -> Tensor:
-    """Logits of whole codes from one logit vector per digit.
+    """logit(c) = Σ_k digit_logits[k][d_k(c)]: whole-code logits from one vector per digit.
 
     digit_logits[k]: [..., L_k]. Code c has the digits d_k(c) of its index
     c = d_1 + L_1 d_2 + L_1 L_2 d_3 + ... (as in ``tokenizer.codes_to_indices``), and

@@ -149,7 +149,7 @@ def fraction_parsing(captions: Sequence[str]) -> float:
 # One-hot vs embedding lookup
 # ---------------------------------------------------------------------------------
 def one_hot_embed(ids: Tensor, W: Tensor) -> Tensor:
-    """one_hot(ids) @ W, which equals the lookup W[ids].
+    """one_hot(ids) @ W = W[ids]: the product with one-hot rows is a row lookup.
 
     ids: int64 [...] with values in [0, V); W: [V, D] -> [..., D]
     """

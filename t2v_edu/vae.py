@@ -69,7 +69,7 @@ def kl_divergence(mu: Tensor, logvar: Tensor) -> Tensor:
 
 
 def reconstruction_loss(recon: Tensor, frames: Tensor) -> Tensor:
-    """sum over pixels (x_hat - x)^2, averaged over the batch, a scalar.
+    """L_rec = mean over the batch of sum over pixels (x_hat - x)^2, a scalar.
 
     = -log N(x; x_hat, I/2) up to a constant: the ELBO's E[log p(x|z)] for a Gaussian
     decoder. recon, frames: [B, 3, H, W].
