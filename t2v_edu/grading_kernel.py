@@ -34,8 +34,10 @@ import importlib
 import io
 import json
 import os
+import builtins
 import pickle
 import time
+import warnings
 from typing import Any
 
 import torch
@@ -46,6 +48,7 @@ CALLBACK_REQUEST, CALLBACK_RESPONSE = "cb-req-{:06d}.pt", "cb-resp-{:06d}.pt"
 STOP = "stop"          # written by the grader: the student kernel's serve() returns
 GONE = "gone"          # written by the grader: the student kernel is dead or stopped
 MAX_MESSAGE = 300      # characters of a student-side exception message kept
+MAX_WARNINGS = 3       # warnings of one call of the student's code sent back
 POLL_SECONDS = 0.002
 
 
@@ -149,18 +152,23 @@ def _answer(request: dict) -> dict:
     try:
         target = _resolve(request["target"])
         op = request["op"]
+        caught: list = []
         if op in ("call", "vjp"):
             _active[0] = frozenset(request.get("forbidden", ()))
             try:
-                value = (target(*request["args"], **request["kwargs"]) if op == "call"
-                         else _vjp(target, request))
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = (target(*request["args"], **request["kwargs"]) if op == "call"
+                             else _vjp(target, request))
             finally:
                 _active[0] = frozenset()
         elif op == "getattr":
             value = getattr(target, request["name"])
         else:  # "value"
             value = target
-        return {"ok": True, **_pack(value), "delegated": list(_tripped)}
+        return {"ok": True, **_pack(value), "delegated": list(_tripped),
+                "warnings": [[w.category.__name__, str(w.message)[:MAX_MESSAGE]]
+                             for w in caught[:MAX_WARNINGS]]}
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
@@ -356,6 +364,13 @@ class RemoteFunction(torch.autograd.Function):
         return (None, None, *out)
 
 
+def _warning_category(name: str) -> type:
+    """The built-in warning class of that name (UserWarning for any other name)."""
+    category = getattr(builtins, name, None)
+    return category if isinstance(category, type) and issubclass(category, Warning) \
+        else UserWarning
+
+
 def _remote_error(name: str) -> type:
     """A RemoteError subclass named like the student's exception, so that feedback
     reads "it raised ValueError: ..."."""
@@ -442,6 +457,9 @@ class Link:
             raise RemoteError("the result is not plain data (tensors, numbers, strings, "
                               "tuples, lists, dicts)") from None
         self.delegated += [str(p) for p in response.get("delegated", [])]
+        for category, message in response.get("warnings", [])[:MAX_WARNINGS]:
+            # raised again here, where the check records them as notes for the feedback
+            warnings.warn(str(message)[:MAX_MESSAGE], _warning_category(str(category)))
         if not ok:
             message = str(response.get("message", ""))[:MAX_MESSAGE]
             if response.get("not_implemented"):

@@ -99,6 +99,11 @@ def build_corpus(out: str | Path, source: str | Path = DEMO_SOURCE,
     save("syntax_error", solved((a, solutions[a] + "\nreturn ids +")), {a: grading.ERROR})
     save("exception", solved((b, body(b, "raise ValueError('oops')"))), {b: F})
     save("wrong_values", solved((c, body(c, "return None"))), {c: F})
+    # right, but warns: the warning reaches the feedback as a note, as in the notebook
+    save("warns", solved((a, solutions[a] + f"\n_{a}_quiet = {a}\n\n"
+                          f"def {a}(*args, **kwargs):\n    import warnings\n"
+                          f"    warnings.warn('an answer that warns', FutureWarning)\n"
+                          f"    return _{a}_quiet(*args, **kwargs)\n")))
     save("endless_loop", solved((b, body(b, "while True:\n    pass"))), {b: grading.TIMEOUT})
     save("slow_cell", solved((c, "import time\ntime.sleep(600)\n" + solutions[c])),
          {c: grading.TIMEOUT})

@@ -90,6 +90,10 @@ def test_feedback_explains_without_revealing_hidden_tests(graded):
     assert "t2v\\_edu.text.one\\_hot\\_embed" in delegation
     missing = read_long(root / "out")["missing_answer"]["softmax_rows"]["message"]
     assert "missing" in missing
+    # a warning of the student's code, raised in the student kernel, is a note here
+    warns = (root / "out" / "feedback" / NAME / "warns.md").read_text()
+    assert "note: your code warned: FutureWarning: an answer that warns" in warns
+    assert "warned" not in (root / "out" / "feedback" / NAME / "correct.md").read_text()
 
 
 def test_hidden_tests_never_reach_the_student_kernel(graded):
