@@ -146,7 +146,7 @@ discriminator_loss = exercise.check(
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
 hidden = [(5 * torch.randn(32, generator=g), 5 * torch.randn(16, generator=g)),
-          (torch.randn(4, 3, generator=g, dtype=torch.float64),
+          (torch.randn(12, generator=g, dtype=torch.float64),
            torch.randn(7, generator=g, dtype=torch.float64))]
 exercise.assert_matches(discriminator_loss, gan.discriminator_loss, hidden,
                         name="discriminator_loss")
@@ -198,7 +198,7 @@ generator_loss = exercise.check(generator_loss, gan.generator_loss, cases,
                                         "F.logsigmoid(f) (finite for every f)")
 ### BEGIN HIDDEN TESTS
 g = exercise.random_generator()
-hidden = [(6 * torch.randn(64, generator=g),), (torch.randn(3, 5, generator=g),),
+hidden = [(6 * torch.randn(64, generator=g),), (torch.randn(15, generator=g),),
           (torch.cat([-(120 + 100 * torch.rand(3, generator=g)), torch.randn(5, generator=g),
                       120 + 100 * torch.rand(3, generator=g)]),)]
 exercise.assert_matches(generator_loss, gan.generator_loss, hidden, name="generator_loss",

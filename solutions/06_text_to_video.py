@@ -488,6 +488,7 @@ def filter_logits(logits, temperature=1.0, top_k=0):
 # %% check="filter_logits" points=2
 g = torch.Generator().manual_seed(2)
 cases = [(torch.tensor([[1.0, 3.0, 2.0, 0.0]]), 1.0, 2),
+         (torch.tensor([[2.0, 1.0, 2.0, 0.0, 1.0]]), 1.0, 3),   # ties with the 3rd stay
          (torch.randn(3, 10, generator=g), 0.5, 3),
          (torch.randn(2, 5, generator=g), 2.0, 0)]
 filter_logits = exercise.check(

@@ -56,9 +56,10 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                         where: str = "output") -> str | None:
     """None when ``got`` matches ``expected``; otherwise what differs, in plain words.
 
-    Tensors are compared by shape, then dtype (a float64 answer where float32 is
-    expected would break the float32 layers of later cells), then values (exactly for
-    bool and integer outputs); tuples and lists element by element; else by ``==``.
+    Tensors are compared by shape, then dtype (a wider float, or an integer, where a
+    float is expected would break the float32 layers of later cells; a float32 answer
+    to float64 inputs is fine), then values (exactly for bool and integer outputs);
+    tuples and lists element by element; anything else by ``==``.
     """
     if isinstance(expected, (tuple, list)):
         return _sequence_difference(got, expected, atol, rtol, where)
@@ -70,7 +71,8 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                     f"{tuple(expected.shape)}")
         if expected.dtype == torch.bool or not expected.is_floating_point():
             return _exact_difference(got, expected, where)
-        if got.dtype != expected.dtype:
+        if not got.is_floating_point() or (
+                torch.finfo(got.dtype).bits > torch.finfo(expected.dtype).bits):
             return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (a "
                     "constant made with numpy or torch.tensor of a float64 value is often "
                     "the cause: give it dtype=, or use .to(x.dtype))")
@@ -281,6 +283,13 @@ def value_and_gradient(fn: Callable) -> Callable:
     run.__module__ = getattr(fn, "__module__", run.__module__)
     run.__qualname__ = getattr(fn, "__qualname__", run.__qualname__)
     run.__wrapped__ = fn
+    try:  # messages name the inputs (z, grad_weight, levels ...), not fn's alone
+        signature = inspect.signature(fn)
+        first, *rest = signature.parameters.values()
+        weight = inspect.Parameter("grad_weight", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        run.__signature__ = signature.replace(parameters=[first, weight, *rest])
+    except (TypeError, ValueError):  # a builtin or a function without parameters
+        pass
     return run
 
 

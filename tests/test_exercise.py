@@ -61,6 +61,25 @@ def test_a_float64_answer_where_float32_is_expected_fails():
     result = exercise.run_check(in_float64, reference, CASES)
     assert result.status == exercise.FAILED
     assert "has dtype torch.float64, but expected torch.float32" in result.message
+    # the other way round is fine: a float32 answer to float64 inputs breaks nothing
+    def in_float32(x, W):
+        return W[x].float()
+
+    double = [(x, W.double()) for x, W in CASES]
+    assert exercise.run_check(in_float32, reference, double).passed
+    # integers where floats are expected fail
+    assert "has dtype torch.int64" in exercise.run_check(
+        lambda x, W: W[x].round().long(), lambda x, W: W[x].round(), CASES).message
+
+
+def test_gradient_checks_name_their_inputs():
+    def scale(z, factor):
+        return z * factor
+
+    run = exercise.value_and_gradient(scale)
+    case = (torch.ones(2), torch.ones(2), 3.0)
+    assert exercise.describe_inputs(case, run) == "z [2], grad_weight [2], factor=3.0"
+    assert run(*case)[1].tolist() == [3.0, 3.0]
 
 
 def test_value_difference_reports_max_abs_difference():
