@@ -283,13 +283,15 @@ def value_and_gradient(fn: Callable) -> Callable:
     run.__module__ = getattr(fn, "__module__", run.__module__)
     run.__qualname__ = getattr(fn, "__qualname__", run.__qualname__)
     run.__wrapped__ = fn
-    try:  # messages name the inputs (z, grad_weight, levels ...), not fn's alone
-        signature = inspect.signature(fn)
-        first, *rest = signature.parameters.values()
-        weight = inspect.Parameter("grad_weight", inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        run.__signature__ = signature.replace(parameters=[first, weight, *rest])
-    except (TypeError, ValueError):  # a builtin or a function without parameters
-        pass
+    if inspect.isfunction(fn):  # not a grader's proxy, whose attributes are remote
+        try:  # messages name the inputs (z, grad_weight, levels ...), not fn's alone
+            signature = inspect.signature(fn)
+            first, *rest = signature.parameters.values()
+            weight = inspect.Parameter("grad_weight",
+                                       inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            run.__signature__ = signature.replace(parameters=[first, weight, *rest])
+        except ValueError:  # no parameters, or ones grad_weight cannot follow
+            pass
     return run
 
 
