@@ -29,12 +29,12 @@ Two things a check may need beyond plain data in and out:
 """
 from __future__ import annotations
 
+import builtins
 import copyreg
 import importlib
 import io
 import json
 import os
-import builtins
 import pickle
 import time
 import warnings
@@ -457,9 +457,10 @@ class Link:
             raise RemoteError("the result is not plain data (tensors, numbers, strings, "
                               "tuples, lists, dicts)") from None
         self.delegated += [str(p) for p in response.get("delegated", [])]
-        for category, message in response.get("warnings", [])[:MAX_WARNINGS]:
+        for item in list(response.get("warnings") or [])[:MAX_WARNINGS]:
             # raised again here, where the check records them as notes for the feedback
-            warnings.warn(str(message)[:MAX_MESSAGE], _warning_category(str(category)))
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                warnings.warn(str(item[1])[:MAX_MESSAGE], _warning_category(str(item[0])))
         if not ok:
             message = str(response.get("message", ""))[:MAX_MESSAGE]
             if response.get("not_implemented"):
