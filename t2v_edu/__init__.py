@@ -20,7 +20,7 @@ __version__ = "0.1.0"
 __all__ = ["setup", "pick_device", "is_smoke", "budget", "Setup", "generate", "doctor"]
 
 
-def pick_device(prefer: str | None = None) -> "torch.device":  # noqa: F821
+def pick_device(prefer: "str | torch.device | None" = None) -> "torch.device":  # noqa: F821
     """The best available device: CUDA, then Apple's MPS, then the CPU.
 
     ``prefer`` (or the environment variable ``T2V_DEVICE``) forces one, e.g. "cpu".

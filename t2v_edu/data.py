@@ -82,21 +82,19 @@ def spec_name(spec: DataSpec) -> str:
                 "a custom DataSpec")
 
 
-def _check_seed(seed: int) -> None:
-    """A data set's seed: an integer >= 0 (any size: it seeds numpy's default_rng)."""
+def _check_seed(seed: int, end: int | None = None,
+                accepted: str = "an integer >= 0") -> None:
+    """A data set's seed: an integer >= 0 (any size: it seeds numpy's default_rng), and
+    below ``end`` when one is given."""
     if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer >= 0, got {type(seed).__name__} {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed}")
+        raise TypeError(f"seed must be {accepted}, got {type(seed).__name__} {seed!r}")
+    if seed < 0 or (end is not None and seed >= end):
+        raise ValueError(f"seed must be {accepted}, got {seed}")
 
 
 def check_seed(seed: int) -> None:
     """A user's sampling seed: an integer in 0 .. 2**32 - 1 (what ``setup`` can seed)."""
-    accepted = "seed must be an integer in 0 .. 2**32 - 1"
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool):
-        raise TypeError(f"{accepted}, got {type(seed).__name__} {seed!r}")
-    if not 0 <= seed < 2**32:
-        raise ValueError(f"{accepted}, got {seed}")
+    _check_seed(seed, 2**32, "an integer in 0 .. 2**32 - 1")
 
 
 # ---------------------------------------------------------------------------------

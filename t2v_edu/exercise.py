@@ -206,17 +206,21 @@ def _run_cases(student, reference, cases, atol, rtol, compare, caught) -> CheckR
             return CheckResult(NOT_DONE, not_done_message(student, exc))
         except Exception as exc:  # the learner's code may raise anything
             text = str(exc).strip().rstrip(".")
-            return CheckResult(FAILED, f"on test case {k} it raised {type(exc).__name__}"
-                                       f"{': ' + text if text else ''}; inputs: "
-                                       f"{describe_inputs(case, reference)}")
+            return _failure(k, f" it raised {type(exc).__name__}"
+                               f"{': ' + text if text else ''}", case, reference)
         msg = compare(got, expected) if compare else describe_difference(
             got, expected, atol, rtol)
         if msg and got is None:
             msg = f"it returned None — did you forget `return`? ({msg})"
         if msg:
-            return CheckResult(FAILED, f"on test case {k}, {msg}; inputs: "
-                                       f"{describe_inputs(case, reference)}")
+            return _failure(k, f", {msg}", case, reference)
     return CheckResult(PASSED, "matches the reference on every test case")
+
+
+def _failure(k: int, what: str, case: tuple, reference: Callable) -> CheckResult:
+    """"on test case k<what>; inputs: ..." (the case's inputs, to reason about shapes)."""
+    return CheckResult(FAILED, f"on test case {k}{what}; inputs: "
+                               f"{describe_inputs(case, reference)}")
 
 
 def warning_notes(caught: list) -> list[str]:

@@ -146,7 +146,7 @@ def load_generator(model: str = "classic", checkpoint: str | os.PathLike | None 
         return fallback_generator(model)
     from . import pick_device
 
-    device = pick_device(str(device) if device is not None else None)
+    device = pick_device(device)
     manifest = path.with_suffix(".json")  # shipped weights: the digest is in <name>.json
     expected = None
     if manifest.is_file() and not Path(f"{path}.sha256").is_file():

@@ -116,9 +116,7 @@ def available_models() -> list[str]:
 
 def get_preset(module: ModuleType, preset: str) -> Any:
     """``module.PRESETS[preset]`` (a model's preset dataclass); ValueError if unknown."""
-    if preset not in module.PRESETS:
-        raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(module.PRESETS)}")
-    return module.PRESETS[preset]
+    return lookup_preset(module.PRESETS, preset)
 
 
 def preset_to_dict(preset) -> dict:
