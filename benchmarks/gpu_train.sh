@@ -18,7 +18,9 @@
 # silently keeps): groups separated by ";" train one after another, the models of a group
 # at the same time, e.g. TRAIN_GROUPS="classic;modern seed" gives the classic model the
 # whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
-# CEILING_VIDEOS (256), PACK (0; 1: end with only results.tar.gz and the .pt files
+# CEILING_VIDEOS (256), INIT_FROM_<model> (a model.pt to continue from) with FROM_STAGE_<model>
+# (e.g. transformer: skip the stages before it), TRAIN_SEED (SEED; another seed for a
+# continuation gives it fresh data), PACK (0; 1: end with only results.tar.gz and the .pt files
 # in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
 # MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + each group's longest MINUTES + ~20 s of saving per group
 # + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
@@ -38,6 +40,7 @@ PRESET=${PRESET:-gpu}
 EVAL_VIDEOS=${EVAL_VIDEOS:-512}
 CEILING_VIDEOS=${CEILING_VIDEOS:-256}
 SEED=${SEED:-0}
+TRAIN_SEED=${TRAIN_SEED:-$SEED}
 EXTRA_SECONDS=${EXTRA_SECONDS:-120}
 EVAL_SECONDS=${EVAL_SECONDS:-300}
 PY=${PYTHON:-$(command -v python || command -v python3)}
@@ -45,7 +48,7 @@ mkdir -p "$OUT"
 LOG="$OUT/log.txt"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
-log "gpu_train.sh: preset=$PRESET minutes=$MINUTES eval_videos=$EVAL_VIDEOS seed=$SEED"
+log "gpu_train.sh: preset=$PRESET minutes=$MINUTES eval_videos=$EVAL_VIDEOS seed=$SEED train_seed=$TRAIN_SEED"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version \
     --format=csv,noheader >> "$LOG" 2>&1
 $PY - >> "$LOG" 2>&1 <<'EOF'
@@ -75,9 +78,12 @@ for group in "${GROUP_LIST[@]}"; do
         mkdir -p "$OUT/$m"
         minutes=$(minutes_of "$m")
         limit=$($PY -c "print(int(float('$minutes') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
+        start=()   # INIT_FROM_<model>, FROM_STAGE_<model>: continue from a checkpoint
+        v="INIT_FROM_$m"; [ -n "${!v:-}" ] && start+=(--init-from "${!v}")
+        v="FROM_STAGE_$m"; [ -n "${!v:-}" ] && start+=(--from-stage "${!v}")
         timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
-            --out "$OUT/$m" --time-budget "$minutes" --seed "$SEED" --no-progress \
-            --sample-every 0 --save-every 1000 > "$OUT/$m/train.log" 2>&1 &
+            --out "$OUT/$m" --time-budget "$minutes" --seed "$TRAIN_SEED" --no-progress \
+            --sample-every 0 --save-every 1000 "${start[@]}" > "$OUT/$m/train.log" 2>&1 &
         PIDS[$m]=$!
         log "train $m started for $minutes min (pid ${PIDS[$m]})"
     done

@@ -27,6 +27,10 @@ What the loop guarantees
   ``t2v-edu generate --checkpoint`` loads), ``model.json`` (how it was trained),
   ``train_state.pt`` (optimiser and position, for ``--resume``), ``metrics.jsonl``
   and ``samples/*.gif``. Every write is atomic.
+- Continuing: ``--init-from CHECKPOINT`` starts from a ``model.pt`` of the same model
+  and preset with a fresh schedule; ``--from-stage transformer`` also skips the stages
+  before it (their weights come from the checkpoint). The model card names the
+  weights it continued from.
 - Data parallel: under ``torchrun`` each process trains on its slice of the batch
   and the gradients are averaged with one all-reduce (what DistributedDataParallel
   does, without overlapping it with the backward pass). gloo on CPU, nccl on CUDA.
@@ -334,6 +338,8 @@ class TrainConfig:
     log_every: int = 10
     compile: bool = False
     progress: bool = True
+    init_from: str | None = None      # a model.pt of the same model and preset to start from
+    from_stage: str | None = None     # with init_from: skip the stages before this one
 
     def __post_init__(self):
         """Numbers that would train nothing, divide by zero or never stop are errors."""
@@ -347,6 +353,9 @@ class TrainConfig:
         if self.sample_every < 0:
             raise ValueError(f"sample_every (--sample-every) must be >= 0 (0: no samples), "
                              f"got {self.sample_every}")
+        if self.from_stage is not None and self.init_from is None:
+            raise ValueError("from_stage (--from-stage) skips stages, whose weights must come "
+                             "from somewhere: give init_from (--init-from CHECKPOINT) too")
 
 
 @dataclass
@@ -396,6 +405,10 @@ def train(config: TrainConfig) -> TrainResult:
         for child in model.children():
             child.compile()
     stage_list = module.stages(model, preset)
+    first_stage, earlier = 0, None
+    if config.init_from is not None:
+        earlier = _init_from(model, config)
+        first_stage = _stage_index(stage_list, config.from_stage)
     if config.steps is not None:
         for st in stage_list:
             st.steps = config.steps
@@ -404,7 +417,7 @@ def train(config: TrainConfig) -> TrainResult:
                 if device.type == "cuda" and getattr(preset, "bf16", False) else nullcontext())
 
     # -- position and history: fresh, or from train_state.pt -------------------
-    position = {"stage": 0, "step": 0, "stage_time": [0.0] * len(stage_list),
+    position = {"stage": first_stage, "step": 0, "stage_time": [0.0] * len(stage_list),
                 "flops": [0.0] * len(stage_list), "videos": 0}
     state_path = out / "train_state.pt"
     opt_state = None
@@ -513,6 +526,8 @@ def train(config: TrainConfig) -> TrainResult:
 
     meta = _training_meta(config, preset, position, stage_list, device, dist_info,
                           time.perf_counter() - wall_start)
+    if earlier is not None:
+        meta["continued_from"] = earlier
     meta["parameters"] = sum(p.numel() for p in model.parameters())
     if dist_info.main:
         model.eval()
@@ -525,6 +540,33 @@ def train(config: TrainConfig) -> TrainResult:
 
         dist.barrier()
     return TrainResult(out=out, model=model, preset=preset, meta=meta)
+
+
+def _init_from(model: nn.Module, config: TrainConfig) -> dict:
+    """Load ``config.init_from`` (SHA-256 checked) into ``model``; what it was trained
+    with (its digest, steps, time, hardware) for the new model card."""
+    state = ckpt.load_checkpoint(config.init_from)
+    found = (state.get("model"), state.get("preset"))
+    if found != (config.model, config.preset):
+        raise ValueError(f"--init-from {config.init_from} holds model {found[0]!r}, preset "
+                         f"{found[1]!r}; it can start only --model {found[0]} --preset "
+                         f"{found[1]} (a model.pt that t2v-edu train wrote)")
+    model.load_state_dict(state["state_dict"])
+    meta = state["meta"]
+    return {"sha256": ckpt.read_verified(config.init_from)[1],
+            "stage_steps": meta["stage_steps"], "train_seconds": meta["train_seconds"],
+            "videos_seen": meta["videos_seen"], "hardware": meta["hardware"]}
+
+
+def _stage_index(stage_list: list[Stage], name: str | None) -> int:
+    """The position of the stage called ``name`` (None: the first)."""
+    names = [s.name for s in stage_list]
+    if name is None:
+        return 0
+    if name not in names:
+        raise ValueError(f"from_stage (--from-stage) {name!r} is not a stage of this model; "
+                         f"its stages, in order: {', '.join(names)}")
+    return names.index(name)
 
 
 def _training_meta(config, preset, position, stage_list, device, dist_info, wall_s) -> dict:
@@ -602,6 +644,12 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
+def _continued(earlier: dict) -> str:
+    steps = ", ".join(f"{k}: {v}" for k, v in earlier["stage_steps"].items())
+    return (f"the weights `{earlier['sha256'][:12]}…` ({steps}; {earlier['train_seconds']} s "
+            f"on {earlier['hardware']}); time and steps above are this run's alone")
+
+
 def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = None) -> str:
     """The model card (Markdown) of a trained model: data, preset, hardware, time,
     and the evaluation tables (a ``t2v-edu evaluate`` result, optionally with a
@@ -629,7 +677,9 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
                  ("achieved compute", f"{meta['tflops_per_second']} TFLOP/s"),
                  ("hardware", f"{meta['hardware']}, {meta['processes']} process(es)"),
                  ("torch", meta["torch"]),
-             ] + ([("note", meta["note"])] if meta.get("note") else [])
+             ] + ([("continued from", _continued(meta["continued_from"]))]
+                  if meta.get("continued_from") else [])
+               + ([("note", meta["note"])] if meta.get("note") else [])
                + ([("SHA-256", f"`{sha256}`")] if sha256 else []), ("item", "value")),
              ""]
     if evaluation:
@@ -693,6 +743,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="steps between sample GIFs (0: only at the end of a stage)")
     parser.add_argument("--compile", action="store_true", help="use torch.compile")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from the weights of this model.pt (same model, preset)")
+    parser.add_argument("--from-stage", default=None, metavar="STAGE",
+                        help="with --init-from: skip the stages before STAGE "
+                             "(e.g. --from-stage transformer keeps the tokenizer)")
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -701,7 +756,8 @@ def cli(args: argparse.Namespace) -> int:
                          steps=args.steps, time_budget=args.time_budget, resume=args.resume,
                          seed=args.seed, device=args.device, save_every=args.save_every,
                          sample_every=args.sample_every, compile=args.compile,
-                         progress=not args.no_progress)
+                         progress=not args.no_progress, init_from=args.init_from,
+                         from_stage=args.from_stage)
     result = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         m = result.meta

@@ -131,6 +131,46 @@ def test_resume_refuses_another_run(tmp_path):
     assert "resume it with --model classic --preset tiny --seed 0" in str(info.value)
 
 
+def test_init_from_continues_the_later_stage_only(tmp_path):
+    first = train(tiny(tmp_path / "first", steps=2)).out
+    before = weights(first / "model.pt")
+    result = train(tiny(tmp_path / "more", steps=3, seed=1, init_from=str(first / "model.pt"),
+                        from_stage="transformer"))
+    after = weights(result.out / "model.pt")
+    assert result.meta["stage_steps"] == {"transformer": 3}      # the tokenizer is skipped
+    tokenizer = [k for k in before if k.startswith("tokenizer.")]
+    video = [k for k in before if k.startswith("video.") and before[k].is_floating_point()]
+    assert tokenizer and video
+    assert all(torch.equal(before[k], after[k]) for k in tokenizer)
+    assert any(not torch.equal(before[k], after[k]) for k in video)
+    earlier = result.meta["continued_from"]
+    assert earlier["sha256"] == (first / "model.pt.sha256").read_text().strip()
+    assert earlier["stage_steps"] == {"tokenizer": 2, "transformer": 2}
+    card = training.model_card(result.meta)
+    assert f"continued from | the weights `{earlier['sha256'][:12]}…` (tokenizer: 2" in card
+
+
+def test_init_from_without_from_stage_trains_every_stage_from_the_weights(tmp_path):
+    first = train(tiny(tmp_path / "first", steps=2)).out
+    result = train(tiny(tmp_path / "more", steps=1, init_from=str(first / "model.pt")))
+    assert result.meta["stage_steps"] == {"tokenizer": 1, "transformer": 1}
+
+
+def test_init_from_refuses_other_models_stages_and_a_missing_checkpoint(tmp_path):
+    first = train(tiny(tmp_path / "first", steps=1)).out
+    with pytest.raises(ValueError, match="give init_from"):
+        tiny(tmp_path / "x", from_stage="transformer")
+    with pytest.raises(ValueError, match="its stages, in order: tokenizer, transformer"):
+        train(tiny(tmp_path / "x", steps=1, init_from=str(first / "model.pt"),
+                   from_stage="decoder"))
+    with pytest.raises(ValueError, match=r"holds model 'classic', preset 'tiny'; it can start "
+                                         r"only --model classic --preset tiny"):
+        train(TrainConfig(model="classic", preset="cpu", out=str(tmp_path / "y"), steps=1,
+                          progress=False, sample_every=0, init_from=str(first / "model.pt")))
+    with pytest.raises(FileNotFoundError):
+        train(tiny(tmp_path / "z", steps=1, init_from=str(tmp_path / "missing.pt")))
+
+
 @pytest.mark.parametrize("field, value, message", [
     ("steps", 0, "steps (--steps) must be positive, got 0"),
     ("steps", -5, "steps (--steps) must be positive, got -5"),
