@@ -2,6 +2,8 @@
 
     python benchmarks/temperature_sweep.py                          # the shipped classic_cpu.pt
     python benchmarks/temperature_sweep.py --checkpoint runs/classic/model.pt --temperatures 0.3 1
+    python benchmarks/temperature_sweep.py --checkpoint t2v_edu/weights/classic_gpu.pt \
+        --temperatures 0.3 0.5 --guidance 1.0 --num-videos 192 --seed 1
 
 For each temperature, prints joint accuracy (oracle judge) on test captions and on
 held-out combinations, FVD-lite, and the spread of the first object's start position
@@ -21,18 +23,19 @@ from t2v_edu import evaluation, generation, training
 
 
 def sweep(model, spec: str, temperatures: list[float], num_videos: int, num_captions: int,
-          num_seeds: int) -> list[dict]:
-    """One row per temperature: accuracies, FVD-lite and start spread."""
+          num_seeds: int, guidance: float | None = None, seed: int = 0) -> list[dict]:
+    """One row per temperature: accuracies, FVD-lite and start spread (guidance: the
+    preset's when None; seed: which captions and sampling seeds)."""
     judges = evaluation.load_judges(spec)
     rows = []
     for temperature in temperatures:
         def generate(captions, seed):
             return model.sample(captions, generator=torch.Generator().manual_seed(seed),
-                                temperature=temperature)
+                                temperature=temperature, guidance=guidance)
 
         start = time.perf_counter()
         result = evaluation.evaluate_generator(generate, spec, num_videos=num_videos,
-                                               judges=judges, retrieval=False, diversity=False)
+                                               seed=seed, judges=judges, retrieval=False, diversity=False)
         spread = evaluation.evaluate_diversity(generate, judges["oracle"], spec, seed=0,
                                                num_captions=num_captions, num_seeds=num_seeds)
         splits = result["splits"]
@@ -53,6 +56,10 @@ def main() -> None:
     parser.add_argument("--num-videos", type=int, default=256)
     parser.add_argument("--num-captions", type=int, default=24)
     parser.add_argument("--num-seeds", type=int, default=16)
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale (default: the preset's)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="evaluation seed (1: other videos than the model card's)")
     args = parser.parse_args()
     t2v_edu.setup(seed=0, quiet=True)
     path = args.checkpoint or generation.default_checkpoint("classic", "cpu")
@@ -60,13 +67,15 @@ def main() -> None:
         raise SystemExit("no classic checkpoint is shipped; pass --checkpoint runs/.../model.pt")
     model, preset, _ = training.load_model(path, device="cpu", expected_model="classic")
     print(f"{path}: spec {preset.data_spec}, preset temperature {preset.temperature}, "
+          f"guidance {preset.guidance if args.guidance is None else args.guidance}, "
+          f"seed {args.seed}, "
           f"{args.num_videos} videos per split, start spread over {args.num_captions} "
           f"captions x {args.num_seeds} seeds")
     print("| temperature | joint test | joint held-out | FVD-lite test / held-out "
           "| start spread (real) |")
     print("|---|---|---|---|---|")
     for r in sweep(model, preset.data_spec, args.temperatures, args.num_videos,
-                   args.num_captions, args.num_seeds):
+                   args.num_captions, args.num_seeds, args.guidance, args.seed):
         print(f"| {r['temperature']:g} | {r['test']:.1%} | {r['heldout']:.1%} "
               f"| {r['fvd_test']:.0f} / {r['fvd_heldout']:.0f} "
               f"| {r['spread']:.3f} ({r['spread_real']:.3f}) |")

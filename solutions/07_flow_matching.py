@@ -467,11 +467,14 @@ plt.show()
 # sampling time per video on the machine that evaluated it. The training column gives
 # the compute (TFLOP, independent of how busy the machine was) and the minutes it
 # took. Rows of shipped models come from their checkpoints' stored evaluation
-# (`benchmarks/evaluate_shipped.py`, 256 videos per split); "not yet available" means
-# that model has no shipped checkpoint of that preset in this version. The `cpu` rows
-# compare models trained for 6 to 25 CPU minutes on the `cpu` data (the modern
-# model's 22 minutes were one thread on a heavily loaded machine); the `gpu` rows,
-# models trained for a few GPU minutes on the harder `gpu` data. The last row is the
+# (`cpu` rows: `benchmarks/evaluate_shipped.py`, 256 videos per split; `gpu` rows:
+# `benchmarks/gpu_train.sh` on the GPU, 512); "not yet available" means that model has
+# no shipped checkpoint of that preset in this version. The `cpu` rows compare models
+# trained for 6 to 25 CPU minutes on the `cpu` data (the modern model's 22 minutes were
+# one thread on a heavily loaded machine). The `gpu` rows are models trained for a few
+# H100 minutes on the harder `gpu` data (196 shape–colour–motion triples instead of 72,
+# sometimes two objects), so their accuracies do not compare with the `cpu` rows';
+# so far only the classic model has one (notebook 06, section 7). The last row is the
 # model you just trained, scored on 96 videos per split: a few points of noise in
 # the accuracies, and an FVD-lite not comparable with the 256-video rows.
 

@@ -591,8 +591,9 @@ display(Markdown(errata.as_markdown()))
 #
 # **The data.** Real videos: the `test` split. Generated videos: the same captions
 # through the shipped seed model (section 3.1), and through the course's other
-# shipped models when their weights are installed (`t2v_edu.generate(...,
-# model=...)`). Each set is split in halves: one to train on, one to test on.
+# shipped models when weights of this notebook's preset are installed
+# (`generation.default_checkpoint(model, preset)`). Each set is split in halves: one
+# to train on, one to test on.
 
 # %%
 num_videos = 256
@@ -601,11 +602,12 @@ real_set = data.MovingShapes("test", num_frames=P.num_frames, size=P.size,
 real, captions, _ = real_set.get_batch(range(num_videos))
 fakes = {}
 for name, count in (("seed", num_videos), ("classic", 128), ("modern", 128)):
+    path = generation.default_checkpoint(name, cfg.preset)   # this preset's shipped weights
     try:
-        gen = generation.load_generator(name, device="cpu")
+        gen = generation.load_generator(name, path, device="cpu") if path else None
     except (ValueError, FileNotFoundError):
         continue
-    if not gen.is_fallback and (gen.num_frames, gen.size) == (P.num_frames, P.size):
+    if gen is not None and (gen.num_frames, gen.size) == (P.num_frames, P.size):
         fakes[name] = gen(captions[:count], seed=1)
 if not fakes:  # no shipped weights at all: use the model trained above
     fakes["seed"] = seed_gan.sample(captions, torch.Generator().manual_seed(1)).cpu()

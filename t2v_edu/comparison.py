@@ -95,7 +95,9 @@ def training_note(result: dict | None) -> str:
     """"≈<TFLOP> TFLOP, <minutes> <device> min" from a result's training metadata.
 
     The compute (FLOPs counted on one step of each stage, times the steps) does not
-    depend on how busy the machine was; the minutes do.
+    depend on how busy the machine was; the minutes do. A model continued from earlier
+    weights (``--init-from``) counts the minutes of both runs, and the compute of both
+    when the earlier run's is recorded.
     """
     if not result or "training" not in result:
         return ""
@@ -104,4 +106,12 @@ def training_note(result: dict | None) -> str:
     where = "GPU" if meta.get("device") == "cuda" else "CPU"
     tflop = meta.get("tflops_per_second", 0) * seconds
     preset = meta.get("preset", "?")
-    return f"≈{tflop:.0f} TFLOP, {seconds / 60:.1f} {where} min ({preset} preset)"
+    earlier = meta.get("continued_from")  # trained with --init-from: two runs
+    if earlier is None:
+        return f"≈{tflop:.0f} TFLOP, {seconds / 60:.1f} {where} min ({preset} preset)"
+    total = (seconds + earlier["train_seconds"]) / 60
+    if "tflop" in earlier:
+        return (f"≈{tflop + earlier['tflop']:.0f} TFLOP, {total:.1f} {where} min "
+                f"({preset} preset, two runs)")
+    return (f"≈{tflop:.0f} TFLOP in its last {seconds / 60:.1f} of {total:.1f} {where} min "
+            f"({preset} preset, continued)")

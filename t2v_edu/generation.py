@@ -216,6 +216,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classic (06), modern (07) or seed (08); default classic")
     parser.add_argument("--checkpoint", default=None,
                         help="a checkpoint from t2v-edu train (default: shipped weights)")
+    parser.add_argument("--preset", choices=("cpu", "gpu"), default=None,
+                        help="which shipped weights: gpu (16 frames of 64x64, more words) "
+                             "or cpu (8 frames of 32x32); default gpu where shipped")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--fps", type=int, default=4, help="frames per second (default 4)")
     parser.add_argument("--scale", type=int, default=4,
@@ -239,7 +242,17 @@ def cli(args: argparse.Namespace) -> int:
     output = Path(args.output)
     if output.suffix.lower() not in (".gif", ".mp4"):
         raise ValueError(f"output {output.name!r} must end in .gif or .mp4")
-    generator = load_generator(args.model, args.checkpoint, args.device)
+    checkpoint = args.checkpoint
+    if args.preset is not None:
+        if checkpoint is not None:
+            raise ValueError("give --checkpoint or --preset, not both: --preset picks "
+                             "one of the shipped checkpoints")
+        checkpoint = default_checkpoint(args.model, args.preset)
+        if checkpoint is None:
+            shipped = sorted(p.name for p in WEIGHTS_DIR.glob(f"{args.model}_*.pt"))
+            raise ValueError(f"no shipped {args.preset!r} weights for model {args.model!r}; "
+                             f"shipped: {', '.join(shipped) or 'none'}")
+    generator = load_generator(args.model, checkpoint, args.device)
     videos = generator(args.captions, seed=args.seed)             # [B, T, 3, H, W]
     save_video(videos, output, fps=args.fps, scale=args.scale)
     if generator.is_fallback:

@@ -555,6 +555,7 @@ def _init_from(model: nn.Module, config: TrainConfig) -> dict:
     meta = state["meta"]
     return {"sha256": ckpt.read_verified(config.init_from)[1],
             "stage_steps": meta["stage_steps"], "train_seconds": meta["train_seconds"],
+            "tflop": round(meta["tflops_per_second"] * meta["train_seconds"], 1),
             "videos_seen": meta["videos_seen"], "hardware": meta["hardware"]}
 
 
@@ -644,10 +645,15 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
-def _continued(earlier: dict) -> str:
+def _continued(meta: dict) -> str:
+    """The "continued from" row: the earlier weights, and the time of both runs."""
+    earlier = meta["continued_from"]
     steps = ", ".join(f"{k}: {v}" for k, v in earlier["stage_steps"].items())
-    return (f"the weights `{earlier['sha256'][:12]}…` ({steps}; {earlier['train_seconds']} s "
-            f"on {earlier['hardware']}); time and steps above are this run's alone")
+    first = next(iter(meta["stage_steps"]), "?")
+    total = round(earlier["train_seconds"] + meta["train_seconds"], 1)
+    return (f"`--init-from` the weights `{earlier['sha256'][:12]}…` ({steps}; "
+            f"{earlier['train_seconds']} s on {earlier['hardware']}), trained again from "
+            f"stage {first}: steps and time above are this run's alone, {total} s in all")
 
 
 def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = None) -> str:
@@ -677,7 +683,7 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
                  ("achieved compute", f"{meta['tflops_per_second']} TFLOP/s"),
                  ("hardware", f"{meta['hardware']}, {meta['processes']} process(es)"),
                  ("torch", meta["torch"]),
-             ] + ([("continued from", _continued(meta["continued_from"]))]
+             ] + ([("continued from", _continued(meta))]
                   if meta.get("continued_from") else [])
                + ([("note", meta["note"])] if meta.get("note") else [])
                + ([("SHA-256", f"`{sha256}`")] if sha256 else []), ("item", "value")),

@@ -30,6 +30,12 @@ def test_table_rows_and_missing_models():
 def test_training_note():
     assert comparison.training_note(fake_result()) == "≈15 TFLOP, 2.5 CPU min (cpu preset)"
     assert comparison.training_note(None) == ""
+    continued = fake_result()
+    continued["training"]["continued_from"] = {"train_seconds": 300}
+    assert comparison.training_note(continued) == \
+        "≈15 TFLOP in its last 2.5 of 7.5 CPU min (cpu preset, continued)"
+    continued["training"]["continued_from"]["tflop"] = 40
+    assert comparison.training_note(continued) == "≈55 TFLOP, 7.5 CPU min (cpu preset, two runs)"
 
 
 def test_shipped_evaluation_must_match_the_checkpoint(tmp_path):

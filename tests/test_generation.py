@@ -114,6 +114,38 @@ def test_shipped_weights_are_the_default_and_hash_checked(tiny_checkpoint, tmp_p
         generation.load_generator("classic", device="cpu")
 
 
+def test_gpu_weights_are_preferred_and_preset_picks_the_other(tiny_checkpoint, tmp_path,
+                                                              monkeypatch, capsys):
+    from t2v_edu.training import export_weights
+
+    weights = tmp_path / "weights"
+    for name in ("classic_cpu", "classic_gpu"):
+        export_weights(tiny_checkpoint.parent, weights, name)
+    monkeypatch.setattr(generation, "WEIGHTS_DIR", weights)
+    monkeypatch.setattr(generation, "_CACHE", {})
+    assert generation.load_generator("classic", device="cpu").source.endswith("classic_gpu.pt")
+    assert generation.default_checkpoint("classic", "cpu") == weights / "classic_cpu.pt"
+    out = tmp_path / "v.gif"
+    assert main(["generate", "a red circle moves left", "-o", str(out)]) == 0
+    assert "from classic_gpu.pt" in capsys.readouterr().out
+    assert main(["generate", "a red circle moves left", "--preset", "cpu", "-o", str(out)]) == 0
+    assert "from classic_cpu.pt" in capsys.readouterr().out
+    assert main(["generate", "a red circle moves left", "--preset", "gpu", "--model", "seed",
+                 "-o", str(out)]) == 2
+    assert "no shipped 'gpu' weights for model 'seed'; shipped: none" in capsys.readouterr().err
+    assert main(["generate", "a red circle moves left", "--preset", "cpu", "--checkpoint",
+                 str(tiny_checkpoint), "-o", str(out)]) == 2
+    assert "give --checkpoint or --preset, not both" in capsys.readouterr().err
+
+
+def test_the_shipped_default_is_the_gpu_model_with_its_vocabulary():
+    gen = generation.load_generator("classic", device="cpu")
+    assert gen.source.endswith("classic_gpu.pt") and (gen.num_frames, gen.size) == (16, 64)
+    assert "NVIDIA H100" in gen.card
+    video = gen(["a pink diamond shrinks"], seed=0)          # words of the gpu data only
+    assert video.shape == (1, 16, 3, 64, 64) and 0 <= video.min() and video.max() <= 1
+
+
 def test_caption_to_gif_for_the_demo_widget(no_weights):
     gif, message = generation.caption_to_gif("a red circle moves left", seed=2)
     assert gif[:6] == b"GIF89a" and "seed 2" in message

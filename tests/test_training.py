@@ -146,8 +146,12 @@ def test_init_from_continues_the_later_stage_only(tmp_path):
     earlier = result.meta["continued_from"]
     assert earlier["sha256"] == (first / "model.pt.sha256").read_text().strip()
     assert earlier["stage_steps"] == {"tokenizer": 2, "transformer": 2}
+    assert earlier["tflop"] > 0      # the earlier run's compute, for comparison.training_note
     card = training.model_card(result.meta)
-    assert f"continued from | the weights `{earlier['sha256'][:12]}…` (tokenizer: 2" in card
+    assert (f"continued from | `--init-from` the weights `{earlier['sha256'][:12]}…` "
+            "(tokenizer: 2, transformer: 2;") in card
+    total = round(earlier["train_seconds"] + result.meta["train_seconds"], 1)
+    assert f"trained again from stage transformer: " in card and f"{total} s in all" in card
 
 
 def test_init_from_without_from_stage_trains_every_stage_from_the_weights(tmp_path):
