@@ -208,15 +208,18 @@ def score_videos(judges: dict, videos: Tensor, attrs: list, seed: int = 0,
     """Every per-video metric of one set of videos and the attrs they should show.
 
     Returns {"oracle": rates, "learned": rates, "shuffled_oracle": rates,
-    "shuffled_learned": rates, "identity": float, "fvd_lite": float} (learned-judge
-    entries only when that judge is loaded, FVD-lite only with ``real_features``).
+    "shuffled_learned": rates, "identity": float, "joint_by_objects": {"1": rate, ...},
+    "fvd_lite": float} (learned-judge entries only when that judge is loaded, FVD-lite
+    only with ``real_features``).
     """
     oracle, learned = judges["oracle"], judges.get("learned")
     control = shuffled(attrs, seed)
     pc = _oracle_per_color(oracle, videos)
-    out = {"oracle": _rates(score_per_color(pc, attrs, oracle.names)),
+    scores = score_per_color(pc, attrs, oracle.names)
+    out = {"oracle": _rates(scores),
            "shuffled_oracle": _rates(score_per_color(pc, control, oracle.names)),
-           "identity": identity_consistency(oracle, pc, attrs)}
+           "identity": identity_consistency(oracle, pc, attrs),
+           "joint_by_objects": joint_by_objects(scores["joint"], attrs)}
     if learned is not None:
         logits = learned.logits(videos)
         lpc = learned.per_color(videos, logits=logits)
@@ -225,6 +228,17 @@ def score_videos(judges: dict, videos: Tensor, attrs: list, seed: int = 0,
         if real_features is not None:
             out["fvd_lite"] = fvd_lite(logits[3], real_features)
     return out
+
+
+def joint_by_objects(joint: Tensor, attrs: list[list[dict]]) -> dict[str, float]:
+    """Joint accuracy of the videos whose caption names n objects: {"n": mean of joint}.
+
+    Two-object captions test binding: each colour must get its own shape and motion,
+    a thing a model can fail while it draws every single object right.
+    """
+    counts = torch.tensor([len(a) for a in attrs])
+    return {str(n): joint[counts == n].float().mean().item()
+            for n in sorted(set(counts.tolist()))}
 
 
 def _oracle_per_color(oracle: OracleJudge, videos: Tensor, batch_size: int = 64) -> dict:
@@ -427,6 +441,13 @@ def format_table(result: dict) -> str:
         if any(v is not None for v in values):
             lines.append(f"| {label} | " + " | ".join(
                 "–" if v is None else fmt(v) for v in values) + " |")
+    counts = sorted({n for s in splits.values() for n in s.get("joint_by_objects", {})}, key=int)
+    if len(counts) > 1:  # only data with captions of several object counts
+        for n in counts:
+            values = [s.get("joint_by_objects", {}).get(n) for s in splits.values()]
+            lines.append(f"| joint accuracy, captions of {n} object{'s' * (n != '1')} "
+                         "(oracle) | " + " | ".join("–" if v is None else _pct(v)
+                                                    for v in values) + " |")
     if "retrieval" in result:
         r = result["retrieval"]
         lines += ["", f"Retrieval among {r['num_captions']} canonical captions (learned judge): "

@@ -555,7 +555,7 @@ def _init_from(model: nn.Module, config: TrainConfig) -> dict:
     meta = state["meta"]
     return {"sha256": ckpt.read_verified(config.init_from)[1],
             "stage_steps": meta["stage_steps"], "train_seconds": meta["train_seconds"],
-            "tflop": round(meta["tflops_per_second"] * meta["train_seconds"], 1),
+            "tflop": float(f"{meta['tflops_per_second'] * meta['train_seconds']:.4g}"),
             "videos_seen": meta["videos_seen"], "hardware": meta["hardware"]}
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from t2v_edu import data, evaluation as ev, judges
+from t2v_edu import data, evaluation as ev, generation, judges
 from t2v_edu.cli import main as cli_main
 
 NUM_REAL = {"cpu": 300, "gpu": 160}
@@ -232,6 +232,45 @@ def test_evaluate_data_generator_and_ceiling():
     assert blurred["splits"]["test"]["psnr"] < 20
 
 
+def test_joint_by_objects_separates_binding_errors():
+    attrs = [[{"shape": "circle", "color": "red", "motion": "left"}]] * 3 + \
+        [[{"shape": "circle", "color": "red", "motion": "left"},
+          {"shape": "square", "color": "blue", "motion": "up"}]]
+    joint = torch.tensor([True, True, False, False])
+    assert ev.joint_by_objects(joint, attrs) == {"1": pytest.approx(2 / 3), "2": 0.0}
+    # on gpu data (some two-object captions) the table gets one row per object count;
+    # a model that swaps the two objects' shapes fails only the two-object row
+    captions, attrs = ev.split_captions("gpu", "test", 48, seed=3)
+    real = ev.data_generator("gpu")
+
+    def swap_shapes(caps, seed):   # draws each caption, the two objects' shapes swapped
+        videos = []
+        for i, caption in enumerate(caps):
+            objs = data.parse_caption(caption)
+            if len(objs) == 2:
+                objs = [{**objs[0], "shape": objs[1]["shape"]},
+                        {**objs[1], "shape": objs[0]["shape"]}]
+            videos.append(data.render(objs, num_frames=16, size=64, seed=seed + i, spec="gpu"))
+        return torch.stack(videos)
+
+    counts = {len(a) for a in attrs}
+    assert counts == {1, 2}
+    good = ev.evaluate_generator(real, "gpu", split="test", num_videos=48, seed=3,
+                                 retrieval=False, diversity=False)
+    assert good["splits"]["test"]["joint_by_objects"] == {"1": 1.0, "2": 1.0}
+    table = ev.format_table(good)
+    assert "| joint accuracy, captions of 1 object (oracle) | 100.0 % |" in table
+    assert "| joint accuracy, captions of 2 objects (oracle) | 100.0 % |" in table
+    bad = ev.evaluate_generator(swap_shapes, "gpu", split="test", num_videos=48, seed=3,
+                                retrieval=False, diversity=False)
+    by = bad["splits"]["test"]["joint_by_objects"]
+    assert by["1"] == 1.0 and by["2"] < 0.5
+    # one-object data (cpu) keeps the table as it was: no such rows
+    cpu = ev.evaluate_generator(ev.data_generator("cpu"), "cpu", split="test", num_videos=8,
+                                retrieval=False, diversity=False)
+    assert "captions of" not in ev.format_table(cpu)
+
+
 def test_evaluate_rejects_bad_arguments():
     gen = ev.data_generator("cpu")
     with pytest.raises(ValueError, match="split 'tset' is unknown"):
@@ -278,10 +317,15 @@ def test_cli_evaluate_data(tmp_path, capsys):
 
 def test_cli_evaluate_refuses_before_the_run(tmp_path, capsys):
     # a spec the model was not trained on: named, with the fix
-    assert cli_main(["evaluate", "--model", "classic", "--spec", "gpu", "--num-videos",
-                     "4"]) == 2
+    cpu_model = str(generation.default_checkpoint("classic", "cpu"))
+    assert cli_main(["evaluate", "--model", "classic", "--checkpoint", cpu_model, "--spec",
+                     "gpu", "--num-videos", "4"]) == 2
     err = capsys.readouterr().err
     assert "makes videos of the 'cpu' data" in err and "drop --spec gpu" in err
+    # the default (shipped gpu) model the other way round
+    assert cli_main(["evaluate", "--model", "classic", "--spec", "cpu", "--num-videos",
+                     "4"]) == 2
+    assert "makes videos of the 'gpu' data" in capsys.readouterr().err
     # an --out that cannot be written: said at once, naming the file (not a temporary)
     blocker = tmp_path / "file"
     blocker.write_text("")
