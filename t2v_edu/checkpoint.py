@@ -131,5 +131,11 @@ def load_checkpoint(path: str | os.PathLike, expected_sha256: str | None = None,
     Raises FileNotFoundError if the file is missing and ValueError if the digest
     does not match (a corrupt or substituted file).
     """
-    blob, _ = read_verified(path, expected_sha256)     # the bytes checked are the bytes loaded
-    return torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True)
+    return load_verified(path, expected_sha256, map_location)[0]
+
+
+def load_verified(path: str | os.PathLike, expected_sha256: str | None = None,
+                  map_location: str | torch.device = "cpu") -> tuple[dict, str]:
+    """(checkpoint, its SHA-256): ``load_checkpoint`` that also returns the digest."""
+    blob, digest = read_verified(path, expected_sha256)  # the bytes checked are the bytes loaded
+    return torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True), digest

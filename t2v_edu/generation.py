@@ -175,11 +175,16 @@ def generate(captions: str | list[str], seed: int = 0, model: str = "classic",
     """Videos for captions: float tensor [B, T, 3, H, W] in [0, 1].
 
     The same (captions, seed, model, checkpoint) gives the same videos. The loaded
-    generator is cached, so calling this in a loop (a widget) stays fast.
+    generator is cached, so calling this in a loop (a widget) stays fast; the key is
+    the checkpoint and device that are actually used, so naming the default ones
+    explicitly reuses the same generator.
     """
-    key = (model, str(checkpoint), str(device))
+    from . import pick_device
+
+    path = checkpoint if checkpoint is not None else default_checkpoint(model)
+    key = (model, str(path), str(pick_device(device)))
     if key not in _CACHE:
-        _CACHE[key] = load_generator(model, checkpoint, device)
+        _CACHE[key] = load_generator(model, path, device)
     return _CACHE[key](captions, seed)
 
 

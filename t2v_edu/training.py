@@ -545,7 +545,7 @@ def train(config: TrainConfig) -> TrainResult:
 def _init_from(model: nn.Module, config: TrainConfig) -> dict:
     """Load ``config.init_from`` (SHA-256 checked) into ``model``; what it was trained
     with (its digest, steps, time, hardware) for the new model card."""
-    state = ckpt.load_checkpoint(config.init_from)
+    state, digest = ckpt.load_verified(config.init_from)
     found = (state.get("model"), state.get("preset"))
     if found != (config.model, config.preset):
         raise ValueError(f"--init-from {config.init_from} holds model {found[0]!r}, preset "
@@ -553,7 +553,7 @@ def _init_from(model: nn.Module, config: TrainConfig) -> dict:
                          f"{found[1]} (a model.pt that t2v-edu train wrote)")
     model.load_state_dict(state["state_dict"])
     meta = state["meta"]
-    return {"sha256": ckpt.read_verified(config.init_from)[1],
+    return {"sha256": digest,
             "stage_steps": meta["stage_steps"], "train_seconds": meta["train_seconds"],
             "tflop": float(f"{meta['tflops_per_second'] * meta['train_seconds']:.4g}"),
             "videos_seen": meta["videos_seen"], "hardware": meta["hardware"]}

@@ -125,6 +125,11 @@ def test_gpu_weights_are_preferred_and_preset_picks_the_other(tiny_checkpoint, t
     monkeypatch.setattr(generation, "_CACHE", {})
     assert generation.load_generator("classic", device="cpu").source.endswith("classic_gpu.pt")
     assert generation.default_checkpoint("classic", "cpu") == weights / "classic_cpu.pt"
+    # the cache is keyed by what is used: the default named explicitly is the same model
+    generation.generate("a red circle moves left", device="cpu")
+    generation.generate("a red circle moves left", checkpoint=weights / "classic_gpu.pt",
+                        device=torch.device("cpu"))
+    assert len(generation._CACHE) == 1
     out = tmp_path / "v.gif"
     assert main(["generate", "a red circle moves left", "-o", str(out)]) == 0
     assert "from classic_gpu.pt" in capsys.readouterr().out
