@@ -19,14 +19,18 @@
 # at the same time, e.g. TRAIN_GROUPS="classic;modern seed" gives the classic model the
 # whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
 # CEILING_VIDEOS (256), INIT_FROM_<model> (a model.pt to continue from) with FROM_STAGE_<model>
-# (e.g. transformer: skip the stages before it), TRAIN_SEED (SEED; another seed for a
+# (e.g. transformer: skip the stages before it), BATCH_<model> (videos per step of every
+# stage; default the preset's), PROBE (0; 1: first time the real training step of each stage
+# of MODELS with benchmarks/step_probe.py at PROBE_BATCHES, default the preset's, into
+# $OUT/probe.md: ms per step, the CPU's share, GPU waits; ~30 s), TRAIN_SEED (SEED; another seed for a
 # continuation gives it fresh data), PACK (0; 1: end with only results.tar.gz and the .pt files
 # in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
 # MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + each group's longest MINUTES + ~20 s of saving per group
 # + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
 #
 # Results: $OUT/<model>/{model.pt,model.json,model.md,metrics.jsonl,train.log,
-# evaluation.json,evaluation.md,ceiling.json}, $OUT/weights/<model>_<preset>.{pt,json,md}
+# evaluation.json,evaluation.md,ceiling.json}, $OUT/classic/binding.{md,json} (the binding
+# test, benchmarks/binding_test.py), $OUT/weights/<model>_<preset>.{pt,json,md}
 # (copy these into t2v_edu/weights/), $OUT/summary.{json,md}, $OUT/log.txt.
 # Exit status: 2 when a setting is wrong (nothing is trained), 1 when a model failed to
 # train or evaluate (the others' results are still written), else 0.
@@ -67,6 +71,15 @@ if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRES
     exit 2
 fi
 
+# -- PROBE=1: where a training step's time goes, before the training ------------------
+if [ "${PROBE:-0}" = 1 ]; then
+    for m in $MODELS; do
+        timeout 120 $PY benchmarks/step_probe.py --model "$m" --preset "$PRESET" \
+            ${PROBE_BATCHES:+--batch-sizes $PROBE_BATCHES} --out "$OUT/probe_$m.json" \
+            2>&1 | tee -a "$OUT/probe.md" "$LOG" || log "probe of $m FAILED (training goes on)"
+    done
+fi
+
 # -- train: the groups one after another, the models of a group at once --------------
 minutes_of() { local v="MINUTES_$1"; echo "${!v:-$MINUTES}"; }
 declare -A PIDS
@@ -78,12 +91,13 @@ for group in "${GROUP_LIST[@]}"; do
         mkdir -p "$OUT/$m"
         minutes=$(minutes_of "$m")
         limit=$($PY -c "print(int(float('$minutes') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
-        start=()   # INIT_FROM_<model>, FROM_STAGE_<model>: continue from a checkpoint
-        v="INIT_FROM_$m"; [ -n "${!v:-}" ] && start+=(--init-from "${!v}")
-        v="FROM_STAGE_$m"; [ -n "${!v:-}" ] && start+=(--from-stage "${!v}")
+        extra=()   # INIT_FROM_<model>, FROM_STAGE_<model> (continue from a checkpoint), BATCH_<model>
+        v="INIT_FROM_$m"; [ -n "${!v:-}" ] && extra+=(--init-from "${!v}")
+        v="FROM_STAGE_$m"; [ -n "${!v:-}" ] && extra+=(--from-stage "${!v}")
+        v="BATCH_$m"; [ -n "${!v:-}" ] && extra+=(--batch-size "${!v}")
         timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
             --out "$OUT/$m" --time-budget "$minutes" --seed "$TRAIN_SEED" --no-progress \
-            --sample-every 0 --save-every 1000 "${start[@]}" > "$OUT/$m/train.log" 2>&1 &
+            --sample-every 0 --save-every 1000 "${extra[@]}" > "$OUT/$m/train.log" 2>&1 &
         PIDS[$m]=$!
         log "train $m started for $minutes min (pid ${PIDS[$m]})"
     done
@@ -116,6 +130,14 @@ for m in $TRAINED; do
     fi
     cat "$OUT/$m/evaluation.md" >> "$LOG"
 done
+
+# -- the binding test of the classic model (likelihoods, no sampling; seconds on a GPU) --
+case " $TRAINED " in *" classic "*)
+    timeout 180 $PY benchmarks/binding_test.py --checkpoint "$OUT/classic/model.pt" \
+        --seed "$SEED" --out "$OUT/classic/binding.json" > "$OUT/classic/binding.md" 2>&1 \
+        || log "binding test FAILED (exit $?)"
+    cat "$OUT/classic/binding.md" >> "$LOG" ;;
+esac
 
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
 timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \

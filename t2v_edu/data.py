@@ -319,18 +319,41 @@ def render_batch(shape_id: Tensor, color: Tensor, cx: Tensor, cy: Tensor, r: Ten
     coords = (torch.arange(size, dtype=torch.float32, device=cx.device) + 0.5) / size
     video = torch.zeros(B, T, 3, size, size, device=cx.device)
     for o in range(O):
-        alpha = torch.zeros(B, T, size, size, device=cx.device)
-        for k, shape in enumerate(ALL_SHAPES):
-            rows = (shape_id[:, o] == k).nonzero()[:, 0]
+        alpha = object_coverage(shape_id[:, o], cx[:, o], cy[:, o], r[:, o], coords)
+        video = torch.lerp(video, color[:, o, None, :, None, None].expand_as(video),
+                           alpha[:, :, None])
+    return video
+
+
+def object_coverage(shape_id: Tensor, cx: Tensor, cy: Tensor, r: Tensor, coords: Tensor,
+                    pick_rows: bool | None = None) -> Tensor:
+    """Coverage in [0, 1] of one object per video: [B, T, H, W].
+
+    shape_id [B] (-1: no object), cx, cy, r [B, T], coords [H] (pixel centres).
+    pick_rows (default: on a CPU) draws only the rows of each shape. Otherwise every row
+    is drawn as every shape and the right one kept: on a GPU, picking rows with
+    ``nonzero()`` would make the CPU wait for the GPU, and training could not run ahead.
+    """
+    size = coords.shape[0]
+    pick_rows = not cx.is_cuda if pick_rows is None else pick_rows
+    alpha = torch.zeros(*cx.shape, size, size, device=cx.device)
+    for k, shape in enumerate(ALL_SHAPES):
+        is_k = shape_id == k
+        if not pick_rows:
+            rows = slice(None)
+        else:
+            rows = is_k.nonzero()[:, 0]
             if len(rows) == 0:
                 continue
-            dx = coords[None, None, None, :] - cx[rows, o, :, None, None]  # [N, T, 1, W]
-            dy = coords[None, None, :, None] - cy[rows, o, :, None, None]  # [N, T, H, 1]
-            dist = shape_distance(shape, *torch.broadcast_tensors(dx, dy), r[rows, o])
-            alpha[rows] = (0.5 - dist * size).clamp_(0, 1)
-        alpha = alpha[:, :, None]                                           # [B, T, 1, H, W]
-        video = torch.lerp(video, color[:, o, None, :, None, None].expand_as(video), alpha)
-    return video
+        dx = coords[None, None, None, :] - cx[rows, :, None, None]       # [N, T, 1, W]
+        dy = coords[None, None, :, None] - cy[rows, :, None, None]       # [N, T, H, 1]
+        dist = shape_distance(shape, *torch.broadcast_tensors(dx, dy), r[rows])
+        cover = (0.5 - dist * size).clamp_(0, 1)
+        if not pick_rows:
+            alpha = torch.where(is_k[:, None, None, None], cover, alpha)
+        else:
+            alpha[rows] = cover
+    return alpha
 
 
 def motion_track(motion: str, num_frames: int, start: tuple[float, float], travel: float,
@@ -412,6 +435,13 @@ def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0
 
 def _render_many(all_attrs: list[list[dict]], all_geometry: list[list[dict]],
                  num_frames: int, size: int, device: str | torch.device = "cpu") -> Tensor:
+    return render_layout(layout_batch(all_attrs, all_geometry, num_frames), size, device)
+
+
+def layout_batch(all_attrs: list[list[dict]], all_geometry: list[list[dict]],
+                 num_frames: int) -> tuple[Tensor, Tensor, Tensor]:
+    """What ``render_batch`` needs, computed on the CPU: shape_id [B, O] (-1: none),
+    color [B, O, 3] and track [3, B, O, T] (centre x, y, radius over the frames)."""
     B = len(all_attrs)
     O = max(len(a) for a in all_attrs)
     shape_id = np.full((B, O), -1, dtype=np.int64)
@@ -423,10 +453,28 @@ def _render_many(all_attrs: list[list[dict]], all_geometry: list[list[dict]],
             color[b, o] = PALETTE[obj["color"]]
             track[:, b, o] = motion_track(obj["motion"], num_frames, (geo["x"], geo["y"]),
                                           geo["travel"], geo["radius"])
-    track_t = torch.from_numpy(track).to(device)
-    return render_batch(torch.from_numpy(shape_id).to(device),
-                        torch.from_numpy(color).to(device),
-                        track_t[0], track_t[1], track_t[2], size)
+    return torch.from_numpy(shape_id), torch.from_numpy(color), torch.from_numpy(track)
+
+
+def render_layout(layout: tuple[Tensor, Tensor, Tensor], size: int,
+                  device: str | torch.device = "cpu") -> Tensor:
+    """Render a ``layout_batch`` on ``device``: videos [B, T, 3, H, W]."""
+    shape_id, color, track = (to_device(t, device) for t in layout)
+    return render_batch(shape_id, color, track[0], track[1], track[2], size)
+
+
+def to_device(tensor: Tensor, device: str | torch.device) -> Tensor:
+    """``tensor.to(device)`` that does not make the CPU wait for a GPU.
+
+    A plain copy to a GPU waits until the GPU has finished all its queued work; a copy
+    from pinned (page-locked) memory with ``non_blocking=True`` is only queued.
+    """
+    device = torch.device(device)
+    if device.type != "cuda" or tensor.device.type != "cpu":
+        return tensor.to(device)
+    if not tensor.is_pinned():
+        tensor = tensor.pin_memory()
+    return tensor.to(device, non_blocking=True)
 
 
 def _check_attrs(attrs: list[dict]) -> list[dict]:

@@ -392,6 +392,119 @@ def reconstruction_ceiling(autoencode_fn: Callable[[Tensor], Tensor], spec: str 
 # ---------------------------------------------------------------------------------
 # Reporting
 # ---------------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------
+# The binding test: does a likelihood model know which shape goes with which colour?
+# ---------------------------------------------------------------------------------
+NllFn = Callable[[Tensor, list], Tensor]
+
+
+def preference(nll_right: Tensor, nll_wrong: Tensor) -> float:
+    """P(the model finds the right video more likely than the wrong one), ties half:
+
+        mean_i [nll_wrong_i > nll_right_i] + 0.5 [nll_wrong_i = nll_right_i].
+
+    0.5 is chance: a model that cannot tell the two apart.
+    """
+    return ((nll_wrong > nll_right).float() + 0.5 * (nll_wrong == nll_right).float()
+            ).mean().item()
+
+
+def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
+    """Captions with a right and a wrong version of each video (same positions and speeds):
+
+    - "binding": two-object captions, the two objects' shapes swapped (every word of
+      the caption is still drawn, but the shapes go with the wrong colours);
+    - "named": the same captions, the first object's shape replaced by one the
+      caption does not name;
+    - "single": one-object captions, the shape replaced by another.
+
+    Returns {test: (captions, right attrs, wrong attrs, geometry)}.
+    """
+    spec_obj = data.get_spec(spec)
+    if spec_obj.max_objects < 2 or len(spec_obj.shapes) < 3:
+        raise ValueError(f"the binding test needs captions of two objects and at least 3 "
+                         f"shapes; spec {spec!r} has at most {spec_obj.max_objects} object(s): "
+                         "use spec 'gpu'")
+    ds = data.MovingShapes(split, num_frames=VIDEO_FORMATS[spec].num_frames,
+                           size=VIDEO_FORMATS[spec].size, length=data.DEFAULT_LENGTH[split],
+                           seed=seed, spec=spec)
+    two, one = [], []
+    for i in range(len(ds)):
+        if len(two) == len(one) == num_captions:
+            break
+        text, attrs, geometry = ds.describe(i)
+        if (len(attrs) == 2 and attrs[0]["shape"] != attrs[1]["shape"]
+                and len(two) < num_captions):
+            two.append((text, attrs, geometry))
+        elif len(attrs) == 1 and len(one) < num_captions:
+            one.append((text, attrs, geometry))
+    if len(two) < num_captions or len(one) < num_captions:
+        raise ValueError(f"the {split} split has fewer than {num_captions} captions of one "
+                         f"and of two objects; ask for fewer (num_captions)")
+
+    def unnamed(a):
+        return next(s for s in spec_obj.shapes if s not in {o["shape"] for o in a})
+
+    def other(a):
+        return next(s for s in spec_obj.shapes if s != a[0]["shape"])
+
+    wrong = {"binding": [[{**a[0], "shape": a[1]["shape"]}, {**a[1], "shape": a[0]["shape"]}]
+                         for _, a, _ in two],
+             "named": [[{**a[0], "shape": unnamed(a)}, a[1]] for _, a, _ in two],
+             "single": [[{**a[0], "shape": other(a)}] for _, a, _ in one]}
+    return {name: ([t for t, _, _ in items], [a for _, a, _ in items], wrong[name],
+                   [g for _, _, g in items])
+            for name, items in (("binding", two), ("named", two), ("single", one))}
+
+
+def binding_test(nll_fn: NllFn, spec: str = "gpu", split: str = "test",
+                 num_captions: int = 128, seed: int = 0, batch_size: int = 32) -> dict:
+    """Score right vs wrong videos of the same captions with ``nll_fn(videos, captions)
+    -> -log p(video | caption) [B]`` (e.g. ``TextToVideo.nll``). No sampling: this asks
+    what the model *knows*, whatever its sampler does with it.
+
+    Returns {"spec", "split", "seed", "num_captions", "tests": {name: {"prefers_right",
+    "margin_nats"}}} for the tests of ``binding_pairs``. A model that reads a caption as
+    a bag of words passes "named" and "single" but scores 0.5 (chance) on "binding".
+    """
+    fmt = VIDEO_FORMATS[spec]
+    tests = {}
+    for name, (captions, right, wrong, geometry) in binding_pairs(spec, split, num_captions,
+                                                                  seed).items():
+        nll = {}
+        for label, attrs in (("right", right), ("wrong", wrong)):
+            parts = []
+            for i in range(0, len(captions), batch_size):
+                videos = data._render_many(attrs[i:i + batch_size], geometry[i:i + batch_size],
+                                           fmt.num_frames, fmt.size)
+                parts.append(nll_fn(videos, captions[i:i + batch_size]).float().cpu())
+            nll[label] = torch.cat(parts)
+        tests[name] = {"prefers_right": preference(nll["right"], nll["wrong"]),
+                       "margin_nats": (nll["wrong"] - nll["right"]).mean().item()}
+    return {"spec": spec, "split": split, "seed": seed, "num_captions": num_captions,
+            "tests": tests}
+
+
+BINDING_LABELS = {
+    "binding": "two objects, their shapes swapped (binding)",
+    "named": "two objects, a shape the caption does not name",
+    "single": "one object, another shape",
+}
+
+
+def format_binding(result: dict) -> str:
+    """The binding test as a Markdown table (chance is 50 %)."""
+    lines = [f"Binding test on {result['num_captions']} `{result['split']}` captions per row "
+             f"(spec `{result['spec']}`, seed {result['seed']}): how often the model finds "
+             "the right video more likely than a wrong one (chance 50 %).", "",
+             "| wrong video | model prefers the right one | mean margin (nats) |",
+             "|---|---|---|"]
+    for name, r in result["tests"].items():
+        lines.append(f"| {BINDING_LABELS.get(name, name)} | {_pct(r['prefers_right'])} | "
+                     f"{r['margin_nats']:.1f} |")
+    return "\n".join(lines) + "\n"
+
+
 def _pct(value) -> str:
     return "–" if value is None else f"{100 * value:.1f} %"
 

@@ -44,7 +44,7 @@ from torch import Tensor, nn
 from . import data
 from .attention import TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
 from .t2v import guided_logits
-from .text import Vocab
+from .text import Vocab, caption_batch
 from .training import Stage, lookup_preset
 from .vae import FrameVAE, vae_loss
 
@@ -444,11 +444,7 @@ class LatentFlow(nn.Module):
                     ) -> tuple[Tensor, Tensor, Tensor]:
         """(word features [B, L, D], mask [B, 1, L], pooled [B, D]); rows where ``drop``
         is True get the empty caption (only <bos>): the unconditional input of guidance."""
-        ids, lengths = self.vocab.encode_batch(captions, bos=True)
-        if drop is not None:
-            ids[drop.cpu(), 1:] = self.vocab.pad_id
-            lengths[drop.cpu()] = 1
-        ids, lengths = ids.to(self.device), lengths.to(self.device)
+        ids, lengths = caption_batch(self.vocab, captions, self.device, drop)
         tokens, pooled = self.text(ids, lengths)
         return tokens, padding_mask(lengths, ids.shape[1]), pooled
 

@@ -116,7 +116,7 @@ class TextEncoder(nn.Module):
         packed = pack_padded_sequence(emb, lengths.cpu(), batch_first=True,
                                       enforce_sorted=False)
         _, (h, c) = self.lstm(packed)                             # [1, B, hidden] each
-        bag = emb.sum(1) / lengths.to(emb.device)[:, None]        # mean word vector [B, embed]
+        bag = emb.sum(1) / data.to_device(lengths, emb.device)[:, None]  # mean word [B, embed]
         return h[0], c[0], bag
 
 
@@ -287,12 +287,12 @@ class SeedGAN(nn.Module):
     def encode(self, captions: list[str]) -> tuple[Tensor, Tensor]:
         """Caption ids [B, L] and lengths [B] on the model's device."""
         ids, lengths = self.vocab.encode_batch(list(captions))
-        return ids.to(self.device), lengths
+        return data.to_device(ids, self.device), lengths
 
     def noise(self, n: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I): [n, noise_dim], drawn on the CPU so every device gets the same z."""
         z = torch.randn(n, self.preset.noise_dim, generator=generator)
-        return z.to(self.device)
+        return data.to_device(z, self.device)
 
     @torch.no_grad()
     def sample(self, captions: list[str], generator: torch.Generator | None = None) -> Tensor:
@@ -370,7 +370,7 @@ def gan_losses(model: SeedGAN, videos: Tensor, captions: list[str],
     fake = G(ids, lengths, z)                                      # [B, T, 3, H, W]
 
     # Discriminator: (real, right caption) -> 1; fake -> 0; (real, wrong caption) -> 0.
-    wrong = mismatched(B, generator).to(ids.device)
+    wrong = data.to_device(mismatched(B, generator), ids.device)
     v_real = D.features(videos)                                    # shared by two scores
     real_logits = D.score(v_real, ids)
     wrong_logits = D.score(v_real, ids[wrong])

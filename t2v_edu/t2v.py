@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
-from .text import Vocab
+from .text import Vocab, caption_batch
 from .tokenizer import FrameTokenizer, TokenizerConfig, indices_to_digits, tokenizer_loss
 from .training import Stage, lookup_preset
 
@@ -365,11 +365,7 @@ class TextToVideo(nn.Module):
                     ) -> tuple[Tensor, Tensor]:
         """(word features [B, L, C], mask [B, 1, L]); rows where ``drop`` is True get
         the empty caption (only <bos>), the unconditional input of guidance."""
-        ids, lengths = self.vocab.encode_batch(captions, bos=True)
-        if drop is not None:
-            ids[drop.cpu(), 1:] = self.vocab.pad_id
-            lengths[drop.cpu()] = 1
-        ids, lengths = ids.to(self.device), lengths.to(self.device)
+        ids, lengths = caption_batch(self.vocab, captions, self.device, drop)
         tokens, _ = self.text(ids, lengths)
         return tokens, padding_mask(lengths, ids.shape[1])
 
@@ -397,16 +393,35 @@ class TextToVideo(nn.Module):
         with torch.autocast(videos.device.type, enabled=False):
             return self.tokenizer.encode(videos.float()).flatten(1)
 
+    def code_logits(self, codes: Tensor, captions: list[str], drop: Tensor | None = None
+                    ) -> Tensor:
+        """Teacher forcing: logits [B, N, num_codes] of each code given the true earlier
+        codes [B, N] and the caption (rows where ``drop`` is True: the empty caption)."""
+        context, context_mask = self.encode_text(captions, drop)
+        start = torch.full_like(codes[:, :1], self.video.start_id)
+        return self.video(torch.cat([start, codes[:, :-1]], 1), context, context_mask)
+
     def transformer_loss(self, videos: Tensor, captions: list[str]
                          ) -> tuple[Tensor, dict[str, Tensor]]:
         """Cross-entropy of each code given the earlier codes and the caption."""
         codes = self.codes(videos)                                  # [B, N]
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
-        context, context_mask = self.encode_text(captions, drop)
-        start = torch.full_like(codes[:, :1], self.video.start_id)
-        logits = self.video(torch.cat([start, codes[:, :-1]], 1), context, context_mask)
+        logits = self.code_logits(codes, captions, drop)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
         return loss, {"bits_per_token": loss.detach() / math.log(2)}
+
+    @torch.no_grad()
+    def nll(self, videos: Tensor, captions: list[str]) -> Tensor:
+        """-log p(codes of each video | caption) in nats: [B], summed over the codes.
+
+        One forward pass, no sampling: how likely the model finds a given video for a
+        caption (``evaluation.binding_test`` compares it between videos).
+        """
+        self.eval()
+        codes = self.codes(videos)
+        logits = self.code_logits(codes, captions)
+        return F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten(),
+                               reduction="none").view(codes.shape).sum(1)
 
     # -- sampling --------------------------------------------------------------
     @torch.no_grad()

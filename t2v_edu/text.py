@@ -125,6 +125,22 @@ class Vocab:
         return [self.decode(row) for row in ids]
 
 
+def caption_batch(vocab: Vocab, captions: Sequence[str], device: torch.device | str,
+                  drop: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Ids [B, L] (with <bos>) and lengths [B] of captions, on ``device``.
+
+    Rows where ``drop`` [B] is True become the empty caption (only <bos>): the
+    unconditional input of classifier-free guidance. The copy to a GPU is queued, not
+    waited for (``data.to_device``).
+    """
+    ids, lengths = vocab.encode_batch(captions, bos=True)
+    if drop is not None:
+        drop = drop.cpu()
+        ids[drop, 1:] = vocab.pad_id
+        lengths[drop] = 1
+    return data.to_device(ids, device), data.to_device(lengths, device)
+
+
 def padding_lengths_mask(lengths: Tensor, max_len: int) -> Tensor:
     """True at real tokens, False at padding: bool [B, max_len]."""
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]

@@ -20,6 +20,7 @@ the channels), so that T' = T / frames_per_token: fewer tokens for the transform
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -46,14 +47,22 @@ def straight_through_round(z: Tensor) -> Tensor:
 
 
 def _levels_tensor(levels: tuple[int, ...] | Tensor, like: Tensor) -> Tensor:
-    levels = torch.as_tensor(levels, device=like.device)
+    levels = levels.cpu() if isinstance(levels, Tensor) else torch.as_tensor(levels)
     if (levels.dim() != 1 or levels.dtype.is_floating_point or levels.dtype == torch.bool
             or (levels < 2).any()):
         raise ValueError(f"levels must be a sequence of integers >= 2, got {levels.tolist()}")
     if like.shape[-1] != len(levels):
         raise ValueError(f"the last dimension ({like.shape[-1]}) must equal the number of "
                          f"levels ({len(levels)})")
-    return levels
+    return levels_on(tuple(levels.tolist()), like.device)
+
+
+@functools.lru_cache(maxsize=32)
+def levels_on(levels: tuple[int, ...], device: torch.device) -> Tensor:
+    """The levels as an int64 tensor on ``device``, made once per device (checked and
+    built on the CPU: copying a new tensor to a GPU at every training step would make
+    the CPU wait for the GPU each time). Do not modify it in place."""
+    return torch.tensor(levels, dtype=torch.long, device=device)
 
 
 def fsq_bound(z: Tensor, levels: tuple[int, ...]) -> Tensor:
@@ -129,7 +138,7 @@ def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
 
     digit_i = (index // prod_{j < i} L_j) mod L_i   (first digit least significant).
     """
-    lv = torch.as_tensor(levels, device=indices.device)
+    lv = levels_on(tuple(int(L) for L in levels), indices.device)
     return (indices[..., None] // _radix_basis(lv)) % lv
 
 
@@ -200,7 +209,7 @@ class FrameTokenizer(nn.Module):
         return frames
 
     def _levels(self, like: Tensor) -> Tensor:
-        return torch.as_tensor(self.levels, device=like.device)
+        return levels_on(tuple(self.levels), like.device)
 
     def quantize(self, video: Tensor) -> Tensor:
         """Quantised latents [B, T', h, w, d] (differentiable through the STE)."""

@@ -255,9 +255,10 @@ def broadcast_parameters(model: nn.Module, dist_info: Distributed) -> None:
 class BatchSource:
     """Videos of step s: items ``[s * B + rank * b, ... + b)`` of an endless split.
 
-    Describing a video (caption, attributes, start and speed) is plain Python; drawing
-    it is tensor work, done on the training device (the GPU renders its own data). On
-    CUDA, worker processes describe the next steps while the GPU trains.
+    Describing the videos (caption, attributes, start and speed) and laying out their
+    tracks is plain CPU work; drawing them is tensor work, done on the training device
+    (the GPU renders its own data). On CUDA, worker processes prepare the next steps in
+    pinned memory while the GPU trains, so copying them never makes the CPU wait.
     """
 
     def __init__(self, preset, seed: int, device: torch.device, dist_info: Distributed,
@@ -276,18 +277,21 @@ class BatchSource:
         start = (stage * 10_000_000 + step) * batch_size + self.dist.rank * local
         return [i % ENDLESS for i in range(start, start + local)]
 
-    def describe(self, stage: int, step: int, batch_size: int) -> list[tuple]:
-        return [self.dataset.describe(i) for i in self.indices(stage, step, batch_size)]
+    def prepare(self, stage: int, step: int, batch_size: int) -> tuple[list[str], tuple]:
+        """The CPU part of a step's batch: (captions, ``data.layout_batch`` tensors)."""
+        described = [self.dataset.describe(i) for i in self.indices(stage, step, batch_size)]
+        layout = data.layout_batch([d[1] for d in described], [d[2] for d in described],
+                                   self.dataset.num_frames)
+        return [d[0] for d in described], layout
 
-    def render(self, described: list[tuple]) -> tuple[Tensor, list[str]]:
+    def render(self, prepared: tuple[list[str], tuple]) -> tuple[Tensor, list[str]]:
         """(videos [b, T, 3, H, W] on the device, captions)."""
-        videos = data._render_many([d[1] for d in described], [d[2] for d in described],
-                                   self.dataset.num_frames, self.dataset.size, self.device)
-        return videos, [d[0] for d in described]
+        captions, layout = prepared
+        return data.render_layout(layout, self.dataset.size, self.device), captions
 
     def batch(self, stage: int, step: int, batch_size: int) -> tuple[Tensor, list[str]]:
         """The batch of one step."""
-        return self.render(self.describe(stage, step, batch_size))
+        return self.render(self.prepare(stage, step, batch_size))
 
     def batches(self, stage: int, start: int, end: int, batch_size: int):
         """The batches of steps start, start + 1, ... < end, in order."""
@@ -296,15 +300,15 @@ class BatchSource:
                 yield self.batch(stage, step, batch_size)
             return
         loader = torch.utils.data.DataLoader(
-            _StepDescriptions(self, stage, batch_size), batch_size=None,
+            _PreparedSteps(self, stage, batch_size), batch_size=None,
             sampler=range(start, end), num_workers=self.workers, prefetch_factor=4,
-            collate_fn=_as_is)
-        for described in loader:
-            yield self.render(described)
+            collate_fn=_as_is, pin_memory=self.device.type == "cuda")
+        for prepared in loader:
+            yield self.render(prepared)
 
 
-class _StepDescriptions(torch.utils.data.Dataset):
-    """Item s: the descriptions of the videos of step s (for DataLoader workers)."""
+class _PreparedSteps(torch.utils.data.Dataset):
+    """Item s: the prepared batch of step s (for DataLoader workers)."""
 
     def __init__(self, source: BatchSource, stage: int, batch_size: int):
         self.source, self.stage, self.batch_size = source, stage, batch_size
@@ -312,8 +316,8 @@ class _StepDescriptions(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return ENDLESS
 
-    def __getitem__(self, step: int) -> list[tuple]:
-        return self.source.describe(self.stage, step, self.batch_size)
+    def __getitem__(self, step: int) -> tuple[list[str], tuple]:
+        return self.source.prepare(self.stage, step, self.batch_size)
 
 
 def _as_is(item):
@@ -329,6 +333,7 @@ class TrainConfig:
     preset: str = "cpu"
     out: str = "runs/classic"
     steps: int | None = None          # per stage; default the preset's
+    batch_size: int | None = None     # videos per step, every stage; default the preset's
     time_budget: float | None = None  # minutes, all stages together
     resume: bool = False
     seed: int = 0
@@ -344,6 +349,7 @@ class TrainConfig:
     def __post_init__(self):
         """Numbers that would train nothing, divide by zero or never stop are errors."""
         positive = {"steps (--steps)": self.steps,
+                    "batch_size (--batch-size)": self.batch_size,
                     "time_budget (--time-budget, minutes)": self.time_budget,
                     "save_every (--save-every)": self.save_every,
                     "log_every": self.log_every}
@@ -377,6 +383,42 @@ def _flop_counter():
     from torch.utils.flop_counter import FlopCounterMode
 
     return FlopCounterMode(display=False)
+
+
+def autocast_for(preset, device: torch.device):
+    """bf16 autocast on CUDA when the preset asks for it (``bf16``), else nothing."""
+    if device.type == "cuda" and getattr(preset, "bf16", False):
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+def make_optimizer(stage: Stage, device: torch.device) -> torch.optim.Optimizer:
+    """AdamW over the stage's trainable parameters (on CUDA the fused kernel: one launch
+    for all parameters instead of several per tensor)."""
+    params = [p for p in stage.parameters if p.requires_grad]
+    return torch.optim.AdamW(params, lr=stage.lr, betas=stage.betas,
+                             weight_decay=stage.weight_decay,
+                             fused=True if device.type == "cuda" else None)
+
+
+def train_step(stage: Stage, optimizer: torch.optim.Optimizer, videos: Tensor,
+               captions: list[str], autocast=nullcontext(), dist_info: Distributed | None = None,
+               counter=None) -> tuple[Tensor, dict[str, Tensor]]:
+    """One optimisation step: loss, backward (inside ``counter`` when given, e.g. a FLOP
+    counter), gradients averaged over processes, clipped, AdamW step. The learning rate
+    is the optimizer's. Returns (loss, metrics), still on the device."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    optimizer.zero_grad(set_to_none=True)
+    with counter if counter is not None else nullcontext():
+        with autocast:
+            loss, metrics = stage.loss(videos, captions)
+        loss.backward()
+    if dist_info is not None:
+        average_gradients(params, dist_info)
+    if stage.grad_clip:
+        torch.nn.utils.clip_grad_norm_(params, stage.grad_clip)
+    optimizer.step()
+    return loss, metrics
 
 
 def train(config: TrainConfig) -> TrainResult:
@@ -413,8 +455,7 @@ def train(config: TrainConfig) -> TrainResult:
         for st in stage_list:
             st.steps = config.steps
     source = BatchSource(preset, config.seed, device, dist_info)
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16)
-                if device.type == "cuda" and getattr(preset, "bf16", False) else nullcontext())
+    autocast = autocast_for(preset, device)
 
     # -- position and history: fresh, or from train_state.pt -------------------
     position = {"stage": first_stage, "step": 0, "stage_time": [0.0] * len(stage_list),
@@ -423,6 +464,13 @@ def train(config: TrainConfig) -> TrainResult:
     opt_state = None
     if config.resume and state_path.is_file():
         saved = ckpt.load_checkpoint(state_path)
+        if saved.get("batch_size") != config.batch_size:
+            def option(n):
+                return f"--batch-size {n}" if n else "no --batch-size"
+            raise ValueError(
+                f"{state_path} was trained with {option(saved.get('batch_size'))}, not "
+                f"{option(config.batch_size)}: resume it with {option(saved.get('batch_size'))}"
+                ", or start a new --out")
         if (saved["model"], saved["preset"], saved["seed"]) != (config.model, config.preset,
                                                                config.seed):
             raise ValueError(
@@ -442,10 +490,9 @@ def train(config: TrainConfig) -> TrainResult:
 
     for si in range(position["stage"], len(stage_list)):
         stage = stage_list[si]
-        batch_size = stage.batch_size or preset.batch_size
-        params = [p for p in stage.parameters if p.requires_grad]
-        optimizer = torch.optim.AdamW(params, lr=stage.lr, betas=stage.betas,
-                                      weight_decay=stage.weight_decay)
+        batch_size = config.batch_size or stage.batch_size or preset.batch_size
+        position.setdefault("stage_batch", {})[stage.name] = batch_size
+        optimizer = make_optimizer(stage, device)
         start_step = 0
         if si == position["stage"]:
             start_step = position["step"]
@@ -477,19 +524,11 @@ def train(config: TrainConfig) -> TrainResult:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             model.train()
-            optimizer.zero_grad(set_to_none=True)
-            counting = position["flops"][si] == 0.0  # count the FLOPs of one real step
-            counter = _flop_counter() if counting else nullcontext()
-            with counter:
-                with autocast:
-                    loss, metrics = stage.loss(videos, captions)
-                loss.backward()
-            if counting:
+            counter = _flop_counter() if position["flops"][si] == 0.0 else None
+            loss, metrics = train_step(stage, optimizer, videos, captions, autocast, dist_info,
+                                       counter)
+            if counter is not None:  # the FLOPs of one real step
                 position["flops"][si] = float(counter.get_total_flops()) * dist_info.world
-            average_gradients(params, dist_info)
-            if stage.grad_clip:
-                torch.nn.utils.clip_grad_norm_(params, stage.grad_clip)
-            optimizer.step()
             step += 1
             videos_since += batch_size
             position["videos"] += batch_size
@@ -577,6 +616,8 @@ def _training_meta(config, preset, position, stage_list, device, dist_info, wall
     return {"model": config.model, "preset": config.preset, "seed": config.seed,
             "data_spec": preset.data_spec, "num_frames": preset.num_frames,
             "size": preset.size, "stage_steps": position.get("stage_steps", {}),
+            "stage_batch": position.get("stage_batch", {}),
+            "batch_size_option": config.batch_size,
             "videos_seen": position["videos"],  # all processes together
             "train_seconds": round(train_s, 1), "wall_seconds": round(wall_s, 1),
             "videos_per_second": round(position["videos"] / max(train_s, 1e-9), 1),
@@ -591,7 +632,7 @@ def _save_train_state(path: Path, config, model, optimizer, position, dist_info)
         return
     ckpt.save_checkpoint(path, {
         "model": config.model, "preset": config.preset, "seed": config.seed,
-        "position": position, "state_dict": model.state_dict(),
+        "batch_size": config.batch_size, "position": position, "state_dict": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None})
 
 
@@ -666,8 +707,10 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
              "",
              f"Trained on {trained_on} ({meta['hardware']}) with `t2v-edu train --model "
              f"{meta['model']} --preset {meta['preset']}"
-             + (f" --time-budget {meta['time_budget_minutes']}`" if meta.get('time_budget_minutes')
-                else "`") + f", seed {meta['seed']}.",
+             + (f" --time-budget {meta['time_budget_minutes']}" if meta.get('time_budget_minutes')
+                else "")
+             + (f" --batch-size {meta['batch_size_option']}" if meta.get("batch_size_option")
+                else "") + f"`, seed {meta['seed']}.",
              "",
              _table([
                  ("data", f"t2v_edu.data.MovingShapes, spec `{meta['data_spec']}`: "
@@ -676,6 +719,9 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
                           f"{len(spec.motions)} motions, up to {spec.max_objects} object(s); "
                           "held-out shape-colour-motion triples never seen in training"),
                  ("steps", ", ".join(f"{k}: {v}" for k, v in meta["stage_steps"].items())),
+             ] + ([("videos per step", ", ".join(f"{k}: {v}"
+                                                 for k, v in meta["stage_batch"].items()))]
+                  if meta.get("stage_batch") else []) + [
                  ("videos seen", meta["videos_seen"]),
                  ("parameters", meta.get("parameters")),
                  ("training time", f"{meta['train_seconds']} s ({meta['wall_seconds']} s wall)"),
@@ -736,6 +782,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default="classic", help=f"one of {sorted(MODELS)}")
     parser.add_argument("--preset", default="cpu", help="cpu (minutes on a laptop) or gpu")
     parser.add_argument("--out", default=None, help="output folder (default runs/MODEL_PRESET)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="videos per step in every stage (default: the preset's)")
     parser.add_argument("--steps", type=int, default=None,
                         help="steps of each stage (default: the preset's)")
     parser.add_argument("--time-budget", type=float, default=None, metavar="MINUTES",
@@ -759,7 +807,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def cli(args: argparse.Namespace) -> int:
     config = TrainConfig(model=args.model, preset=args.preset,
                          out=args.out or f"runs/{args.model}_{args.preset}",
-                         steps=args.steps, time_budget=args.time_budget, resume=args.resume,
+                         steps=args.steps, batch_size=args.batch_size,
+                         time_budget=args.time_budget, resume=args.resume,
                          seed=args.seed, device=args.device, save_every=args.save_every,
                          sample_every=args.sample_every, compile=args.compile,
                          progress=not args.no_progress, init_from=args.init_from,

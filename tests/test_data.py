@@ -257,3 +257,35 @@ def test_attribute_labels_names_the_value_missing_from_the_spec():
         data.attribute_labels(attrs)
     attrs = [[{"shape": "circle", "color": "red", "motion": "left"}]]
     assert data.attribute_labels(attrs).tolist() == [[0, 0, 0]]
+
+
+def test_drawing_every_shape_and_keeping_one_matches_drawing_by_rows():
+    """The GPU way of drawing (no nonzero(), so the CPU never waits) draws the same
+    pixels as the CPU way, for one- and two-object videos and empty object slots."""
+    ds = data.MovingShapes("train", num_frames=4, size=24, length=64, seed=1, spec="gpu")
+    described = [ds.describe(i) for i in range(64)]
+    shape_id, color, track = data.layout_batch([d[1] for d in described],
+                                               [d[2] for d in described], 4)
+    assert (shape_id[:, 1] == -1).any() and (shape_id[:, 1] >= 0).any()
+    coords = (torch.arange(24) + 0.5) / 24
+    for o in range(2):
+        args = (shape_id[:, o], track[0][:, o], track[1][:, o], track[2][:, o], coords)
+        by_rows = data.object_coverage(*args, pick_rows=True)
+        every = data.object_coverage(*args, pick_rows=False)
+        assert torch.equal(by_rows, every)
+        assert (by_rows[shape_id[:, o] == -1] == 0).all()       # no object, no coverage
+    videos = data.render_layout((shape_id, color, track), 24)
+    assert torch.equal(videos, ds.get_batch(range(64))[0])
+
+
+def test_to_device_keeps_values_and_stays_on_the_cpu_there():
+    x = torch.arange(6).view(2, 3)
+    y = data.to_device(x, "cpu")
+    assert torch.equal(x, y) and y.device.type == "cpu"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_to_device_copies_to_the_gpu_without_waiting():
+    x = torch.arange(6)
+    y = data.to_device(x, "cuda")
+    assert y.is_cuda and torch.equal(y.cpu(), x)

@@ -335,3 +335,53 @@ def test_cli_evaluate_refuses_before_the_run(tmp_path, capsys):
     assert f"cannot write {blocker / 'r.json'}" in captured.err
     assert "Evaluation of" not in captured.out   # nothing was evaluated
     assert ".tmp" not in captured.err and ".probe" not in captured.err
+
+
+def test_preference_counts_ties_as_half():
+    right = torch.tensor([1.0, 2.0, 3.0, 4.0])
+    assert ev.preference(right, torch.tensor([2.0, 3.0, 4.0, 5.0])) == 1.0
+    assert ev.preference(right, right) == 0.5
+    assert ev.preference(right, torch.tensor([0.0, 2.0, 5.0, 0.0])) == pytest.approx(0.375)
+
+
+def test_binding_pairs_change_only_what_they_say():
+    pairs = ev.binding_pairs("gpu", "test", 6, seed=1)
+    captions, right, wrong, geometry = pairs["binding"]
+    assert len(captions) == len(right) == len(wrong) == len(geometry) == 6
+    for r, w in zip(right, wrong):
+        assert [o["shape"] for o in w] == [r[1]["shape"], r[0]["shape"]] != \
+            [o["shape"] for o in r]
+        assert [(o["color"], o["motion"]) for o in w] == [(o["color"], o["motion"]) for o in r]
+    for r, w in zip(*pairs["named"][1:3]):
+        assert w[0]["shape"] not in {o["shape"] for o in r} and w[1] == r[1]
+    for r, w in zip(*pairs["single"][1:3]):
+        assert len(r) == 1 and w[0]["shape"] != r[0]["shape"]
+    with pytest.raises(ValueError, match="two objects.*use spec 'gpu'"):
+        ev.binding_pairs("cpu", "test", 4, seed=0)
+
+
+def test_binding_test_tells_binding_from_a_bag_of_words():
+    """Two stand-in 'models': one scores what the oracle sees per colour (it binds), one
+    only which shapes appear anywhere (a bag of words). The test tells them apart."""
+    oracle = judges.OracleJudge("gpu")
+
+    def mismatches(videos, captions, bind):
+        seen = oracle.predict(videos)
+        out = []
+        for objs, caption in zip(seen, captions):
+            named = data.parse_caption(caption)
+            if bind:
+                got = {o["color"]: o["shape"] for o in objs}
+                out.append(sum(got.get(o["color"]) != o["shape"] for o in named))
+            else:
+                out.append(len({o["shape"] for o in named} ^ {o["shape"] for o in objs}))
+        return torch.tensor(out, dtype=torch.float32)
+
+    binds = ev.binding_test(lambda v, c: mismatches(v, c, True), "gpu", num_captions=8, seed=2)
+    bag = ev.binding_test(lambda v, c: mismatches(v, c, False), "gpu", num_captions=8, seed=2)
+    assert {k: r["prefers_right"] for k, r in binds["tests"].items()} == {
+        "binding": 1.0, "named": 1.0, "single": 1.0}
+    assert bag["tests"]["binding"]["prefers_right"] == 0.5      # swapped shapes: a tie
+    assert bag["tests"]["named"]["prefers_right"] == 1.0
+    table = ev.format_binding(bag)
+    assert "| two objects, their shapes swapped (binding) | 50.0 % | 0.0 |" in table

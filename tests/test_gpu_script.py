@@ -6,6 +6,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -44,7 +45,8 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
     done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
                          "MODELS": "classic seed", "TRAIN_GROUPS": "seed;classic",
                          "MINUTES": "0.05", "PACK": "1", "MINUTES_classic": "0.08",
-                         "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4"})
+                         "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4", "PROBE": "1",
+                         "PROBE_BATCHES": "4", "BATCH_classic": "6"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "train groups, one after another: seed ; classic" in done.stdout
     # PACK=1: what a device call brings back is one archive and the weights
@@ -62,6 +64,11 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         ("seed", "started"), ("seed", "done"), ("classic", "started"), ("classic", "done")]
     assert "train classic started for 0.08 min" in log       # MINUTES_<model> wins
     assert "train seed started for 0.05 min" in log
+    assert "there is no binding to test" in log               # cpu data: one object each
+    probe = (results / "probe.md").read_text()                # PROBE=1, before training
+    assert "| transformer | 4 |" in probe and "| gan | 4 |" in probe
+    meta = json.loads((results / "classic" / "model.json").read_text())
+    assert set(meta["stage_batch"].values()) == {6}           # BATCH_<model>
     summary = json.loads((results / "summary.json").read_text())
     assert {row["model"] for row in summary["models"]} == {"classic", "seed"}
     for model in ("classic", "seed"):
@@ -75,3 +82,23 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         assert stored is not None and stored["model"] == model
         assert set(stored["splits"]) == {"test", "heldout"}
         checkpoint.load_checkpoint(results / "weights" / f"{model}_cpu.pt")  # .sha256 fits
+
+
+def test_step_probe_times_every_stage(tmp_path):
+    """benchmarks/step_probe.py (the per-step timing and GPU-wait count), rehearsed."""
+    out = tmp_path / "probe.json"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    run = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--model", "classic",
+                          "--preset", "tiny", "--steps", "2", "--warmup", "1",
+                          "--batch-sizes", "4", "8", "--out", str(out)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads(out.read_text())
+    assert [(r["stage"], r["batch_size"]) for r in rows] == [
+        ("tokenizer", 4), ("tokenizer", 8), ("transformer", 4), ("transformer", 8)]
+    assert all(r["videos_per_s"] > 0 and r["ms_per_step"] >= r["cpu_ms_per_step"] * 0.99
+               for r in rows)
+    assert "| transformer | 8 |" in run.stdout
+    bad = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--preset", "nope"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "preset 'nope' is unknown" in bad.stderr

@@ -190,3 +190,20 @@ def test_guided_logits_matches_torch_lerp():
     for guidance in (0.0, 1.0, 3.0):
         torch.testing.assert_close(t2v.guided_logits(cond, uncond, guidance),
                                    torch.lerp(uncond, cond, guidance))
+
+
+def test_nll_is_the_summed_cross_entropy_of_the_codes(model):
+    """nll = -sum_n log softmax(logits_n)[code_n], teacher-forced, with the caption."""
+    torch.manual_seed(4)
+    videos = torch.rand(3, model.preset.num_frames, 3, model.preset.size, model.preset.size)
+    caps = ["a red circle moves left", "a blue square rises", "a green triangle falls"]
+    nll = model.nll(videos, caps)
+    codes = model.codes(videos)
+    with torch.no_grad():
+        logp = torch.log_softmax(model.code_logits(codes, caps).float(), -1)
+    manual = -logp.gather(-1, codes[..., None])[..., 0].sum(1)
+    assert nll.shape == (3,) and (nll > 0).all()
+    torch.testing.assert_close(nll, manual)
+    # per video: the same value alone as in a batch, and another caption changes it
+    torch.testing.assert_close(model.nll(videos[1:2], caps[1:2]), nll[1:2])
+    assert not torch.allclose(model.nll(videos[:1], ["a yellow square grows"]), nll[:1])

@@ -172,3 +172,14 @@ def test_code_usage_matches_categorical_perplexity():
     counts = torch.bincount(indices, minlength=10).float()
     perplexity = torch.distributions.Categorical(probs=counts).entropy().exp()
     assert tk.code_usage(indices, 10) == pytest.approx(float(perplexity) / 10, rel=1e-6)
+
+
+def test_levels_tensor_is_made_once_per_device_and_checked_on_the_cpu():
+    z = torch.zeros(2, 3)
+    a = tk._levels_tensor((8, 5, 5), z)
+    assert a is tk._levels_tensor([8, 5, 5], z)         # cached: no new copy per step
+    assert a.tolist() == [8, 5, 5] and a.dtype == torch.long
+    with pytest.raises(ValueError, match="integers >= 2"):
+        tk._levels_tensor((8, 1, 5), z)
+    with pytest.raises(ValueError, match="number of levels"):
+        tk._levels_tensor((8, 5), z)

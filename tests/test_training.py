@@ -209,8 +209,9 @@ def test_cli_train(tmp_path, capsys):
     from t2v_edu.cli import main
 
     assert main(["train", "--preset", "tiny", "--steps", "2", "--out", str(tmp_path / "c"),
-                 "--no-progress", "--sample-every", "0"]) == 0
+                 "--no-progress", "--sample-every", "0", "--batch-size", "2"]) == 0
     assert "videos/s" in capsys.readouterr().out
+    assert json.loads((tmp_path / "c" / "model.json").read_text())["videos_seen"] == 2 * 2 * 2
     assert main(["train", "--model", "nope", "--out", str(tmp_path / "x")]) == 2
 
 
@@ -296,3 +297,36 @@ def test_training_api_has_return_types():
 
     for fn in (training.load_model, training.lookup_preset, training.get_preset):
         assert inspect.signature(fn).return_annotation is not inspect.Signature.empty, fn
+
+
+def test_train_step_moves_the_weights_and_prepared_batches_are_cpu_tensors():
+    preset = t2v.PRESETS["tiny"]
+    model = t2v.build(preset)
+    stage = t2v.stages(model, preset)[1]
+    source = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(), 0)
+    captions, layout = source.prepare(1, 0, 4)
+    assert len(captions) == 4 and all(t.device.type == "cpu" for t in layout)
+    optimizer = training.make_optimizer(stage, torch.device("cpu"))
+    before = [p.detach().clone() for p in model.video.parameters()]
+    loss, metrics = training.train_step(stage, optimizer, *source.render((captions, layout)))
+    assert torch.isfinite(loss) and "bits_per_token" in metrics
+    assert any(not torch.equal(b, p) for b, p in zip(before, model.video.parameters()))
+    frozen = [p.detach().clone() for p in model.tokenizer.parameters()]
+    training.train_step(stage, optimizer, *source.batch(1, 1, 4))
+    # the transformer stage trains the caption encoder and transformer, not the tokenizer
+    assert all(torch.equal(a, b) for a, b in zip(frozen, model.tokenizer.parameters()))
+
+
+def test_batch_size_option_sets_every_stage_and_is_kept_on_resume(tmp_path):
+    result = train(tiny(tmp_path / "b", steps=2, batch_size=6))
+    assert result.meta["stage_batch"] == {"tokenizer": 6, "transformer": 6}
+    assert result.meta["videos_seen"] == 2 * 6 + 2 * 6
+    card = training.model_card(result.meta)
+    assert "--batch-size 6" in card and "| videos per step | tokenizer: 6, transformer: 6 |" in card
+    with pytest.raises(ValueError, match="resume it with --batch-size 6"):
+        train(tiny(tmp_path / "b", steps=2, batch_size=8, resume=True))
+    with pytest.raises(ValueError, match="batch_size .* must be positive"):
+        tiny(tmp_path / "c", steps=1, batch_size=0)
+    plain = train(tiny(tmp_path / "p", steps=1)).meta
+    assert plain["stage_batch"] == {"tokenizer": 4, "transformer": 4}
+    assert "--batch-size" not in training.model_card(plain)
