@@ -420,14 +420,16 @@ def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
 
     Returns {test: (captions, right attrs, wrong attrs, geometry)}.
     """
+    if num_captions < 1:
+        raise ValueError(f"num_captions must be at least 1, got {num_captions}")
     spec_obj = data.get_spec(spec)
     if spec_obj.max_objects < 2 or len(spec_obj.shapes) < 3:
         raise ValueError(f"the binding test needs captions of two objects and at least 3 "
                          f"shapes; spec {spec!r} has at most {spec_obj.max_objects} object(s): "
                          "use spec 'gpu'")
     ds = data.MovingShapes(split, num_frames=VIDEO_FORMATS[spec].num_frames,
-                           size=VIDEO_FORMATS[spec].size, length=data.DEFAULT_LENGTH[split],
-                           seed=seed, spec=spec)
+                           size=VIDEO_FORMATS[spec].size, length=20 * num_captions + 100,
+                           seed=seed, spec=spec)  # procedural: as many videos as needed
     two, one = [], []
     for i in range(len(ds)):
         if len(two) == len(one) == num_captions:
@@ -439,8 +441,8 @@ def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
         elif len(attrs) == 1 and len(one) < num_captions:
             one.append((text, attrs, geometry))
     if len(two) < num_captions or len(one) < num_captions:
-        raise ValueError(f"the {split} split has fewer than {num_captions} captions of one "
-                         f"and of two objects; ask for fewer (num_captions)")
+        raise ValueError(f"found fewer than {num_captions} captions of one and of two "
+                         f"objects in {len(ds)} videos of spec {spec!r}; ask for fewer")
 
     def unnamed(a):
         return next(s for s in spec_obj.shapes if s not in {o["shape"] for o in a})

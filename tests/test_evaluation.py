@@ -358,6 +358,9 @@ def test_binding_pairs_change_only_what_they_say():
         assert len(r) == 1 and w[0]["shape"] != r[0]["shape"]
     with pytest.raises(ValueError, match="two objects.*use spec 'gpu'"):
         ev.binding_pairs("cpu", "test", 4, seed=0)
+    with pytest.raises(ValueError, match="num_captions must be at least 1"):
+        ev.binding_pairs("gpu", "test", 0, seed=0)
+    assert len(ev.binding_pairs("gpu", "heldout", 300, seed=0)["binding"][0]) == 300
 
 
 def test_binding_test_tells_binding_from_a_bag_of_words():
