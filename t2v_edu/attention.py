@@ -305,13 +305,16 @@ class TextTransformer(nn.Module):
     forward(ids [B, L], lengths [B] or None) -> (tokens [B, L, E], pooled [B, E]); the
     pooled vector is the mean over real tokens. Padding (id 0) is never attended to.
     ``return_weights=True`` adds a list of self-attention weights [B, h, L, L] per block.
+    With ``num_segments`` > 0, forward also takes ``segments`` [B, L] (e.g.
+    ``text.segment_ids``) and adds a learned embedding of each token's segment.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 64, num_heads: int = 4,
                  num_layers: int = 2, max_len: int = 32, mlp_ratio: float = 4,
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, num_segments: int = 0):
         super().__init__()
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=Vocab.pad_id)
+        self.segment = nn.Embedding(num_segments, embed_dim) if num_segments else None
         self.register_buffer("positions", sinusoidal_positions(max_len, embed_dim),
                              persistent=False)
         self.blocks = nn.ModuleList(TransformerBlock(embed_dim, num_heads, mlp_ratio,
@@ -320,13 +323,20 @@ class TextTransformer(nn.Module):
         self.out_dim = embed_dim
         self.max_len = max_len
 
-    def forward(self, ids: Tensor, lengths: Tensor | None = None, return_weights: bool = False):
+    def forward(self, ids: Tensor, lengths: Tensor | None = None, return_weights: bool = False,
+                segments: Tensor | None = None):
         B, L = ids.shape
         if L > self.max_len:
             raise ValueError(f"captions of {L} tokens exceed max_len={self.max_len}")
+        if (segments is not None) != (self.segment is not None):
+            raise ValueError("segments are given exactly when the encoder has segment "
+                             f"embeddings (num_segments > 0); this one has "
+                             f"{0 if self.segment is None else self.segment.num_embeddings}")
         if lengths is None:
             lengths = (ids != Vocab.pad_id).sum(1)
         x = self.embed(ids) * math.sqrt(self.out_dim) + self.positions[:L]
+        if segments is not None:  # a third "and" would be past the last segment: clamp
+            x = x + self.segment(segments.clamp_max(self.segment.num_embeddings - 1))
         mask = padding_mask(lengths, L)                              # [B, 1, L]
         all_weights = []
         for block in self.blocks:

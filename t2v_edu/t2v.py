@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
-from .text import Vocab, caption_batch
+from .text import Vocab, caption_batch, segment_ids
 from .tokenizer import FrameTokenizer, TokenizerConfig, indices_to_digits, tokenizer_loss
 from .training import Stage, lookup_preset
 
@@ -69,6 +69,8 @@ class Preset:
     # caption encoder and video transformer
     text_dim: int = 64
     text_layers: int = 0             # 0: word embeddings + positions, no self-attention
+    caption_segments: int = 0        # > 0: a learned embedding of each word's segment
+                                     # (text.segment_ids: which object it describes)
     embed_dim: int = 96              # (one object per caption: measured better on held-out
     num_layers: int = 3              # combinations than one self-attention layer)
     num_heads: int = 4
@@ -349,7 +351,8 @@ class TextToVideo(nn.Module):
             preset.size, preset.work_size, tuple(preset.hidden), tuple(preset.levels),
             preset.frames_per_token))
         self.text = TextTransformer(len(self.vocab), preset.text_dim, num_heads=4,
-                                    num_layers=preset.text_layers, max_len=48)
+                                    num_layers=preset.text_layers, max_len=48,
+                                    num_segments=preset.caption_segments)
         self.video = VideoTransformer(self.tokenizer.num_codes,
                                       preset.num_frames // preset.frames_per_token,
                                       self.tokenizer.grid, preset.embed_dim,
@@ -366,7 +369,9 @@ class TextToVideo(nn.Module):
         """(word features [B, L, C], mask [B, 1, L]); rows where ``drop`` is True get
         the empty caption (only <bos>), the unconditional input of guidance."""
         ids, lengths = caption_batch(self.vocab, captions, self.device, drop)
-        tokens, _ = self.text(ids, lengths)
+        segments = (segment_ids(ids, self.vocab.stoi["and"]) if self.preset.caption_segments
+                    else None)
+        tokens, _ = self.text(ids, lengths, segments=segments)
         return tokens, padding_mask(lengths, ids.shape[1])
 
     # -- training --------------------------------------------------------------

@@ -141,6 +141,18 @@ def caption_batch(vocab: Vocab, captions: Sequence[str], device: torch.device | 
     return data.to_device(ids, device), data.to_device(lengths, device)
 
 
+def segment_ids(ids: Tensor, and_id: int) -> Tensor:
+    """The segment of each token [B, L]: how many "and" come before it,
+
+        s_i = sum_{j < i} [w_j = "and"],
+
+    so a two-object caption's words are 0 (first object, its "and" included) then 1
+    (second object). BERT's token types (sentence A / B) are the same idea.
+    """
+    is_and = (ids == and_id).long()
+    return is_and.cumsum(1) - is_and
+
+
 def padding_lengths_mask(lengths: Tensor, max_len: int) -> Tensor:
     """True at real tokens, False at padding: bool [B, max_len]."""
     return torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]

@@ -237,3 +237,33 @@ def test_load_from_torch_refuses_a_bias_mismatch():
 def test_sinusoidal_positions_base_must_exceed_one():
     with pytest.raises(ValueError, match=r"base must be a number > 1.*got -1"):
         A.sinusoidal_positions(3, 4, base=-1)
+
+
+def test_segment_ids_count_the_ands_before_each_word():
+    vocab = text.Vocab.default()
+    and_id = vocab.stoi["and"]
+    ids, _ = vocab.encode_batch(["a red circle moves left and a blue square rises",
+                                 "the circle is red and it moves left", "a red circle"])
+    seg = text.segment_ids(ids, and_id)
+    assert seg[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]   # "and" is still segment 0
+    # one object with an "and": "it moves left" is segment 1 (the model learns "it")
+    assert seg[1, :8].tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert (seg[2] == 0).all()
+
+
+def test_text_transformer_segment_embeddings():
+    torch.manual_seed(7)
+    vocab = text.Vocab.default()
+    ids, lengths = vocab.encode_batch(["a red circle moves left and a blue square rises"])
+    seg = text.segment_ids(ids, vocab.stoi["and"])
+    enc = A.TextTransformer(len(vocab), 32, 4, 2, num_segments=2).eval()
+    tokens, _ = enc(ids, lengths, segments=seg)
+    flipped, _ = enc(ids, lengths, segments=1 - seg)
+    assert not torch.allclose(tokens, flipped)                  # the segment is seen
+    many, _ = enc(ids, lengths, segments=seg + 5)                # clamped to the last one
+    torch.testing.assert_close(many, enc(ids, lengths, segments=torch.ones_like(seg))[0])
+    with pytest.raises(ValueError, match="segments are given exactly when"):
+        enc(ids, lengths)
+    with pytest.raises(ValueError, match="segments are given exactly when"):
+        A.TextTransformer(len(vocab), 32, 4, 2)(ids, lengths, segments=seg)
+    assert "segment.weight" not in A.TextTransformer(len(vocab), 32, 4, 2).state_dict()

@@ -102,3 +102,24 @@ def test_step_probe_times_every_stage(tmp_path):
     bad = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--preset", "nope"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "preset 'nope' is unknown" in bad.stderr
+
+
+def test_binding_scripts_run_on_the_shipped_gpu_model(tmp_path):
+    """benchmarks/binding_test.py and binding_finetune.py, at their smallest."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    run = subprocess.run([sys.executable, "benchmarks/binding_test.py", "--split", "test",
+                          "--num-captions", "2", "--out", str(tmp_path / "b.json")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert "| two objects, their shapes swapped (binding) |" in run.stdout
+    saved = json.loads((tmp_path / "b.json").read_text())
+    assert saved["checkpoint"] == "classic_gpu.pt"
+    assert set(saved["results"][0]["tests"]) == {"binding", "named", "single"}
+    run = subprocess.run([sys.executable, "benchmarks/binding_finetune.py", "--segments", "2",
+                          "--minutes", "0.01", "--captions", "2", "--batch-size", "4",
+                          "--out", str(tmp_path / "f.json")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    tuned = json.loads((tmp_path / "f.json").read_text())
+    assert tuned["steps"] >= 1 and tuned["videos"] == 4 * tuned["steps"]
+    assert set(tuned["before"]) == set(tuned["after"]) == {"binding", "named", "single"}

@@ -207,3 +207,19 @@ def test_nll_is_the_summed_cross_entropy_of_the_codes(model):
     # per video: the same value alone as in a batch, and another caption changes it
     torch.testing.assert_close(model.nll(videos[1:2], caps[1:2]), nll[1:2])
     assert not torch.allclose(model.nll(videos[:1], ["a yellow square grows"]), nll[:1])
+
+
+def test_caption_segments_reach_the_text_encoder():
+    from dataclasses import replace
+
+    torch.manual_seed(5)
+    # no self-attention in the caption encoder, so each word keeps its own segment
+    seg = t2v.build(replace(t2v.PRESETS["tiny"], caption_segments=2, text_layers=0)).eval()
+    assert seg.text.segment.num_embeddings == 2 and t2v.build("tiny").text.segment is None
+    caps = ["a red circle moves left and a blue square rises"]
+    before, _ = seg.encode_text(caps)
+    with torch.no_grad():
+        seg.text.segment.weight[1] += torch.randn(seg.text.segment.embedding_dim)  # segment 1
+    after, _ = seg.encode_text(caps)
+    changed = (after - before).abs().amax(-1)[0] > 1e-6
+    assert not changed[:7].any() and changed[7:].all()
