@@ -69,7 +69,7 @@ def main(argv=None) -> int:
         b = args.batch_size
         videos, captions, _ = videos_of.get_batch(range(step * b, step * b + b))
         for group in optimizer.param_groups:
-            group["lr"] = args.lr * min(1.0, (step + 1) / 20)      # 20 warm-up steps
+            group["lr"] = training.learning_rate(args.lr, step, 20, 0.0)  # warm-up, then flat
         model.train()
         loss, _ = training.train_step(stage, optimizer, videos, captions)
         losses.append(loss.item())

@@ -144,7 +144,7 @@ def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
 
 def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Code indices [...] -> quantised values [..., d]: the inverse of codes_to_indices."""
-    lv = torch.as_tensor(levels, device=indices.device)
+    lv = levels_on(tuple(int(L) for L in levels), indices.device)
     num_codes = int(lv.prod())
     if indices.numel() and (indices.min() < 0 or indices.max() >= num_codes):
         raise ValueError(f"indices must lie in [0, {num_codes}) (prod(levels) = "
