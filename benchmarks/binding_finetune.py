@@ -7,9 +7,9 @@ shipped model's exact function), trains the caption encoder and transformer on d
 more two-object captions, and prints the binding test (``evaluation.binding_test``)
 before and after. Run the two variants side by side, one thread each:
 
-    OMP_NUM_THREADS=1 python benchmarks/binding_finetune.py --segments 2 --minutes 34 \\
+    T2V_THREADS=1 python benchmarks/binding_finetune.py --segments 2 --minutes 34 \\
         --out seg.json &
-    OMP_NUM_THREADS=1 python benchmarks/binding_finetune.py --segments 0 --minutes 34 \\
+    T2V_THREADS=1 python benchmarks/binding_finetune.py --segments 0 --minutes 34 \\
         --out base.json
 
 On 2 CPU cores (one each) that is about 900 steps of 16 videos per variant.

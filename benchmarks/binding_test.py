@@ -3,7 +3,9 @@ with which colour in a two-object caption? (``t2v_edu.evaluation.binding_test``)
 
 For each caption the model scores the right video and a wrong one, drawn at the same
 positions and speeds, by -log p(video | caption) (``TextToVideo.nll``: one forward pass,
-no sampling). Prints a Markdown table; chance is 50 %.
+no sampling). Prints a Markdown table; chance is 50 %. Then the caption probe
+(``evaluation.caption_probe``): does the caption encoder's feature of a colour word
+carry the shape of its own object, or of both?
 
     python benchmarks/binding_test.py                                # the shipped GPU model
     python benchmarks/binding_test.py --checkpoint runs/x/model.pt --split heldout
@@ -51,8 +53,12 @@ def main(argv=None) -> int:
                                          args.num_captions, args.seed)
         results.append(result)
         print(evaluation.format_binding(result), flush=True)
+    probe = evaluation.caption_probe(model.encode_text, model.vocab, preset.data_spec,
+                                     seed=args.seed)
+    print(evaluation.format_caption_probe(probe), flush=True)
     if args.out:
-        evaluation.save_json({"checkpoint": Path(path).name, "results": results}, args.out)
+        evaluation.save_json({"checkpoint": Path(path).name, "results": results,
+                              "caption_probe": probe}, args.out)
     return 0
 
 

@@ -54,7 +54,7 @@ def probe_stage(model, stage, si: int, preset, device, batch_size: int, steps: i
     source = training.BatchSource(preset, 0, device, training.Distributed())
     optimizer = training.make_optimizer(stage, device)
     autocast = training.autocast_for(preset, device)
-    batches = source.batches(si, 0, warmup + steps + 1, batch_size)
+    batches = source.batches(si, 0, warmup + steps + 1, batch_size, stage.uses_videos)
     model.train()
 
     def step():

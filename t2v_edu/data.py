@@ -182,15 +182,24 @@ def tokenize_caption(text: str) -> list[str]:
     return re.findall(r"[a-z]+", text.lower())
 
 
-def _split_objects(words: list[str]) -> list[list[str]]:
-    """Split a caption's words into one clause per object.
+def _separates(words: list[str], i: int) -> bool:
+    """Whether word i is an "and" between two objects: every "and" is, except in "the
+    circle is red and it moves", where the clause after "and" starts with "it" (the same
+    object)."""
+    return words[i] == "and" and not (i + 1 < len(words) and words[i + 1] == "it")
 
-    "and" separates objects, except in "the circle is red and it moves", where the
-    clause after "and" starts with "it" (the same object).
-    """
+
+def word_objects(words: list[str]) -> list[int]:
+    """The object each word of a caption describes: 0, 1, ... counted by the "and"s
+    before it that separate objects (an "and" itself belongs to the object before it)."""
+    return [sum(_separates(words, j) for j in range(i)) for i in range(len(words))]
+
+
+def _split_objects(words: list[str]) -> list[list[str]]:
+    """Split a caption's words into one clause per object (at each ``_separates`` "and")."""
     clauses, current = [], []
     for i, w in enumerate(words):
-        if w == "and" and not (i + 1 < len(words) and words[i + 1] == "it"):
+        if _separates(words, i):
             clauses.append(current)
             current = []
         else:

@@ -15,17 +15,19 @@ A generator is any ``generate_fn(captions: list[str], seed: int) -> [B, T, 3, H,
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from . import data
-from .judges import (VIDEO_FORMATS, LearnedJudge, OracleJudge, check_videos, match_objects,
-                     real_videos, score_per_color)
+from .judges import (VIDEO_FORMATS, LearnedJudge, OracleJudge, VideoFormat, check_videos,
+                     match_objects, real_videos, score_per_color)
 
 GenerateFn = Callable[[list, int], Tensor]
 HELP = "Evaluate a text-to-video model with two judges (accuracy, FVD-lite, retrieval...)."
@@ -409,7 +411,8 @@ def preference(nll_right: Tensor, nll_wrong: Tensor) -> float:
             ).mean().item()
 
 
-def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
+def binding_pairs(spec: str | data.DataSpec, split: str, num_captions: int, seed: int,
+                  video_format: VideoFormat | None = None) -> dict:
     """Captions with a right and a wrong version of each video (same positions and speeds):
 
     - "binding": two-object captions, the two objects' shapes swapped (every word of
@@ -418,17 +421,20 @@ def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
       caption does not name;
     - "single": one-object captions, the shape replaced by another.
 
+    ``spec``: a name of ``data.DATA_SPECS``, or a ``DataSpec`` with its ``video_format``
+    (frames and size; a name's own format by default).
     Returns {test: (captions, right attrs, wrong attrs, geometry)}.
     """
     if num_captions < 1:
         raise ValueError(f"num_captions must be at least 1, got {num_captions}")
+    fmt = binding_format(spec, video_format)
     spec_obj = data.get_spec(spec)
     if spec_obj.max_objects < 2 or len(spec_obj.shapes) < 3:
         raise ValueError(f"the binding test needs captions of two objects and at least 3 "
                          f"shapes; spec {spec!r} has at most {spec_obj.max_objects} object(s): "
                          "use spec 'gpu'")
-    ds = data.MovingShapes(split, num_frames=VIDEO_FORMATS[spec].num_frames,
-                           size=VIDEO_FORMATS[spec].size, length=20 * num_captions + 100,
+    ds = data.MovingShapes(split, num_frames=fmt.num_frames, size=fmt.size,
+                           length=20 * num_captions + 100,
                            seed=seed, spec=spec)  # procedural: as many videos as needed
     two, one = [], []
     for i in range(len(ds)):
@@ -459,17 +465,30 @@ def binding_pairs(spec: str, split: str, num_captions: int, seed: int) -> dict:
             for name, items in (("binding", two), ("named", two), ("single", one))}
 
 
-def binding_test(nll_fn: NllFn, spec: str = "gpu", split: str = "test",
-                 num_captions: int = 128, seed: int = 0, batch_size: int = 32) -> dict:
+def binding_format(spec: str | data.DataSpec, video_format: VideoFormat | None) -> VideoFormat:
+    """The frames and size the binding test renders: ``video_format``, else the spec's."""
+    if video_format is not None:
+        return video_format
+    if isinstance(spec, str) and spec in VIDEO_FORMATS:
+        return VIDEO_FORMATS[spec]
+    name = repr(spec) if isinstance(spec, str) else data.spec_name(spec)
+    raise ValueError(f"spec {name} has no video format: use one of {sorted(VIDEO_FORMATS)} "
+                     "or pass video_format=judges.VideoFormat(num_frames, size)")
+
+
+def binding_test(nll_fn: NllFn, spec: str | data.DataSpec = "gpu", split: str = "test",
+                 num_captions: int = 128, seed: int = 0, batch_size: int = 32,
+                 video_format: VideoFormat | None = None) -> dict:
     """Score right vs wrong videos of the same captions with ``nll_fn(videos, captions)
     -> -log p(video | caption) [B]`` (e.g. ``TextToVideo.nll``). No sampling: this asks
     what the model *knows*, whatever its sampler does with it.
 
-    Returns {"spec", "split", "seed", "num_captions", "tests": {name: {"prefers_right",
-    "margin_nats"}}} for the tests of ``binding_pairs``. A model that reads a caption as
+    ``spec``: a name, or a ``DataSpec`` with its ``video_format`` (see ``binding_pairs``).
+    Returns {"spec", "split", "seed", "num_captions", "frames", "size", "tests": {name:
+    {"prefers_right", "margin_nats"}}} for the tests of ``binding_pairs``. A model that reads a caption as
     a bag of words passes "named" and "single" but scores 0.5 (chance) on "binding".
     """
-    fmt = VIDEO_FORMATS[spec]
+    fmt = binding_format(spec, video_format)
 
     def score(captions, attrs, geometry) -> Tensor:
         parts = []
@@ -481,15 +500,89 @@ def binding_test(nll_fn: NllFn, spec: str = "gpu", split: str = "test",
 
     tests, right_nll = {}, {}  # "binding" and "named" share their right videos: score once
     for name, (captions, right, wrong, geometry) in binding_pairs(spec, split, num_captions,
-                                                                  seed).items():
+                                                                  seed, fmt).items():
         key = tuple(captions)
         if key not in right_nll:
             right_nll[key] = score(captions, right, geometry)
         nll_right, nll_wrong = right_nll[key], score(captions, wrong, geometry)
         tests[name] = {"prefers_right": preference(nll_right, nll_wrong),
                        "margin_nats": (nll_wrong - nll_right).mean().item()}
-    return {"spec": spec, "split": split, "seed": seed, "num_captions": num_captions,
+    return {"spec": spec if isinstance(spec, str) else "custom", "split": split, "seed": seed,
+            "num_captions": num_captions, "frames": fmt.num_frames, "size": fmt.size,
             "tests": tests}
+
+
+def two_object_captions(spec: str | data.DataSpec, split: str, num_captions: int,
+                        seed: int) -> tuple[list[str], list[list[dict]]]:
+    """``num_captions`` captions of two objects that differ in shape and in colour, with
+    their attrs, from a data split (only captions and attributes: nothing is drawn)."""
+    spec_obj = dataclasses.replace(data.get_spec(spec), two_object_prob=1.0)
+    if spec_obj.max_objects < 2:
+        raise ValueError(f"this needs captions of two objects; spec {spec!r} has one: "
+                         "use spec 'gpu'")
+    ds = data.MovingShapes(split, num_frames=2, size=8, length=10 * num_captions + 100,
+                           seed=seed, spec=spec_obj)
+    found = ([], [])
+    for i in range(len(ds)):
+        text, attrs, _ = ds.describe(i)
+        if len(found[0]) == num_captions:
+            break
+        if len({o["shape"] for o in attrs}) == len({o["color"] for o in attrs}) == 2:
+            found[0].append(text)
+            found[1].append(attrs)
+    if len(found[0]) < num_captions:
+        raise ValueError(f"found only {len(found[0])} such captions; ask for fewer")
+    return found
+
+
+def linear_probe_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test_y: Tensor,
+                          steps: int = 300, lr: float = 0.05) -> float:
+    """Fit softmax(W x + b) to the train labels (cross-entropy, full-batch Adam), return
+    its accuracy on the test set: how much of the label a *linear* read-out finds in x."""
+    torch.manual_seed(0)
+    mean, std = train_x.mean(0), train_x.std(0) + 1e-6     # standardise each feature
+    probe = torch.nn.Linear(train_x.shape[1], int(max(train_y.max(), test_y.max())) + 1)
+    optimizer = torch.optim.Adam(probe.parameters(), lr=lr)
+    with torch.enable_grad():
+        for _ in range(steps):
+            optimizer.zero_grad()
+            F.cross_entropy(probe((train_x - mean) / std), train_y).backward()
+            optimizer.step()
+    with torch.no_grad():
+        return (probe((test_x - mean) / std).argmax(1) == test_y).float().mean().item()
+
+
+def caption_probe(encode_text: Callable[[list[str]], tuple[Tensor, Tensor]], vocab,
+                  spec: str | data.DataSpec = "gpu", num_train: int = 2000,
+                  num_test: int = 500, seed: int = 0) -> dict:
+    """Does the caption encoder bind? A linear probe on the feature of each two-object
+    caption's first colour word (``encode_text(captions) -> (tokens [B, L, C], mask)``,
+    e.g. ``TextToVideo.encode_text``; ``vocab`` turns the words into positions).
+
+    "own": how often the probe reads that object's shape from the feature; "other": the
+    other object's shape. A bag-of-words encoder mixes both named shapes into every word
+    and scores about 50 % on both (it only knows which two shapes were named); an encoder
+    that binds scores well above 50 % on "own". Trained on ``train`` captions, scored
+    on ``test`` ones.
+    """
+    spec_obj = data.get_spec(spec)
+
+    def features(split: str, n: int, split_seed: int):
+        captions, attrs = two_object_captions(spec, split, n, split_seed)
+        with torch.no_grad():
+            tokens, _ = encode_text(captions)
+        ids, _ = vocab.encode_batch(captions, bos=True)
+        first = torch.tensor([ids[b].tolist().index(vocab.stoi[a[0]["color"]])
+                              for b, a in enumerate(attrs)])
+        shape = torch.tensor([[spec_obj.shapes.index(o["shape"]) for o in a] for a in attrs])
+        return tokens[torch.arange(n), first.to(tokens.device)].float().cpu(), shape
+
+    train_x, train_shape = features("train", num_train, seed)
+    test_x, test_shape = features("test", num_test, seed + 1)
+    return {"own": linear_probe_accuracy(train_x, train_shape[:, 0], test_x, test_shape[:, 0]),
+            "other": linear_probe_accuracy(train_x, train_shape[:, 1], test_x,
+                                           test_shape[:, 1]),
+            "num_train": num_train, "num_test": num_test, "seed": seed}
 
 
 BINDING_LABELS = {
@@ -510,6 +603,14 @@ def format_binding(result: dict) -> str:
         lines.append(f"| {BINDING_LABELS.get(name, name)} | {_pct(r['prefers_right'])} | "
                      f"{r['margin_nats']:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def format_caption_probe(result: dict) -> str:
+    """The caption probe in two Markdown lines."""
+    return (f"Caption probe ({result['num_train']} train / {result['num_test']} test "
+            "two-object captions): a linear read-out of the first colour word's feature "
+            f"finds its own object's shape {_pct(result['own'])} of the time, the other "
+            f"object's {_pct(result['other'])} (a bag of words: about 50 % on both).\n")
 
 
 def _pct(value) -> str:

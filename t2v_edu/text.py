@@ -141,6 +141,31 @@ def caption_batch(vocab: Vocab, captions: Sequence[str], device: torch.device | 
     return data.to_device(ids, device), data.to_device(lengths, device)
 
 
+# What a caption parser predicts for each word: its object's shape, colour and motion
+PARSE_VALUES: tuple[tuple[str, ...], ...] = (data.ALL_SHAPES, tuple(data.PALETTE),
+                                             data.ALL_MOTIONS)
+
+
+def parse_targets(vocab: Vocab, captions: Sequence[str]) -> Tensor:
+    """What each word of each caption describes: int64 [B, L, 3], the (shape, colour,
+    motion) indices into ``PARSE_VALUES`` of the object the word belongs to
+    (``data.word_objects``; the attributes from ``data.parse_caption``), and -100 (not
+    scored) at <bos> and padding. L is that of ``vocab.encode_batch(captions, bos=True)``.
+
+    A caption encoder trained to predict these from each word's feature must put an
+    object's shape, colour and motion into every one of its words: it binds them.
+    """
+    ids, _ = vocab.encode_batch(captions, bos=True)
+    rows = []
+    for caption in captions:
+        objects = [[values.index(obj[key]) for values, key in
+                    zip(PARSE_VALUES, ("shape", "color", "motion"))]
+                   for obj in data.parse_caption(caption)]
+        words = [objects[obj] for obj in data.word_objects(tokenize(caption))]
+        rows.append([[-100] * 3] + words + [[-100] * 3] * (ids.shape[1] - 1 - len(words)))
+    return torch.tensor(rows, dtype=torch.int64)
+
+
 def segment_ids(ids: Tensor, and_id: int) -> Tensor:
     """The segment of each token [B, L]: how many "and" come before it,
 

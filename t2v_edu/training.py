@@ -96,6 +96,7 @@ class Stage:
     grad_clip: float = 1.0
     batch_size: int | None = None   # default: the preset's
     final_lr_fraction: float = 0.1  # the cosine decays to lr * this
+    uses_videos: bool = True        # False: loss gets videos=None (captions only: nothing drawn)
 
 
 # ---------------------------------------------------------------------------------
@@ -293,18 +294,23 @@ class BatchSource:
         """The batch of one step."""
         return self.render(self.prepare(stage, step, batch_size))
 
-    def batches(self, stage: int, start: int, end: int, batch_size: int):
-        """The batches of steps start, start + 1, ... < end, in order."""
+    def batches(self, stage: int, start: int, end: int, batch_size: int, videos: bool = True):
+        """The batches of steps start, start + 1, ... < end, in order (with videos=False:
+        (None, captions), nothing drawn)."""
         if self.workers == 0:
             for step in range(start, end):
-                yield self.batch(stage, step, batch_size)
+                if videos:
+                    yield self.batch(stage, step, batch_size)
+                else:
+                    yield None, [self.dataset.describe(i)[0]
+                                 for i in self.indices(stage, step, batch_size)]
             return
         loader = torch.utils.data.DataLoader(
             _PreparedSteps(self, stage, batch_size), batch_size=None,
             sampler=range(start, end), num_workers=self.workers, prefetch_factor=4,
             collate_fn=_as_is, pin_memory=self.device.type == "cuda")
         for prepared in loader:
-            yield self.render(prepared)
+            yield self.render(prepared) if videos else (None, prepared[0])
 
 
 class _PreparedSteps(torch.utils.data.Dataset):
@@ -509,7 +515,7 @@ def train(config: TrainConfig) -> TrainResult:
                    mininterval=1.0)  # in a notebook each refresh is a widget message: an
         # unread flood of them overflows the kernel's output queue and loses messages
         step, t_last, videos_since = start_step, time.perf_counter(), 0
-        batches = source.batches(si, start_step, stage.steps, batch_size)
+        batches = source.batches(si, start_step, stage.steps, batch_size, stage.uses_videos)
         while True:
             progress = step / stage.steps
             if stage_allowed is not None:
@@ -531,7 +537,7 @@ def train(config: TrainConfig) -> TrainResult:
                 position["flops"][si] = float(counter.get_total_flops()) * dist_info.world
             step += 1
             videos_since += batch_size
-            position["videos"] += batch_size
+            position["videos"] += batch_size if stage.uses_videos else 0
             if device.type == "cuda" and (step % config.log_every == 0):
                 torch.cuda.synchronize(device)
             stage_time += time.perf_counter() - t0
@@ -590,7 +596,15 @@ def _init_from(model: nn.Module, config: TrainConfig) -> dict:
         raise ValueError(f"--init-from {config.init_from} holds model {found[0]!r}, preset "
                          f"{found[1]!r}; it can start only --model {found[0]} --preset "
                          f"{found[1]} (a model.pt that t2v-edu train wrote)")
-    model.load_state_dict(state["state_dict"])
+    # weights a module added after the checkpoint was made (its ADDED_LATER prefixes, e.g.
+    # the classic model's caption parser) start fresh; anything else must match exactly
+    added_later = getattr(model_module(config.model), "ADDED_LATER", ())
+    missing, unexpected = model.load_state_dict(state["state_dict"], strict=False)
+    wrong = unexpected + [k for k in missing if not k.startswith(added_later)]
+    if wrong:
+        raise ValueError(f"--init-from {config.init_from} does not fit this preset's model: "
+                         f"{len(wrong)} weights differ, e.g. {wrong[:3]}; start from a "
+                         "model.pt of the same preset and code version")
     meta = state["meta"]
     return {"sha256": digest,
             "stage_steps": meta["stage_steps"], "train_seconds": meta["train_seconds"],

@@ -267,3 +267,24 @@ def test_text_transformer_segment_embeddings():
     with pytest.raises(ValueError, match="segments are given exactly when"):
         A.TextTransformer(len(vocab), 32, 4, 2)(ids, lengths, segments=seg)
     assert "segment.weight" not in A.TextTransformer(len(vocab), 32, 4, 2).state_dict()
+
+
+def test_parse_targets_give_each_word_its_objects_attributes():
+    vocab = text.Vocab.default()
+    captions = ["a red circle moves left and the blue square rises",
+                "the square is green and it falls"]
+    targets = text.parse_targets(vocab, captions)
+    assert targets.shape == (*vocab.encode_batch(captions, bos=True)[0].shape, 3)
+    shapes, colours, motions = text.PARSE_VALUES
+    first = [shapes.index("circle"), colours.index("red"), motions.index("left")]
+    second = [shapes.index("square"), colours.index("blue"), motions.index("up")]
+    assert targets[0, 0].tolist() == [-100] * 3                        # <bos>
+    assert targets[0, 1:7].tolist() == [first] * 6                     # "... left and"
+    assert targets[0, 7:].tolist() == [second] * 4
+    # "and it": the same object (data.word_objects), then padding
+    assert targets[1, 1:8].tolist() == [[shapes.index("square"), colours.index("green"),
+                                         motions.index("down")]] * 7
+    assert targets[1, 8:].eq(-100).all()
+    assert data.word_objects("a red circle and a blue square".split()) == [0, 0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="unknown word 'purple'"):
+        text.parse_targets(vocab, ["a purple circle moves left"])

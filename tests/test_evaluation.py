@@ -1,4 +1,5 @@
 """Judges and metrics of ``t2v-edu evaluate`` (t2v_edu.judges, t2v_edu.evaluation)."""
+import dataclasses
 import json
 import math
 import os
@@ -388,3 +389,55 @@ def test_binding_test_tells_binding_from_a_bag_of_words():
     assert bag["tests"]["named"]["prefers_right"] == 1.0
     table = ev.format_binding(bag)
     assert "| two objects, their shapes swapped (binding) | 50.0 % | 0.0 |" in table
+
+
+def test_binding_test_takes_a_custom_spec_with_its_video_format():
+    spec = dataclasses.replace(data.get_spec("gpu"), colors=("red", "blue", "green"),
+                               two_object_prob=0.9)
+    seen = []
+
+    def nll(videos, captions):
+        seen.append(videos.shape[1:])
+        assert all(data.parse_caption(c)[0]["color"] in spec.colors for c in captions)
+        return torch.zeros(len(captions))
+
+    result = ev.binding_test(nll, spec, num_captions=3, seed=0,
+                             video_format=judges.VideoFormat(4, 16))
+    assert set(seen) == {(4, 3, 16, 16)}
+    assert (result["spec"], result["frames"], result["size"]) == ("custom", 4, 16)
+    zeros = lambda videos, captions: torch.zeros(len(captions))  # noqa: E731
+    assert ev.binding_test(zeros, "gpu", num_captions=1)["size"] == 64   # the spec's format
+    with pytest.raises(ValueError, match="spec a custom DataSpec has no video format.*"
+                                         "video_format=judges.VideoFormat"):
+        ev.binding_test(nll, spec, num_captions=1)
+
+
+def test_caption_probe_tells_a_binding_encoder_from_a_bag_of_words():
+    """Two stand-in caption encoders of one-hot words: one averages each word's own
+    clause (segment), one the whole caption. Only the first binds colour to shape."""
+    from t2v_edu import text
+    vocab = text.Vocab.default()
+
+    def encoder(bind):
+        def encode_text(captions):
+            ids, lengths = vocab.encode_batch(captions, bos=True)
+            onehot = torch.nn.functional.one_hot(ids, len(vocab)).float()   # [B, L, V]
+            if bind:
+                seg = text.segment_ids(ids, vocab.stoi["and"])
+                same = (seg[:, :, None] == seg[:, None, :]).float()         # [B, L, L]
+            else:
+                same = torch.ones(ids.shape[0], ids.shape[1], ids.shape[1])
+            same = same * (ids != vocab.pad_id)[:, None, :]
+            tokens = same @ onehot / same.sum(-1, keepdim=True)
+            return tokens, None
+        return encode_text
+
+    binds = ev.caption_probe(encoder(True), vocab, num_train=400, num_test=200)
+    bag = ev.caption_probe(encoder(False), vocab, num_train=400, num_test=200)
+    assert binds["own"] > 0.95
+    assert 0.35 < bag["own"] < 0.65 and 0.35 < bag["other"] < 0.65
+    captions, attrs = ev.two_object_captions("gpu", "test", 5, seed=3)
+    assert len(captions) == 5 and all(len({o["shape"] for o in a}) == 2 for a in attrs)
+    assert [data.parse_caption(c) and len(data.parse_caption(c)) for c in captions] == [2] * 5
+    with pytest.raises(ValueError, match="two objects.*use spec 'gpu'"):
+        ev.two_object_captions("cpu", "test", 5, seed=0)

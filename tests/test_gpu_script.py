@@ -95,7 +95,8 @@ def test_step_probe_times_every_stage(tmp_path):
     assert run.returncode == 0, run.stderr
     rows = json.loads(out.read_text())
     assert [(r["stage"], r["batch_size"]) for r in rows] == [
-        ("tokenizer", 4), ("tokenizer", 8), ("transformer", 4), ("transformer", 8)]
+        ("tokenizer", 4), ("tokenizer", 8), ("caption", 4), ("caption", 8),
+        ("transformer", 4), ("transformer", 8)]
     assert all(r["videos_per_s"] > 0 and r["ms_per_step"] >= r["cpu_ms_per_step"] * 0.99
                for r in rows)
     assert "| transformer | 8 |" in run.stdout
@@ -123,3 +124,23 @@ def test_binding_scripts_run_on_the_shipped_gpu_model(tmp_path):
     tuned = json.loads((tmp_path / "f.json").read_text())
     assert tuned["steps"] >= 1 and tuned["videos"] == 4 * tuned["steps"]
     assert set(tuned["before"]) == set(tuned["after"]) == {"binding", "named", "single"}
+
+
+def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
+    """benchmarks/binding_from_scratch.py: trains and saves the tokenizer once, reuses it,
+    and records the binding test and the caption probe along the way."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    args = [sys.executable, "benchmarks/binding_from_scratch.py", "--steps", "2",
+            "--tokenizer-steps", "2", "--eval-every", "1", "--captions", "2",
+            "--tokenizer", str(tmp_path / "tok.pt")]
+    for variant in ("a", "b"):
+        run = subprocess.run(args + ["--segments", "2" if variant == "b" else "0",
+                                     "--out", str(tmp_path / f"{variant}.json")],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, run.stderr
+        assert ("tokenizer: 2 steps" in run.stdout) == (variant == "a")   # trained once
+    result = json.loads((tmp_path / "b.json").read_text())
+    assert result["segments"] == 2 and [row["step"] for row in result["curve"]] == [1, 2]
+    assert set(result["curve"][0]["test"]) == {"binding", "named", "single"}
+    assert set(result["final"]) == {"test", "heldout", "caption_probe"}
+    assert (tmp_path / "b.pt").exists() and (tmp_path / "tok.pt").exists()

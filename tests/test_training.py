@@ -43,11 +43,12 @@ def test_train_writes_weights_log_and_card_data(tmp_path):
         assert (out / name).is_file(), name
     model, preset, meta = training.load_model(out / "model.pt")
     assert preset == t2v.PRESETS["tiny"]
-    assert meta["stage_steps"] == {"tokenizer": 3, "transformer": 3}
-    assert meta["videos_seen"] == 3 * 4 + 3 * 4
+    assert meta["stage_steps"] == {"tokenizer": 3, "caption": 3, "transformer": 3}
+    assert meta["videos_seen"] == 3 * 4 + 3 * 4          # the caption stage draws no videos
     assert meta["tflops_per_second"] > 0
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert {r["stage"] for r in log} == {"tokenizer", "transformer"}
+    assert {r["stage"] for r in log} == {"tokenizer", "caption", "transformer"}
+    assert "parse_accuracy" in next(r for r in log if r["stage"] == "caption")
     with pytest.raises(ValueError, match=r"holds model 'classic'.*\(--model classic\)"):
         training.load_model(out / "model.pt", expected_model="modern")
 
@@ -104,7 +105,7 @@ def test_truncate_log_names_a_corrupt_line_in_the_middle(tmp_path):
 def test_resume_after_a_kill_mid_log_line(tmp_path):
     out = train(tiny(tmp_path / "cut", steps=2)).out
     complete = (out / "metrics.jsonl").read_text()
-    assert [json.loads(line)["stage_index"] for line in complete.splitlines()] == [0, 1]
+    assert [json.loads(line)["stage_index"] for line in complete.splitlines()] == [0, 1, 2]
     with open(out / "metrics.jsonl", "a") as f:
         f.write('{"stage": "transformer", "stage_ind')  # killed while appending
     train(tiny(tmp_path / "cut", steps=2, resume=True))
@@ -120,7 +121,7 @@ def test_resume_before_the_first_save_starts_the_log_again(tmp_path):
     train(tiny(out, steps=2, resume=True))
     steps = [(r["stage_index"], r["step"]) for r in
              map(json.loads, (out / "metrics.jsonl").read_text().splitlines())]
-    assert steps == [(0, 1), (1, 1)]  # log_every 10: step 1 of each stage, once
+    assert steps == [(0, 1), (1, 1), (2, 1)]  # log_every 10: step 1 of each stage, once
 
 
 def test_resume_refuses_another_run(tmp_path):
@@ -145,11 +146,11 @@ def test_init_from_continues_the_later_stage_only(tmp_path):
     assert any(not torch.equal(before[k], after[k]) for k in video)
     earlier = result.meta["continued_from"]
     assert earlier["sha256"] == (first / "model.pt.sha256").read_text().strip()
-    assert earlier["stage_steps"] == {"tokenizer": 2, "transformer": 2}
+    assert earlier["stage_steps"] == {"tokenizer": 2, "caption": 2, "transformer": 2}
     assert earlier["tflop"] > 0      # the earlier run's compute, for comparison.training_note
     card = training.model_card(result.meta)
     assert (f"continued from | `--init-from` the weights `{earlier['sha256'][:12]}…` "
-            "(tokenizer: 2, transformer: 2;") in card
+            "(tokenizer: 2, caption: 2, transformer: 2;") in card
     total = round(earlier["train_seconds"] + result.meta["train_seconds"], 1)
     assert f"trained again from stage transformer: " in card and f"{total} s in all" in card
 
@@ -157,14 +158,34 @@ def test_init_from_continues_the_later_stage_only(tmp_path):
 def test_init_from_without_from_stage_trains_every_stage_from_the_weights(tmp_path):
     first = train(tiny(tmp_path / "first", steps=2)).out
     result = train(tiny(tmp_path / "more", steps=1, init_from=str(first / "model.pt")))
-    assert result.meta["stage_steps"] == {"tokenizer": 1, "transformer": 1}
+    assert result.meta["stage_steps"] == {"tokenizer": 1, "caption": 1, "transformer": 1}
+
+
+def test_init_from_a_checkpoint_from_before_the_caption_parser(tmp_path):
+    """Weights a model added later (t2v.ADDED_LATER: the caption parser) start fresh; any
+    other missing or extra weight is refused with a clear message."""
+    first = train(tiny(tmp_path / "first", steps=1)).out
+    state = checkpoint.load_checkpoint(first / "model.pt")
+    old = {k: v for k, v in state["state_dict"].items() if not k.startswith("parser.")}
+    assert len(old) < len(state["state_dict"])
+    checkpoint.save_checkpoint(tmp_path / "old.pt", {**state, "state_dict": old})
+    result = train(tiny(tmp_path / "more", steps=1, init_from=str(tmp_path / "old.pt"),
+                        from_stage="caption"))
+    assert result.meta["stage_steps"] == {"caption": 1, "transformer": 1}
+    after = weights(result.out / "model.pt")
+    assert all(torch.equal(old[k], after[k]) for k in old if k.startswith("tokenizer."))
+    broken = {k: v for k, v in old.items() if not k.startswith("video.head")}
+    checkpoint.save_checkpoint(tmp_path / "broken.pt", {**state, "state_dict": broken})
+    with pytest.raises(ValueError, match=r"does not fit this preset's model: \d+ weights "
+                                         r"differ, e.g. \['video.head"):
+        train(tiny(tmp_path / "x", steps=1, init_from=str(tmp_path / "broken.pt")))
 
 
 def test_init_from_refuses_other_models_stages_and_a_missing_checkpoint(tmp_path):
     first = train(tiny(tmp_path / "first", steps=1)).out
     with pytest.raises(ValueError, match="give init_from"):
         tiny(tmp_path / "x", from_stage="transformer")
-    with pytest.raises(ValueError, match="its stages, in order: tokenizer, transformer"):
+    with pytest.raises(ValueError, match="its stages, in order: tokenizer, caption, transformer"):
         train(tiny(tmp_path / "x", steps=1, init_from=str(first / "model.pt"),
                    from_stage="decoder"))
     with pytest.raises(ValueError, match=r"holds model 'classic', preset 'tiny'; it can start "
@@ -238,6 +259,9 @@ def test_batch_source_workers_give_the_same_batches():
         assert ca == cb and torch.equal(va, vb)
     v, c = plain.batch(1, 7, 4)
     assert v.shape == (4, 4, 3, 16, 16) and len(c) == 4
+    # a captions-only stage (the caption stage) gets the same captions, no videos
+    assert list(plain.batches(1, 7, 8, 4, videos=False)) == [(None, c)]
+    assert list(pooled.batches(1, 7, 8, 4, videos=False)) == [(None, c)]
     half = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(1, 2), 0)
     assert half.indices(1, 7, 4) == plain.indices(1, 7, 4)[2:]  # rank 1 takes the second half
 
@@ -302,7 +326,7 @@ def test_training_api_has_return_types():
 def test_train_step_moves_the_weights_and_prepared_batches_are_cpu_tensors():
     preset = t2v.PRESETS["tiny"]
     model = t2v.build(preset)
-    stage = t2v.stages(model, preset)[1]
+    stage = t2v.stages(model, preset)[-1]
     source = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(), 0)
     captions, layout = source.prepare(1, 0, 4)
     assert len(captions) == 4 and all(t.device.type == "cpu" for t in layout)
@@ -313,20 +337,21 @@ def test_train_step_moves_the_weights_and_prepared_batches_are_cpu_tensors():
     assert any(not torch.equal(b, p) for b, p in zip(before, model.video.parameters()))
     frozen = [p.detach().clone() for p in model.tokenizer.parameters()]
     training.train_step(stage, optimizer, *source.batch(1, 1, 4))
-    # the transformer stage trains the caption encoder and transformer, not the tokenizer
+    # the transformer stage trains the transformer, not the tokenizer
     assert all(torch.equal(a, b) for a, b in zip(frozen, model.tokenizer.parameters()))
 
 
 def test_batch_size_option_sets_every_stage_and_is_kept_on_resume(tmp_path):
     result = train(tiny(tmp_path / "b", steps=2, batch_size=6))
-    assert result.meta["stage_batch"] == {"tokenizer": 6, "transformer": 6}
+    assert result.meta["stage_batch"] == {"tokenizer": 6, "caption": 6, "transformer": 6}
     assert result.meta["videos_seen"] == 2 * 6 + 2 * 6
     card = training.model_card(result.meta)
-    assert "--batch-size 6" in card and "| videos per step | tokenizer: 6, transformer: 6 |" in card
+    assert "--batch-size 6" in card
+    assert "| videos per step | tokenizer: 6, caption: 6, transformer: 6 |" in card
     with pytest.raises(ValueError, match="resume it with --batch-size 6"):
         train(tiny(tmp_path / "b", steps=2, batch_size=8, resume=True))
     with pytest.raises(ValueError, match="batch_size .* must be positive"):
         tiny(tmp_path / "c", steps=1, batch_size=0)
     plain = train(tiny(tmp_path / "p", steps=1)).meta
-    assert plain["stage_batch"] == {"tokenizer": 4, "transformer": 4}
+    assert plain["stage_batch"] == {"tokenizer": 4, "caption": 4, "transformer": 4}
     assert "--batch-size" not in training.model_card(plain)

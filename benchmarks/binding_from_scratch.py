@@ -1,0 +1,150 @@
+"""Can the classic model learn binding from scratch, and what helps? A small CPU experiment.
+
+The shipped GPU model reads two-object captions as a bag of words (``binding_test``:
+chance on swapped shapes). This script asks the question at a size a CPU can train:
+8 frames of 32x32, 4 shapes, 4 colours, 5 motions, 70 % two-object captions
+(``SPEC`` below), the ``cpu`` preset's tokenizer and transformer. It trains the
+tokenizer once (saved to ``--tokenizer``, reused by every variant, so variants differ
+only in their caption encoder), then the caption encoder and transformer, printing the
+binding test every ``--eval-every`` steps. Run two variants side by side, one thread each:
+
+    T2V_THREADS=1 python benchmarks/binding_from_scratch.py --text-layers 0 \\
+        --out runs/bind/l0.json &
+    T2V_THREADS=1 python benchmarks/binding_from_scratch.py --text-layers 2 \\
+        --out runs/bind/l2.json
+
+(start one alone first when the tokenizer file does not exist yet).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from t2v_edu import data, evaluation, setup, t2v, training  # noqa: E402
+from t2v_edu.judges import VideoFormat  # noqa: E402
+
+SPEC = data.DataSpec(shapes=data.ALL_SHAPES, colors=("red", "blue", "green", "yellow"),
+                     motions=("left", "right", "up", "down", "still"), radius=(0.18, 0.24),
+                     max_objects=2, two_object_prob=0.7)
+FORMAT = VideoFormat(num_frames=8, size=32)
+
+
+def binding(model: t2v.TextToVideo, split: str, num_captions: int) -> dict:
+    result = evaluation.binding_test(model.nll, SPEC, split, num_captions, seed=0,
+                                     video_format=FORMAT)
+    return {name: round(r["prefers_right"], 3) for name, r in result["tests"].items()}
+
+
+def probe(model: t2v.TextToVideo, num_train: int, num_test: int) -> dict:
+    """``evaluation.caption_probe``: does the caption encoder bind colour to shape?"""
+    model.eval()
+    result = evaluation.caption_probe(model.encode_text, model.vocab, SPEC, num_train, num_test)
+    return {key: round(result[key], 3) for key in ("own", "other")}
+
+
+def train_stage(stage: training.Stage, steps: int, videos_of: data.MovingShapes, first: int,
+                batch_size: int, every: int = 0, report=None) -> tuple[list[float], dict]:
+    """``steps`` AdamW steps of ``stage`` (warm-up, cosine decay to 0) on the videos from
+    index ``first`` on; returns the losses and the last step's metrics. Calls
+    ``report(step, losses)`` every ``every`` steps."""
+    optimizer = training.make_optimizer(stage, torch.device("cpu"))
+    losses = []
+    for step in range(steps):
+        items = range(first + step * batch_size, first + (step + 1) * batch_size)
+        if stage.uses_videos:
+            videos, captions, _ = videos_of.get_batch(items)
+        else:   # the caption stage: captions only
+            videos, captions = None, [videos_of.describe(i)[0] for i in items]
+        for group in optimizer.param_groups:
+            group["lr"] = training.learning_rate(stage.lr, step, stage.warmup, step / steps, 0.0)
+        loss, metrics = training.train_step(stage, optimizer, videos, captions)
+        losses.append(loss.item())
+        if report and every and ((step + 1) % every == 0 or step + 1 == steps):
+            report(step + 1, losses)
+    return losses, metrics
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--text-layers", type=int, default=0)
+    parser.add_argument("--segments", type=int, default=0, help="0: no segment embeddings")
+    parser.add_argument("--parse-steps", type=int, default=0,
+                        help="Preset.caption_parse_steps: first teach the caption encoder to "
+                             "parse (batches of 64), then keep it frozen (0: do not)")
+    parser.add_argument("--steps", type=int, default=10000, help="transformer steps")
+    parser.add_argument("--tokenizer-steps", type=int, default=2000)
+    parser.add_argument("--tokenizer", default="runs/bind/tokenizer.pt",
+                        help="trained here when missing, loaded when present")
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--captions", type=int, default=64, help="binding test size")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    torch.set_flush_denormal(True)
+    setup(seed=args.seed, quiet=True)
+    preset = dataclasses.replace(t2v.PRESETS["cpu"], num_frames=FORMAT.num_frames,
+                                 size=FORMAT.size, text_layers=args.text_layers,
+                                 caption_segments=args.segments,
+                                 caption_parse_steps=args.parse_steps)
+    model = t2v.build(preset)
+    videos_of = data.MovingShapes("train", num_frames=FORMAT.num_frames, size=FORMAT.size,
+                                  length=10**9, seed=11, spec=SPEC)
+    stages = t2v.stages(model, preset)         # tokenizer, [caption,] transformer
+    tokenizer_stage, transformer_stage = stages[0], stages[-1]
+    path = Path(args.tokenizer)
+    if path.exists():
+        model.tokenizer.load_state_dict(torch.load(path, weights_only=True))
+    else:
+        start = time.time()
+        losses, _ = train_stage(tokenizer_stage, args.tokenizer_steps, videos_of, first=9 * 10**8,
+                             batch_size=preset.tokenizer_batch)
+        print(f"tokenizer: {len(losses)} steps in {time.time() - start:.0f} s, "
+              f"last MSE {sum(losses[-50:]) / 50:.5f}", flush=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.tokenizer.state_dict(), path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+    result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
+              "parse_steps": args.parse_steps, "spec": dataclasses.asdict(SPEC), "curve": []}
+    if args.parse_steps:   # the package's caption stage (t2v.stages)
+        start = time.time()
+        _, metrics = train_stage(stages[1], args.parse_steps, videos_of, first=8 * 10**8,
+                                 batch_size=64)
+        result["parse_accuracy"] = round(float(metrics["parse_accuracy"]), 3)
+        print(f"caption encoder: {args.parse_steps} parsing steps in "
+              f"{time.time() - start:.0f} s, every attribute of a word's object right "
+              f"{result['parse_accuracy']:.1%} (last batch); probe {probe(model, 1000, 300)}",
+              flush=True)
+    start = time.time()
+
+    def report(step, losses):
+        row = {"step": step, "videos": step * preset.batch_size,
+               "minutes": round((time.time() - start) / 60, 1),
+               "loss": round(sum(losses[-200:]) / len(losses[-200:]), 4),
+               "test": binding(model, "test", args.captions),
+               "caption_probe": probe(model, 1000, 300)}
+        model.train()
+        result["curve"].append(row)
+        print(row, flush=True)
+
+    train_stage(transformer_stage, args.steps, videos_of, first=args.seed * 10**7,
+                batch_size=preset.batch_size, every=args.eval_every, report=report)
+    result["final"] = {split: binding(model, split, 128) for split in ("test", "heldout")}
+    result["final"]["caption_probe"] = probe(model, 2000, 500)
+    print(result["final"], flush=True)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=1))
+        torch.save(model.state_dict(), out.with_suffix(".pt"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
