@@ -78,6 +78,9 @@ def main(argv=None) -> int:
     parser.add_argument("--parse-steps", type=int, default=0,
                         help="Preset.caption_parse_steps: first teach the caption encoder to "
                              "parse (batches of 64), then keep it frozen (0: do not)")
+    parser.add_argument("--keep-parsing", type=float, default=0.0,
+                        help="Preset.caption_keep_parsing: train the parsed encoder on, with "
+                             "this weight on the parse loss (0: keep it frozen)")
     parser.add_argument("--steps", type=int, default=10000, help="transformer steps")
     parser.add_argument("--tokenizer-steps", type=int, default=2000)
     parser.add_argument("--tokenizer", default="runs/bind/tokenizer.pt",
@@ -92,7 +95,8 @@ def main(argv=None) -> int:
     preset = dataclasses.replace(t2v.PRESETS["cpu"], num_frames=FORMAT.num_frames,
                                  size=FORMAT.size, text_layers=args.text_layers,
                                  caption_segments=args.segments,
-                                 caption_parse_steps=args.parse_steps)
+                                 caption_parse_steps=args.parse_steps,
+                                 caption_keep_parsing=args.keep_parsing)
     model = t2v.build(preset)
     videos_of = data.MovingShapes("train", num_frames=FORMAT.num_frames, size=FORMAT.size,
                                   length=10**9, seed=11, spec=SPEC)
@@ -111,7 +115,7 @@ def main(argv=None) -> int:
         torch.save(model.tokenizer.state_dict(), path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
     result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
-              "parse_steps": args.parse_steps, "spec": dataclasses.asdict(SPEC), "curve": []}
+              "parse_steps": args.parse_steps, "keep_parsing": args.keep_parsing, "spec": dataclasses.asdict(SPEC), "curve": []}
     if args.parse_steps:   # the package's caption stage (t2v.stages)
         start = time.time()
         _, metrics = train_stage(stages[1], args.parse_steps, videos_of, first=8 * 10**8,

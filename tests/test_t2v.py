@@ -91,7 +91,7 @@ def test_losses_are_finite_and_reach_their_parameters(model):
     loss.backward()
     assert torch.isfinite(loss) and "bits_per_token" in metrics
     assert all(p.grad is not None for p in model.video.head.parameters())
-    assert model.preset.caption_parse_steps and model.text.embed.weight.grad is None  # parsed
+    assert model.text.embed.weight.grad is not None       # tiny keeps parsing: not frozen
     assert model.tokenizer.encoder.body[0].weight.grad is None  # frozen in this stage
     loss, _ = model.tokenizer_loss(videos, caps)
     loss.backward()
@@ -235,7 +235,8 @@ def test_the_caption_stage_teaches_the_encoder_to_bind_then_freezes_it():
     from t2v_edu import data, evaluation, training
 
     torch.manual_seed(0)
-    preset = replace(t2v.PRESETS["tiny"], text_dim=32, caption_lr=3e-3)   # learns faster
+    preset = replace(t2v.PRESETS["tiny"], text_dim=32, caption_lr=3e-3,   # learns faster
+                     caption_keep_parsing=0.0)                              # frozen
     model = t2v.build(preset)
     names = [stage.name for stage in t2v.stages(model, preset)]
     assert names == ["tokenizer", "caption", "transformer"]
@@ -267,3 +268,26 @@ def test_the_caption_stage_teaches_the_encoder_to_bind_then_freezes_it():
     training.train_step(transformer, optimizer, videos, ["a red circle rises"] * 2)
     assert all(p.grad is None for p in model.text.parameters())
     assert all(torch.equal(a, b) for a, b in zip(before, model.text.parameters()))
+
+
+def test_keep_parsing_trains_the_encoder_on_with_the_parse_loss():
+    from dataclasses import replace
+
+    preset = replace(t2v.PRESETS["tiny"], caption_keep_parsing=0.5)
+    model = t2v.build(preset)
+    assert not t2v.caption_frozen(preset)
+    assert t2v.caption_frozen(replace(preset, caption_keep_parsing=0.0))
+    transformer = t2v.stages(model, preset)[-1]
+    trained = {id(p) for p in transformer.parameters}
+    assert {id(p) for p in model.text.parameters()} <= trained
+    assert {id(p) for p in model.parser.parameters()} <= trained
+    videos = torch.rand(2, preset.num_frames, 3, preset.size, preset.size)
+    captions = ["a red circle moves left and a blue square rises"] * 2
+    torch.manual_seed(0)
+    loss, metrics = model.transformer_loss(videos, captions)
+    parse, _ = model.parse_loss(None, captions)
+    assert "parse_accuracy" in metrics and "bits_per_token" in metrics
+    bits = metrics["bits_per_token"] * torch.log(torch.tensor(2.0))
+    torch.testing.assert_close(loss.detach(), bits + 0.5 * parse.detach())
+    loss.backward()
+    assert model.text.embed.weight.grad is not None and model.parser[0].weight.grad is not None
