@@ -192,7 +192,11 @@ def _separates(words: list[str], i: int) -> bool:
 def word_objects(words: list[str]) -> list[int]:
     """The object each word of a caption describes: 0, 1, ... counted by the "and"s
     before it that separate objects (an "and" itself belongs to the object before it)."""
-    return [sum(_separates(words, j) for j in range(i)) for i in range(len(words))]
+    objects, current = [], 0
+    for i in range(len(words)):
+        objects.append(current)
+        current += _separates(words, i)
+    return objects
 
 
 def _split_objects(words: list[str]) -> list[list[str]]:

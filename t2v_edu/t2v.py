@@ -551,12 +551,11 @@ def stages(model: TextToVideo, preset: Preset) -> list[Stage]:
                     list(model.text.parameters()) + list(model.parser.parameters()),
                     model.parse_loss, time_share=preset.caption_share, warmup=50,
                     uses_videos=False) if parse else None
+    # a parsed caption encoder stays frozen (code_logits) unless it keeps parsing
+    trained = [model.video] if frozen else [model.video, model.text] + (
+        [model.parser] if parse else [])
     transformer = Stage("transformer", preset.transformer_steps, preset.transformer_lr,
-                        # a parsed caption encoder stays frozen (code_logits) unless
-                        # it keeps parsing
-                        list(model.video.parameters()) + ([] if frozen else
-                                                          list(model.text.parameters()))
-                        + (list(model.parser.parameters()) if parse and not frozen else []),
+                        [p for module in trained for p in module.parameters()],
                         model.transformer_loss, preview=show_samples,
                         time_share=1 - preset.tokenizer_share - (preset.caption_share
                                                                  if parse else 0),
