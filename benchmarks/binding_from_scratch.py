@@ -13,7 +13,10 @@ binding test every ``--eval-every`` steps. Run two variants side by side, one th
     T2V_THREADS=1 python benchmarks/binding_from_scratch.py --text-layers 2 \\
         --out runs/bind/l2.json
 
-(start one alone first when the tokenizer file does not exist yet).
+(start one alone first when the tokenizer file does not exist yet). At the end it also
+samples videos for 512 captions per split and judges them (``generated``: does each
+colour's object show its own shape and motion, or the other object's?). For runs saved
+before that, ``--rescore runs/bind/*.json`` judges the saved weights alone.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from t2v_edu import data, evaluation, setup, t2v, training  # noqa: E402
-from t2v_edu.judges import VideoFormat  # noqa: E402
+from t2v_edu.judges import OracleJudge, VideoFormat, score_per_color  # noqa: E402
 
 SPEC = data.DataSpec(shapes=data.ALL_SHAPES, colors=("red", "blue", "green", "yellow"),
                      motions=("left", "right", "up", "down", "still"), radius=(0.18, 0.24),
@@ -47,6 +50,45 @@ def probe(model: t2v.TextToVideo, num_train: int, num_test: int) -> dict:
     model.eval()
     result = evaluation.caption_probe(model.encode_text, model.vocab, SPEC, num_train, num_test)
     return {key: round(result[key], 3) for key in ("own", "other")}
+
+
+def generated(model: t2v.TextToVideo, split: str, num_videos: int = 512) -> dict:
+    """Sampled videos for a split's first captions, judged by the oracle:
+    ``evaluation.two_object_breakdown`` (own vs the other object's shape and motion)."""
+    oracle = OracleJudge(SPEC)
+    ds = data.MovingShapes(split, num_frames=FORMAT.num_frames, size=FORMAT.size,
+                           length=num_videos, seed=0, spec=SPEC)
+    captions, attrs = zip(*(ds.describe(i)[:2] for i in range(num_videos)))
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        videos = torch.cat([model.sample(list(captions[i:i + 128]), generator)
+                            for i in range(0, num_videos, 128)])
+    per_color = oracle.per_color(videos, frames=True)
+    scores = score_per_color(per_color, list(attrs), oracle.names)
+    found = evaluation.two_object_breakdown(per_color, list(attrs), oracle.names,
+                                            scores["count"])
+    return found and {key: value if value is None else round(value, 3)
+                      for key, value in found.items()}
+
+
+def build(result: dict) -> t2v.TextToVideo:
+    """The model a run's JSON describes (its preset fields; weights not loaded)."""
+    preset = dataclasses.replace(t2v.PRESETS["cpu"], num_frames=FORMAT.num_frames,
+                                 size=FORMAT.size, text_layers=result["text_layers"],
+                                 caption_segments=result.get("segments", 0),
+                                 caption_parse_steps=result.get("parse_steps") or 0,
+                                 caption_keep_parsing=result.get("keep_parsing") or 0.0)
+    return t2v.build(preset)
+
+
+def rescore(paths: list[str], num_videos: int) -> None:
+    """``generated`` for saved runs (a run's JSON with its .pt beside it)."""
+    for path in map(Path, paths):
+        result = json.loads(path.read_text())
+        model = build(result)
+        model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+        print(json.dumps({"run": path.stem, **{split: generated(model, split, num_videos)
+                                               for split in ("test", "heldout")}}), flush=True)
 
 
 def train_stage(stage: training.Stage, steps: int, videos_of: data.MovingShapes, first: int,
@@ -89,15 +131,21 @@ def main(argv=None) -> int:
     parser.add_argument("--captions", type=int, default=64, help="binding test size")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--sampled", type=int, default=512,
+                        help="videos per split sampled and judged at the end")
+    parser.add_argument("--rescore", nargs="+", metavar="RUN_JSON",
+                        help="only judge the sampled videos of saved runs and exit")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
     setup(seed=args.seed, quiet=True)
-    preset = dataclasses.replace(t2v.PRESETS["cpu"], num_frames=FORMAT.num_frames,
-                                 size=FORMAT.size, text_layers=args.text_layers,
-                                 caption_segments=args.segments,
-                                 caption_parse_steps=args.parse_steps,
-                                 caption_keep_parsing=args.keep_parsing)
-    model = t2v.build(preset)
+    if args.rescore:
+        rescore(args.rescore, args.sampled)
+        return 0
+    result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
+              "parse_steps": args.parse_steps, "keep_parsing": args.keep_parsing,
+              "spec": dataclasses.asdict(SPEC), "curve": []}
+    model = build(result)
+    preset = model.preset
     videos_of = data.MovingShapes("train", num_frames=FORMAT.num_frames, size=FORMAT.size,
                                   length=10**9, seed=11, spec=SPEC)
     stages = t2v.stages(model, preset)         # tokenizer, [caption,] transformer
@@ -114,8 +162,6 @@ def main(argv=None) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(model.tokenizer.state_dict(), path.with_suffix(".tmp"))
         path.with_suffix(".tmp").replace(path)
-    result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
-              "parse_steps": args.parse_steps, "keep_parsing": args.keep_parsing, "spec": dataclasses.asdict(SPEC), "curve": []}
     if args.parse_steps:   # the package's caption stage (t2v.stages)
         start = time.time()
         _, metrics = train_stage(stages[1], args.parse_steps, videos_of, first=8 * 10**8,
@@ -141,6 +187,8 @@ def main(argv=None) -> int:
                 batch_size=preset.batch_size, every=args.eval_every, report=report)
     result["final"] = {split: binding(model, split, 128) for split in ("test", "heldout")}
     result["final"]["caption_probe"] = probe(model, 2000, 500)
+    result["final"]["generated"] = {split: generated(model, split, args.sampled)
+                                    for split in ("test", "heldout")}
     print(result["final"], flush=True)
     if args.out:
         out = Path(args.out)

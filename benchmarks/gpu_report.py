@@ -2,27 +2,34 @@
 
     python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
     python benchmarks/gpu_report.py --check-groups "classic;modern seed" [--preset gpu]
+    python benchmarks/gpu_report.py --ship OUT/weights/classic-two_gpu.pt [--to t2v_edu/weights]
 
 The second form, run by gpu_train.sh before any training, exits 2 with the reason when
-a group names an unknown model or one without that preset.
+a group names an unknown model, one without that preset, or a variant MODEL-NAME whose
+SET_MODEL_NAME settings do not fit the preset.
 
-For every OUT/<model>/ with a model.pt: the tokenizer's reconstruction ceiling (models
-that have ``reconstruct``), then OUT/weights/<model>_<preset>.pt/.pt.sha256/.json/.eval.json/.md (weights, SHA-256,
-metadata, evaluation as notebook 07 reads it, model card) ready to copy into t2v_edu/weights/, and
-OUT/summary.json + OUT/summary.md with throughput, TFLOP/s and accuracies.
+For every OUT/<run>/ with a model.pt (a run: a model, or a variant MODEL-NAME of one):
+the tokenizer's reconstruction ceiling (models that have ``reconstruct``), then
+OUT/weights/<run>_<preset>.pt/.pt.sha256/.json/.eval.json/.md (weights, SHA-256,
+metadata, evaluation as notebook 07 reads it, model card) ready to copy into
+t2v_edu/weights/ (a variant's with the third form, which names them <model>_<preset>.*),
+and OUT/summary.json + OUT/summary.md with throughput, TFLOP/s and accuracies.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 from t2v_edu import evaluation, pick_device
-from t2v_edu.checkpoint import atomic_write_json, atomic_write_text
-from t2v_edu.training import export_weights, get_preset, load_model, model_module
+from t2v_edu.checkpoint import (atomic_write_bytes, atomic_write_json, atomic_write_text,
+                                 read_verified)
+from t2v_edu.training import (apply_settings, export_weights, get_preset, load_model,
+                              model_module, training_spec)
 from evaluate_shipped import checkpoint_fields   # benchmarks/, this script's folder
 
 MAX_MEGABYTES = 15
@@ -43,9 +50,10 @@ def ceiling(run: Path, device: torch.device, num_videos: int) -> dict | None:
 
 def summarise(run: Path, evaluation_result: dict | None) -> dict:
     meta = json.loads((run / "model.json").read_text())
-    row = {k: meta[k] for k in ("model", "preset", "train_seconds", "videos_seen",
+    row = {"run": run.name, "settings": meta.get("settings", [])}
+    row.update({k: meta[k] for k in ("model", "preset", "train_seconds", "videos_seen",
                                 "videos_per_second", "tflops_per_second", "hardware",
-                                "stage_steps", "parameters")}
+                                "stage_steps", "parameters")})
     row["megabytes"] = round((run / "model.pt").stat().st_size / 2**20, 2)
     if evaluation_result:
         for split, scores in evaluation_result["splits"].items():
@@ -63,8 +71,32 @@ def write_shipped_evaluation(weights: Path, model: str, result: dict,
                       dict(result, **checkpoint_fields(model, weights, meta, device)))
 
 
-def check_groups(groups: str, preset: str) -> list[list[str]]:
-    """The models of each ";"-separated group; ValueError naming what is wrong."""
+def ship(weights: Path, dest: Path) -> list[Path]:
+    """Copy the files gpu_report exported for one run (``<run>_<preset>.pt``, its
+    ``.pt.sha256``, ``.json``, ``.eval.json`` and ``.md``) into ``dest`` under the name the
+    package loads, ``<model>_<preset>.*`` (a variant's name dropped). The weights must
+    match their digest; the evaluation is re-labelled with the new file name."""
+    blob, digest = read_verified(weights)
+    info = json.loads(weights.with_suffix(".json").read_text())
+    name = f"{info['meta']['model']}_{info['meta']['preset']}"
+    result = json.loads(weights.with_suffix(".eval.json").read_text())
+    if result.get("checkpoint_sha256") != digest:
+        raise ValueError(f"{weights.with_suffix('.eval.json')} is not the evaluation of "
+                         f"{weights}: export the run again with gpu_report.py OUT")
+    target = dest / f"{name}.pt"
+    atomic_write_bytes(target, blob)
+    atomic_write_text(dest / f"{name}.pt.sha256", digest + "\n")
+    atomic_write_json(target.with_suffix(".json"), info)
+    atomic_write_json(target.with_suffix(".eval.json"), dict(result, checkpoint=target.name))
+    atomic_write_text(target.with_suffix(".md"), weights.with_suffix(".md").read_text())
+    return [target.with_suffix(s) for s in (".pt", ".pt.sha256", ".json", ".eval.json", ".md")]
+
+
+def check_groups(groups: str, preset: str, environ: dict | None = None) -> list[list[str]]:
+    """The entries (MODEL or MODEL-VARIANT) of each ";"-separated group; ValueError naming
+    what is wrong. A variant's ``SET_<MODEL>_<VARIANT>`` settings (from ``environ``,
+    default os.environ) must fit the model's preset."""
+    environ = os.environ if environ is None else environ
     parsed = [group.split() for group in groups.split(";") if group.strip()]
     if not parsed:
         raise ValueError(f"TRAIN_GROUPS={groups!r} names no model")
@@ -72,10 +104,17 @@ def check_groups(groups: str, preset: str) -> list[list[str]]:
     if len(set(names)) < len(names):
         raise ValueError(f"TRAIN_GROUPS={groups!r} names a model twice")
     for name in names:
+        model, _, variant = name.partition("-")
+        key = "SET_" + name.replace("-", "_")
         try:
-            get_preset(model_module(name), preset)
+            settings = apply_settings(get_preset(model_module(model), preset),
+                                      environ.get(key, "").split())
+            training_spec(settings)
         except ValueError as exc:
-            raise ValueError(f"TRAIN_GROUPS={groups!r}: {exc}") from None
+            raise ValueError(f"TRAIN_GROUPS={groups!r}, {name}: {exc}") from None
+        if variant and not environ.get(key):
+            raise ValueError(f"TRAIN_GROUPS={groups!r}: the variant {name} needs its "
+                             f'settings, e.g. {key}="two_object_prob=0.6"')
     return parsed
 
 
@@ -86,7 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ceiling-videos", type=int, default=256)
     parser.add_argument("--check-groups", metavar="TRAIN_GROUPS",
                         help="only check gpu_train.sh's TRAIN_GROUPS and exit")
+    parser.add_argument("--ship", metavar="WEIGHTS", type=Path,
+                        help="only copy OUT/weights/<run>_<preset>.pt and its files into "
+                             "--to as <model>_<preset>.* and exit")
+    parser.add_argument("--to", type=Path, default=Path("t2v_edu/weights"))
     args = parser.parse_args(argv)
+    if args.ship is not None:
+        for path in ship(args.ship, args.to):
+            print("wrote", path)
+        return 0
     if args.check_groups is not None:
         try:
             groups = check_groups(args.check_groups, args.preset)
@@ -117,16 +164,17 @@ def main(argv: list[str] | None = None) -> int:
                 result["reconstruction"] = ceil
         paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
         if result is not None:
-            write_shipped_evaluation(paths["weights"], name, result, device)
+            model = json.loads((run / "model.json").read_text())["model"]
+            write_shipped_evaluation(paths["weights"], model, result, device)
         row = summarise(run, result)
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
         rows.append(row)
     atomic_write_json(out / "summary.json", {"models": rows, "problems": problems})
-    lines = ["| model | train s | videos/s | TFLOP/s | MB | test joint | heldout joint |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| run | --set | train s | videos/s | TFLOP/s | MB | test joint | heldout joint |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['model']} | {r['train_seconds']} | {r['videos_per_second']} | "
+        lines.append(f"| {r['run']} | {' '.join(r['settings']) or '–'} | {r['train_seconds']} | {r['videos_per_second']} | "
                      f"{r['tflops_per_second']} | {r['megabytes']} | "
                      f"{r.get('test', {}).get('joint', '–')} | "
                      f"{r.get('heldout', {}).get('joint', '–')} |")

@@ -18,7 +18,13 @@
 # silently keeps): groups separated by ";" train one after another, the models of a group
 # at the same time, e.g. TRAIN_GROUPS="classic;modern seed" gives the classic model the
 # whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
-# CEILING_VIDEOS (256), INIT_FROM_<model> (a model.pt to continue from) with FROM_STAGE_<model>
+# CEILING_VIDEOS (256), VARIANTS: an entry MODEL-NAME in MODELS or TRAIN_GROUPS (e.g.
+# classic-two) trains MODEL again with SET_<MODEL>_<NAME>="field=value ..." passed as
+# `t2v-edu train --set` options (e.g. SET_classic_two="two_object_prob=0.6"), into
+# $OUT/MODEL-NAME and weights/MODEL-NAME_<preset>.*; the per-model settings below take the
+# entry with "-" written "_" (MINUTES_classic_two). So one call compares two settings side
+# by side on the one GPU; rename the winner's weights to MODEL_<preset>.* to ship it.
+# INIT_FROM_<model> (a model.pt to continue from) with FROM_STAGE_<model>
 # (e.g. transformer: skip the stages before it), BATCH_<model> (videos per step of every
 # stage; default the preset's), PROBE (0; 1: first time the real training step of each stage
 # of MODELS with benchmarks/step_probe.py at PROBE_BATCHES, default the preset's, into
@@ -73,7 +79,7 @@ fi
 
 # -- PROBE=1: where a training step's time goes, before the training ------------------
 if [ "${PROBE:-0}" = 1 ]; then
-    for m in $MODELS; do
+    for m in $(for e in $MODELS; do echo "${e%%-*}"; done | sort -u); do   # variants: once
         timeout 120 $PY benchmarks/step_probe.py --model "$m" --preset "$PRESET" \
             ${PROBE_BATCHES:+--batch-sizes $PROBE_BATCHES} --out "$OUT/probe_$m.json" \
             2>&1 | tee -a "$OUT/probe.md" "$LOG" || log "probe of $m FAILED (training goes on)"
@@ -81,7 +87,8 @@ if [ "${PROBE:-0}" = 1 ]; then
 fi
 
 # -- train: the groups one after another, the models of a group at once --------------
-minutes_of() { local v="MINUTES_$1"; echo "${!v:-$MINUTES}"; }
+key_of() { echo "${1//-/_}"; }                       # classic-two -> classic_two
+minutes_of() { local v="MINUTES_$(key_of "$1")"; echo "${!v:-$MINUTES}"; }
 declare -A PIDS
 TRAINED=""
 FAILED=0
@@ -91,11 +98,13 @@ for group in "${GROUP_LIST[@]}"; do
         mkdir -p "$OUT/$m"
         minutes=$(minutes_of "$m")
         limit=$($PY -c "print(int(float('$minutes') * 60 + $EXTRA_SECONDS))")  # a hung run cannot eat the call
+        k=$(key_of "$m")
         extra=()   # INIT_FROM_<model>, FROM_STAGE_<model> (continue from a checkpoint), BATCH_<model>
-        v="INIT_FROM_$m"; [ -n "${!v:-}" ] && extra+=(--init-from "${!v}")
-        v="FROM_STAGE_$m"; [ -n "${!v:-}" ] && extra+=(--from-stage "${!v}")
-        v="BATCH_$m"; [ -n "${!v:-}" ] && extra+=(--batch-size "${!v}")
-        timeout "$limit" $PY -m t2v_edu.cli train --model "$m" --preset "$PRESET" \
+        v="INIT_FROM_$k"; [ -n "${!v:-}" ] && extra+=(--init-from "${!v}")
+        v="FROM_STAGE_$k"; [ -n "${!v:-}" ] && extra+=(--from-stage "${!v}")
+        v="BATCH_$k"; [ -n "${!v:-}" ] && extra+=(--batch-size "${!v}")
+        v="SET_$k"; for item in ${!v:-}; do extra+=(--set "$item"); done
+        timeout "$limit" $PY -m t2v_edu.cli train --model "${m%%-*}" --preset "$PRESET" \
             --out "$OUT/$m" --time-budget "$minutes" --seed "$TRAIN_SEED" --no-progress \
             --sample-every 0 --save-every 1000 "${extra[@]}" > "$OUT/$m/train.log" 2>&1 &
         PIDS[$m]=$!
@@ -116,7 +125,7 @@ rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256   # resume state: n
 
 # -- evaluate, all models at once --------------------------------------------------
 for m in $TRAINED; do
-    timeout "$EVAL_SECONDS" $PY -m t2v_edu.cli evaluate --model "$m" --checkpoint "$OUT/$m/model.pt" \
+    timeout "$EVAL_SECONDS" $PY -m t2v_edu.cli evaluate --model "${m%%-*}" --checkpoint "$OUT/$m/model.pt" \
         --num-videos "$EVAL_VIDEOS" --batch-size 256 --seed "$SEED" \
         --out "$OUT/$m/evaluation.json" > "$OUT/$m/evaluation.md" 2>&1 &
     PIDS[$m]=$!
@@ -132,12 +141,13 @@ for m in $TRAINED; do
 done
 
 # -- the binding test of the classic model (likelihoods, no sampling; seconds on a GPU) --
-case " $TRAINED " in *" classic "*)
-    timeout 180 $PY benchmarks/binding_test.py --checkpoint "$OUT/classic/model.pt" \
-        --seed "$SEED" --out "$OUT/classic/binding.json" > "$OUT/classic/binding.md" 2>&1 \
-        || log "binding test FAILED (exit $?)"
-    cat "$OUT/classic/binding.md" >> "$LOG" ;;
-esac
+for m in $TRAINED; do
+    [ "${m%%-*}" = classic ] || continue
+    timeout 180 $PY benchmarks/binding_test.py --checkpoint "$OUT/$m/model.pt" \
+        --seed "$SEED" --out "$OUT/$m/binding.json" > "$OUT/$m/binding.md" 2>&1 \
+        || log "binding test of $m FAILED (exit $?)"
+    cat "$OUT/$m/binding.md" >> "$LOG"
+done
 
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
 timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \

@@ -222,6 +222,9 @@ def score_videos(judges: dict, videos: Tensor, attrs: list, seed: int = 0,
            "shuffled_oracle": _rates(score_per_color(pc, control, oracle.names)),
            "identity": identity_consistency(oracle, pc, attrs),
            "joint_by_objects": joint_by_objects(scores["joint"], attrs)}
+    breakdown = two_object_breakdown(pc, attrs, oracle.names, scores["count"])
+    if breakdown is not None:
+        out["two_objects"] = breakdown
     if learned is not None:
         logits = learned.logits(videos)
         lpc = learned.per_color(videos, logits=logits)
@@ -241,6 +244,41 @@ def joint_by_objects(joint: Tensor, attrs: list[list[dict]]) -> dict[str, float]
     counts = torch.tensor([len(a) for a in attrs])
     return {str(n): joint[counts == n].float().mean().item()
             for n in sorted(set(counts.tolist()))}
+
+
+def own_or_other(judged: Tensor, wanted: Tensor) -> tuple[float | None, float | None]:
+    """Binding in generated videos: (P(judged = own), P(judged = other's)).
+
+    judged, wanted [N, 2]: the value (shape or motion index) each named colour's object
+    shows and the one its own caption gives it, for two-object captions. Counted over the
+    captions whose two objects differ in it: a model that reads the caption as a bag of
+    words shows the other object's value about as often as its own. (None, None) when no
+    caption's objects differ.
+    """
+    differ = wanted[:, 0] != wanted[:, 1]
+    if not differ.any():
+        return None, None
+    own = (judged == wanted)[differ].float().mean().item()
+    other = (judged == wanted.flip(1))[differ].float().mean().item()
+    return own, other
+
+
+def two_object_breakdown(pc: dict, attrs: list[list[dict]], names: dict,
+                         count_ok: Tensor) -> dict[str, float] | None:
+    """Where two-object captions go wrong (oracle): the share with the right number of
+    objects, and ``own_or_other`` for shape and motion. None without such captions."""
+    two = [i for i, objs in enumerate(attrs) if len(objs) == 2]
+    if not two:
+        return None
+    pc2 = {k: v[two] for k, v in pc.items()}
+    attrs2 = [attrs[i] for i in two]
+    index, _, _ = match_objects(pc2, attrs2, names)
+    out = {"videos": len(two), "count": count_ok[two].float().mean().item()}
+    for key in ("shape", "motion"):
+        judged = pc2[key].cpu().gather(1, index)
+        wanted = torch.tensor([[names[key].index(o[key]) for o in objs] for objs in attrs2])
+        out[f"{key}_own"], out[f"{key}_other"] = own_or_other(judged, wanted)
+    return out
 
 
 def _oracle_per_color(oracle: OracleJudge, videos: Tensor, batch_size: int = 64) -> dict:
@@ -669,6 +707,15 @@ def format_table(result: dict) -> str:
             lines.append(f"| joint accuracy, captions of {n} object{'s' * (n != '1')} "
                          "(oracle) | " + " | ".join("–" if v is None else _pct(v)
                                                     for v in values) + " |")
+    two = [s.get("two_objects") for s in splits.values()]
+    if any(two):  # where two-object captions go wrong (own / other: a bag of words ~ equal)
+        lines.append("| two-object captions: both objects, no more (oracle) | " + " | ".join(
+            "–" if t is None else _pct(t["count"]) for t in two) + " |")
+        for key in ("shape", "motion"):
+            lines.append(f"| two-object captions: each colour's {key} is its own / the "
+                         "other object's | " + " | ".join(
+                             "–" if t is None else f"{_pct(t[key + '_own'])} / "
+                             f"{_pct(t[key + '_other'])}" for t in two) + " |")
     if "retrieval" in result:
         r = result["retrieval"]
         lines += ["", f"Retrieval among {r['num_captions']} canonical captions (learned judge): "

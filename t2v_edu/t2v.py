@@ -67,6 +67,8 @@ class Preset:
     data_spec: str = "cpu"           # t2v_edu.data spec: which shapes, colours, motions
     num_frames: int = 8
     size: int = 32                   # frame size of the data (and of generated videos)
+    two_object_prob: float | None = None  # share of two-object captions in the training
+                                     # videos (None: the data spec's; training.training_spec)
     # tokenizer: 32x32 halved 3 times = a 4x4 grid; 4 frames per token -> 2 x 4 x 4 codes
     work_size: int = 32              # frames are encoded at this size
     hidden: tuple[int, ...] = (32, 64, 64)

@@ -2,6 +2,7 @@
 
     t2v-edu train --model classic --preset cpu --out runs/classic
     t2v-edu train --model classic --preset gpu --out runs/gpu --time-budget 7
+    t2v-edu train --model classic --preset cpu --set embed_dim=128 --set num_layers=4
     torchrun --nproc_per_node 2 -m t2v_edu.cli train --model classic --out runs/ddp
 
 A model plugs in through a plain module (``MODELS`` maps its name to it) that has
@@ -11,8 +12,9 @@ A model plugs in through a plain module (``MODELS`` maps its name to it) that ha
   [B, T, 3, H, W] in [0, 1];
 - ``stages(model, preset) -> list[Stage]``: what to optimise, in order (the classic
   model: its frame tokenizer, then its transformer).
-Optional preset fields: ``bf16`` (autocast on CUDA) and ``storage_dtype`` ("float16"
-stores ``model.pt`` at half size).
+Optional preset fields: ``bf16`` (autocast on CUDA), ``storage_dtype`` ("float16"
+stores ``model.pt`` at half size) and ``two_object_prob`` (the training videos' share of
+two-object captions, in place of the data spec's; the test splits keep the spec's).
 
 What the loop guarantees
 - Data by step index: step s of a stage trains on videos ``s * batch ...`` of an
@@ -38,6 +40,7 @@ What the loop guarantees
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
 import importlib.util
 import json
@@ -45,11 +48,13 @@ import math
 import os
 import platform
 import time
+import types
+import typing
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -122,6 +127,76 @@ def available_models() -> list[str]:
 def get_preset(module: ModuleType, preset: str) -> Any:
     """``module.PRESETS[preset]`` (a model's preset dataclass); ValueError if unknown."""
     return lookup_preset(module.PRESETS, preset)
+
+
+def _setting_value(text: str) -> Any:
+    """A ``--set`` value: a Python literal (0.6, 128, True, None, (32, 64)), else text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+_KINDS = {bool: "True or False", int: "a whole number", float: "a number", str: "a word",
+          tuple: "a tuple like (32, 64)"}
+
+
+def _fits(value: Any, hint: Any) -> Any:
+    """``value`` as the field type ``hint`` (int, float, bool, str, tuple[...], or one of
+    them | None); TypeError naming what the field takes if it is not one."""
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union,
+                                                                   types.UnionType) else (hint,)
+    if value is None and type(None) in options:
+        return None
+    base = next(typing.get_origin(t) or t for t in options if t is not type(None))
+    if isinstance(value, list) and base is tuple:
+        value = tuple(value)
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if base is float and number:
+        return float(value)
+    if isinstance(value, base) and (base is bool or not isinstance(value, bool)):
+        return value
+    takes = _KINDS.get(base, base.__name__) + (" or None" if type(None) in options else "")
+    raise TypeError(takes)
+
+
+def apply_settings(preset: PresetT, settings: Sequence[str]) -> PresetT:
+    """The preset with each ``NAME=VALUE`` of ``settings`` in place of its field
+    (``t2v-edu train --set``). VALUE is read as a Python literal (0.6, 128, True, None,
+    (32, 64)), anything else as text; it must have the field's type.
+    """
+    hints = typing.get_type_hints(type(preset))
+    names = [f.name for f in fields(preset)]
+    changes = {}
+    for item in settings:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ValueError(f"--set {item!r}: write NAME=VALUE, e.g. --set embed_dim=128")
+        if name not in names:
+            raise ValueError(f"--set {item!r}: the preset has no field {name!r}; its fields: "
+                             f"{', '.join(names)}")
+        try:
+            changes[name] = _fits(_setting_value(text.strip()), hints[name])
+        except TypeError as exc:
+            raise ValueError(f"--set {item!r}: {name} takes {exc} (the preset has "
+                             f"{getattr(preset, name)!r})") from None
+    return replace(preset, **changes)
+
+
+def training_spec(preset) -> data.DataSpec:
+    """The data spec of the training videos: the preset's ``data_spec``, with the
+    preset's optional ``two_object_prob`` (None: the spec's) as its share of two-object
+    captions. Only the training split changes; the test splits stay the spec's."""
+    spec = data.get_spec(preset.data_spec)
+    share = getattr(preset, "two_object_prob", None)
+    if share is None:
+        return spec
+    if spec.max_objects < 2 or not 0.0 <= share <= 1.0:
+        raise ValueError(f"two_object_prob={share!r} needs a data spec with two objects "
+                         f"(spec {preset.data_spec!r} has at most {spec.max_objects}) and a "
+                         "share between 0 and 1")
+    return replace(spec, two_object_prob=share)
 
 
 def preset_to_dict(preset) -> dict:
@@ -266,7 +341,7 @@ class BatchSource:
                  workers: int | None = None):
         self.dataset = data.MovingShapes("train", num_frames=preset.num_frames,
                                          size=preset.size, length=ENDLESS, seed=seed,
-                                         spec=preset.data_spec)
+                                         spec=training_spec(preset))
         self.device, self.dist = device, dist_info
         self.workers = (3 if device.type == "cuda" else 0) if workers is None else workers
 
@@ -351,6 +426,7 @@ class TrainConfig:
     progress: bool = True
     init_from: str | None = None      # a model.pt of the same model and preset to start from
     from_stage: str | None = None     # with init_from: skip the stages before this one
+    settings: tuple[str, ...] = ()    # NAME=VALUE preset fields to change (--set)
 
     def __post_init__(self):
         """Numbers that would train nothing, divide by zero or never stop are errors."""
@@ -444,7 +520,8 @@ def train(config: TrainConfig) -> TrainResult:
         torch.backends.cudnn.allow_tf32 = True
 
     module = model_module(config.model)
-    preset = get_preset(module, config.preset)
+    preset = apply_settings(get_preset(module, config.preset), config.settings)
+    training_spec(preset)                                 # a wrong share fails here
     out = Path(config.out)
     torch.manual_seed(config.seed)
     model = module.build(preset).to(device)
@@ -484,6 +561,11 @@ def train(config: TrainConfig) -> TrainResult:
                 f"seed {saved['seed']}, not {config.model!r}, {config.preset!r}, "
                 f"{config.seed}: resume it with --model {saved['model']} --preset "
                 f"{saved['preset']} --seed {saved['seed']}, or start a new --out")
+        earlier_settings = tuple(saved.get("settings", ()))
+        if earlier_settings != tuple(config.settings):
+            raise ValueError(f"{state_path} was trained with {set_options(earlier_settings)}, "
+                             f"not {set_options(config.settings)}: resume it with the same "
+                             "--set options, or start a new --out")
         model.load_state_dict(saved["state_dict"])
         position = saved["position"]
         opt_state = saved["optimizer"]
@@ -632,6 +714,7 @@ def _training_meta(config, preset, position, stage_list, device, dist_info, wall
             "size": preset.size, "stage_steps": position.get("stage_steps", {}),
             "stage_batch": position.get("stage_batch", {}),
             "batch_size_option": config.batch_size,
+            "settings": list(config.settings),
             "videos_seen": position["videos"],  # all processes together
             "train_seconds": round(train_s, 1), "wall_seconds": round(wall_s, 1),
             "videos_per_second": round(position["videos"] / max(train_s, 1e-9), 1),
@@ -646,7 +729,8 @@ def _save_train_state(path: Path, config, model, optimizer, position, dist_info)
         return
     ckpt.save_checkpoint(path, {
         "model": config.model, "preset": config.preset, "seed": config.seed,
-        "batch_size": config.batch_size, "position": position, "state_dict": model.state_dict(),
+        "batch_size": config.batch_size, "settings": list(config.settings),
+        "position": position, "state_dict": model.state_dict(),
         "optimizer": optimizer.state_dict() if optimizer is not None else None})
 
 
@@ -700,6 +784,11 @@ def _table(rows: list[tuple], header: tuple) -> str:
     return "\n".join(lines)
 
 
+def set_options(settings: Sequence[str]) -> str:
+    """The ``--set`` options of ``settings`` as a user would type them."""
+    return " ".join(f"--set {item}" for item in settings) or "no --set"
+
+
 def _continued(meta: dict) -> str:
     """The "continued from" row: the earlier weights, and the time of both runs."""
     earlier = meta["continued_from"]
@@ -724,7 +813,9 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
              + (f" --time-budget {meta['time_budget_minutes']}" if meta.get('time_budget_minutes')
                 else "")
              + (f" --batch-size {meta['batch_size_option']}" if meta.get("batch_size_option")
-                else "") + f"`, seed {meta['seed']}.",
+                else "")
+             + (f" {set_options(meta['settings'])}" if meta.get("settings") else "")
+             + f"`, seed {meta['seed']}.",
              "",
              _table([
                  ("data", f"t2v_edu.data.MovingShapes, spec `{meta['data_spec']}`: "
@@ -816,6 +907,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-stage", default=None, metavar="STAGE",
                         help="with --init-from: skip the stages before STAGE "
                              "(e.g. --from-stage transformer keeps the tokenizer)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        dest="settings",
+                        help="change one field of the preset, e.g. --set embed_dim=128 "
+                             "(repeatable; saved in model.pt and named on the model card)")
 
 
 def cli(args: argparse.Namespace) -> int:
@@ -826,11 +921,12 @@ def cli(args: argparse.Namespace) -> int:
                          seed=args.seed, device=args.device, save_every=args.save_every,
                          sample_every=args.sample_every, compile=args.compile,
                          progress=not args.no_progress, init_from=args.init_from,
-                         from_stage=args.from_stage)
+                         from_stage=args.from_stage, settings=tuple(args.settings))
     result = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         m = result.meta
-        print(f"Trained {m['model']} ({m['preset']} preset) for {m['train_seconds']} s: "
+        settings = f", {set_options(m['settings'])}" if m.get("settings") else ""
+        print(f"Trained {m['model']} ({m['preset']} preset{settings}) for {m['train_seconds']} s: "
               f"{m['videos_per_second']} videos/s, {m['tflops_per_second']} TFLOP/s. "
               f"Weights: {result.out / 'model.pt'}")
     return 0

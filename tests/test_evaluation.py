@@ -266,10 +266,27 @@ def test_joint_by_objects_separates_binding_errors():
                                 retrieval=False, diversity=False)
     by = bad["splits"]["test"]["joint_by_objects"]
     assert by["1"] == 1.0 and by["2"] < 0.5
+    # the breakdown names the error: every object drawn, each with the other's shape
+    right, swapped = good["splits"]["test"]["two_objects"], bad["splits"]["test"]["two_objects"]
+    assert right["videos"] == swapped["videos"] == sum(len(a) == 2 for a in attrs)
+    assert (right["count"], right["shape_own"], right["shape_other"]) == (1.0, 1.0, 0.0)
+    assert swapped["count"] == 1.0 and swapped["shape_own"] < 0.1 < 0.9 < swapped["shape_other"]
+    assert swapped["motion_own"] == 1.0                      # motions were left in place
+    assert "| two-object captions: each colour's shape is its own / the other object's | " \
+        "100.0 % / 0.0 % |" in table
     # one-object data (cpu) keeps the table as it was: no such rows
     cpu = ev.evaluate_generator(ev.data_generator("cpu"), "cpu", split="test", num_videos=8,
                                 retrieval=False, diversity=False)
     assert "captions of" not in ev.format_table(cpu)
+    assert "two_objects" not in cpu["splits"]["test"] and "two-object" not in ev.format_table(cpu)
+
+
+def test_own_or_other_counts_only_objects_that_differ():
+    wanted = torch.tensor([[0, 1], [2, 2], [3, 0]])
+    judged = torch.tensor([[0, 0], [2, 2], [0, 3]])
+    # first caption: own, other's; third: both swapped; the second (same shapes) not counted
+    assert ev.own_or_other(judged, wanted) == (pytest.approx(1 / 4), pytest.approx(3 / 4))
+    assert ev.own_or_other(judged[1:2], wanted[1:2]) == (None, None)
 
 
 def test_evaluate_rejects_bad_arguments():

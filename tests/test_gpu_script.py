@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from t2v_edu import checkpoint, comparison
+from t2v_edu import checkpoint, comparison, training
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,20 +38,30 @@ def test_wrong_train_groups_stop_before_any_training(tmp_path):
     assert "model 'modrn' is unknown" in done.stdout
     assert "nothing trained" in done.stdout
     assert not any(p.is_dir() for p in tmp_path.iterdir())   # no model folder made
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "TRAIN_GROUPS": "classic classic-two",
+                         "SET_classic_two": "two_object_prob=0.6"})
+    assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "classic-two: two_object_prob=0.6 needs a data spec with two objects" in done.stdout
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "TRAIN_GROUPS": "classic classic-two"})
+    assert done.returncode == 2 and 'needs its settings, e.g. SET_classic_two=' in done.stdout
+    assert not any(p.is_dir() for p in tmp_path.iterdir())
 
 
 @needs_bash
 def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
     done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
-                         "MODELS": "classic seed", "TRAIN_GROUPS": "seed;classic",
+                         "MODELS": "classic seed", "TRAIN_GROUPS": "seed;classic classic-wide",
+                         "SET_classic_wide": "embed_dim=48 temperature=0.7",
                          "MINUTES": "0.05", "PACK": "1", "MINUTES_classic": "0.08",
                          "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4", "PROBE": "1",
                          "PROBE_BATCHES": "4", "BATCH_classic": "6"})
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "train groups, one after another: seed ; classic" in done.stdout
+    assert "train groups, one after another: seed ; classic classic-wide" in done.stdout
     # PACK=1: what a device call brings back is one archive and the weights
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "classic_cpu.pt", "results.tar.gz", "seed_cpu.pt"]
+        "classic-wide_cpu.pt", "classic_cpu.pt", "results.tar.gz", "seed_cpu.pt"]
     for model in ("classic", "seed"):
         assert (tmp_path / f"{model}_cpu.pt").stat().st_size <= 15_000_000
     with tarfile.open(tmp_path / "results.tar.gz") as tar:
@@ -59,9 +69,10 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         tar.extractall(tmp_path / "results", **safe)
     results = tmp_path / "results"
     log = (results / "log.txt").read_text()
-    events = re.findall(r"train (\w+) (started for [\d.]+ min|done)", log)
+    events = re.findall(r"train ([\w-]+) (started for [\d.]+ min|done)", log)
     assert [(m, e.split(" for ")[0]) for m, e in events] == [
-        ("seed", "started"), ("seed", "done"), ("classic", "started"), ("classic", "done")]
+        ("seed", "started"), ("seed", "done"), ("classic", "started"),
+        ("classic-wide", "started"), ("classic", "done"), ("classic-wide", "done")]
     assert "train classic started for 0.08 min" in log       # MINUTES_<model> wins
     assert "train seed started for 0.05 min" in log
     assert "there is no binding to test" in log               # cpu data: one object each
@@ -69,8 +80,33 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
     assert "| transformer | 4 |" in probe and "| gan | 4 |" in probe
     meta = json.loads((results / "classic" / "model.json").read_text())
     assert set(meta["stage_batch"].values()) == {6}           # BATCH_<model>
+    # the variant classic-wide: the classic model with its SET_classic_wide settings
+    shutil.copy(tmp_path / "classic-wide_cpu.pt", results / "weights")
+    _, wide, wide_meta = training.load_model(results / "weights" / "classic-wide_cpu.pt")
+    assert (wide.embed_dim, wide.temperature) == (48, 0.7)
+    assert wide_meta["settings"] == ["embed_dim=48", "temperature=0.7"]
+    assert (results / "classic-wide" / "evaluation.json").is_file()
+    assert log.count("there is no binding to test") == 2      # both classic runs
     summary = json.loads((results / "summary.json").read_text())
-    assert {row["model"] for row in summary["models"]} == {"classic", "seed"}
+    assert {(row["run"], row["model"]) for row in summary["models"]} == {
+        ("classic", "classic"), ("classic-wide", "classic"), ("seed", "seed")}
+    assert "| classic-wide | embed_dim=48 temperature=0.7 |" in (results / "summary.md").read_text()
+    # shipping the variant: its files under the name the package loads, digest checked
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    report = subprocess.run([sys.executable, "benchmarks/gpu_report.py", "--ship",
+                             str(results / "weights" / "classic-wide_cpu.pt"), "--to",
+                             str(shipped)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert report.returncode == 0, report.stderr
+    assert sorted(p.name for p in shipped.iterdir()) == [
+        "classic_cpu.eval.json", "classic_cpu.json", "classic_cpu.md", "classic_cpu.pt",
+        "classic_cpu.pt.sha256"]
+    stored = comparison.load_shipped_evaluation("classic", "cpu", shipped)
+    assert stored["checkpoint"] == "classic_cpu.pt" and stored["training"]["settings"] == [
+        "embed_dim=48", "temperature=0.7"]
+    assert training.load_model(shipped / "classic_cpu.pt")[1].embed_dim == 48
+    assert "--set embed_dim=48 --set temperature=0.7" in (shipped / "classic_cpu.md").read_text()
     for model in ("classic", "seed"):
         assert (results / "weights" / f"{model}_cpu.md").is_file()
         assert (results / model / "evaluation.json").is_file()
@@ -132,7 +168,7 @@ def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
     args = [sys.executable, "benchmarks/binding_from_scratch.py", "--steps", "2",
             "--tokenizer-steps", "2", "--eval-every", "1", "--captions", "2",
-            "--tokenizer", str(tmp_path / "tok.pt")]
+            "--tokenizer", str(tmp_path / "tok.pt"), "--sampled", "16"]
     for variant in ("a", "b"):
         run = subprocess.run(args + ["--segments", "2" if variant == "b" else "0",
                                      "--out", str(tmp_path / f"{variant}.json")],
@@ -142,5 +178,14 @@ def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
     result = json.loads((tmp_path / "b.json").read_text())
     assert result["segments"] == 2 and [row["step"] for row in result["curve"]] == [1, 2]
     assert set(result["curve"][0]["test"]) == {"binding", "named", "single"}
-    assert set(result["final"]) == {"test", "heldout", "caption_probe"}
+    assert set(result["final"]) == {"test", "heldout", "caption_probe", "generated"}
     assert (tmp_path / "b.pt").exists() and (tmp_path / "tok.pt").exists()
+    sampled = result["final"]["generated"]["test"]     # 70 % two-object: some in 16
+    assert 0 < sampled["videos"] <= 16 and 0 <= sampled["count"] <= 1
+    # --rescore judges the saved weights again: the same videos, the same figures
+    run = subprocess.run(args[:1] + ["benchmarks/binding_from_scratch.py", "--rescore",
+                                     str(tmp_path / "b.json"), "--sampled", "16"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    again = json.loads(run.stdout.splitlines()[-1])
+    assert again["run"] == "b" and again["test"] == sampled

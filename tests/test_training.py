@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from t2v_edu import checkpoint, t2v, training
+from t2v_edu import checkpoint, data, t2v, training
 from t2v_edu.training import TrainConfig, train
 
 
@@ -355,3 +355,65 @@ def test_batch_size_option_sets_every_stage_and_is_kept_on_resume(tmp_path):
     plain = train(tiny(tmp_path / "p", steps=1)).meta
     assert plain["stage_batch"] == {"tokenizer": 4, "caption": 4, "transformer": 4}
     assert "--batch-size" not in training.model_card(plain)
+
+
+def test_apply_settings_changes_fields_with_their_types():
+    gpu = t2v.PRESETS["gpu"]
+    changed = training.apply_settings(gpu, ["embed_dim=128", "temperature=1", "bf16=False",
+                                            "hidden=(8, 16)", "two_object_prob=0.6",
+                                            "data_spec=cpu"])
+    assert (changed.embed_dim, changed.temperature, changed.bf16, changed.hidden,
+            changed.two_object_prob, changed.data_spec) == (128, 1.0, False, (8, 16), 0.6, "cpu")
+    assert isinstance(changed.temperature, float)
+    assert training.apply_settings(gpu, []) == gpu
+    assert training.apply_settings(changed, ["two_object_prob=None"]).two_object_prob is None
+
+
+@pytest.mark.parametrize("item, message", [
+    ("embed_dim", "write NAME=VALUE"),
+    ("embdim=64", "no field 'embdim'; its fields: data_spec"),
+    ("embed_dim=1.5", "embed_dim takes a whole number \\(the preset has 256\\)"),
+    ("embed_dim=True", "embed_dim takes a whole number"),
+    ("bf16=1", "bf16 takes True or False"),
+    ("hidden=3", "hidden takes a tuple like \\(32, 64\\)"),
+    ("two_object_prob=many", "two_object_prob takes a number or None"),
+])
+def test_apply_settings_names_what_is_wrong(item, message):
+    with pytest.raises(ValueError, match=message):
+        training.apply_settings(t2v.PRESETS["gpu"], [item])
+
+
+def test_two_object_prob_changes_the_training_videos_only():
+    gpu = t2v.PRESETS["gpu"]
+    assert training.training_spec(gpu).two_object_prob == 0.3          # the spec's
+    more = training.apply_settings(gpu, ["two_object_prob=0.9"])
+    spec = training.training_spec(more)
+    assert spec.two_object_prob == 0.9
+    assert data.heldout_triples(spec) == data.heldout_triples("gpu")  # same held-out split
+    source = training.BatchSource(more, 0, torch.device("cpu"), training.Distributed(), 0)
+    objects = [len(source.dataset.describe(i)[1]) for i in range(400)]
+    assert 0.83 < objects.count(2) / 400 < 0.97
+    with pytest.raises(ValueError, match="needs a data spec with two objects"):
+        training.training_spec(training.apply_settings(t2v.PRESETS["cpu"],
+                                                       ["two_object_prob=0.5"]))
+    with pytest.raises(ValueError, match="share between 0 and 1"):
+        training.training_spec(training.apply_settings(gpu, ["two_object_prob=1.5"]))
+
+
+def test_set_option_trains_the_changed_preset_and_is_kept_on_resume(tmp_path, capsys):
+    from t2v_edu.cli import main
+
+    out = tmp_path / "s"
+    args = ["train", "--preset", "tiny", "--steps", "2", "--out", str(out), "--no-progress",
+            "--sample-every", "0", "--set", "embed_dim=16", "--set", "temperature=0.7"]
+    assert main(args) == 0
+    model, preset, meta = training.load_model(out / "model.pt")
+    assert (preset.embed_dim, preset.temperature) == (16, 0.7)      # saved in model.pt
+    assert model.video.norm.weight.shape == (16,)
+    assert meta["settings"] == ["embed_dim=16", "temperature=0.7"]
+    assert "--set embed_dim=16 --set temperature=0.7`" in training.model_card(meta)
+    with pytest.raises(ValueError, match="resume it with the same --set options"):
+        train(tiny(out, steps=2, resume=True))
+    assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "x"),
+                 "--set", "embed_dims=16"]) == 2
+    assert "no field 'embed_dims'" in capsys.readouterr().err
