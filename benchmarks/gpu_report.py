@@ -2,7 +2,7 @@
 
     python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
     python benchmarks/gpu_report.py --check-groups "classic;modern seed" [--preset gpu]
-    python benchmarks/gpu_report.py --ship OUT/weights/classic-two_gpu.pt [--to t2v_edu/weights]
+    python benchmarks/gpu_report.py --ship OUT/weights/classic-share30_gpu.pt [--to t2v_edu/weights]
 
 The second form, run by gpu_train.sh before any training, exits 2 with the reason when
 a group names an unknown model, one without that preset, or a variant MODEL-NAME whose

@@ -19,11 +19,12 @@
 # at the same time, e.g. TRAIN_GROUPS="classic;modern seed" gives the classic model the
 # whole GPU first, then trains the other two side by side. EVAL_VIDEOS per split (512),
 # CEILING_VIDEOS (256), VARIANTS: an entry MODEL-NAME in MODELS or TRAIN_GROUPS (e.g.
-# classic-two) trains MODEL again with SET_<MODEL>_<NAME>="field=value ..." passed as
-# `t2v-edu train --set` options (e.g. SET_classic_two="two_object_prob=0.6"), into
+# classic-share30) trains MODEL again with SET_<MODEL>_<NAME>="field=value ..." passed as
+# `t2v-edu train --set` options (e.g. SET_classic_share30="two_object_prob=0.3"), into
 # $OUT/MODEL-NAME and weights/MODEL-NAME_<preset>.*; the per-model settings below take the
-# entry with "-" written "_" (MINUTES_classic_two). So one call compares two settings side
-# by side on the one GPU; rename the winner's weights to MODEL_<preset>.* to ship it.
+# entry with "-" written "_" (MINUTES_classic_share30). So one call compares two settings side
+# by side on the one GPU; `gpu_report.py --ship OUT/weights/MODEL-NAME_<preset>.pt` ships
+# the winner under the name the package loads.
 # INIT_FROM_<model> (a model.pt to continue from) with FROM_STAGE_<model>
 # (e.g. transformer: skip the stages before it), BATCH_<model> (videos per step of every
 # stage; default the preset's), PROBE (0; 1: first time the real training step of each stage
@@ -87,7 +88,7 @@ if [ "${PROBE:-0}" = 1 ]; then
 fi
 
 # -- train: the groups one after another, the models of a group at once --------------
-key_of() { echo "${1//-/_}"; }                       # classic-two -> classic_two
+key_of() { echo "${1//-/_}"; }                       # classic-share30 -> classic_share30
 minutes_of() { local v="MINUTES_$(key_of "$1")"; echo "${!v:-$MINUTES}"; }
 declare -A PIDS
 TRAINED=""

@@ -711,6 +711,7 @@ def _training_meta(config, preset, position, stage_list, device, dist_info, wall
                 for f, s in zip(position["flops"], stage_list))
     return {"model": config.model, "preset": config.preset, "seed": config.seed,
             "data_spec": preset.data_spec, "num_frames": preset.num_frames,
+            "two_object_share": training_spec(preset).two_object_prob,
             "size": preset.size, "stage_steps": position.get("stage_steps", {}),
             "stage_batch": position.get("stage_batch", {}),
             "batch_size_option": config.batch_size,
@@ -821,8 +822,11 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
                  ("data", f"t2v_edu.data.MovingShapes, spec `{meta['data_spec']}`: "
                           f"{meta['num_frames']} frames of {meta['size']}x{meta['size']}, "
                           f"{len(spec.shapes)} shapes, {len(spec.colors)} colours, "
-                          f"{len(spec.motions)} motions, up to {spec.max_objects} object(s); "
-                          "held-out shape-colour-motion triples never seen in training"),
+                          f"{len(spec.motions)} motions, up to {spec.max_objects} object(s)"
+                          + (f" ({100 * meta['two_object_share']:.0f} % of the training "
+                             "captions name two)" if spec.max_objects > 1 and "two_object_share" in meta
+                             else "")
+                          + "; held-out shape-colour-motion triples never seen in training"),
                  ("steps", ", ".join(f"{k}: {v}" for k, v in meta["stage_steps"].items())),
              ] + ([("videos per step", ", ".join(f"{k}: {v}"
                                                  for k, v in meta["stage_batch"].items()))]

@@ -385,7 +385,9 @@ def test_apply_settings_names_what_is_wrong(item, message):
 
 def test_two_object_prob_changes_the_training_videos_only():
     gpu = t2v.PRESETS["gpu"]
-    assert training.training_spec(gpu).two_object_prob == 0.3          # the spec's
+    assert training.training_spec(gpu).two_object_prob == 0.6          # the preset's
+    spec_share = training.apply_settings(gpu, ["two_object_prob=None"])
+    assert training.training_spec(spec_share) == data.get_spec("gpu")  # the spec's 30 %
     more = training.apply_settings(gpu, ["two_object_prob=0.9"])
     spec = training.training_spec(more)
     assert spec.two_object_prob == 0.9
@@ -398,6 +400,12 @@ def test_two_object_prob_changes_the_training_videos_only():
                                                        ["two_object_prob=0.5"]))
     with pytest.raises(ValueError, match="share between 0 and 1"):
         training.training_spec(training.apply_settings(gpu, ["two_object_prob=1.5"]))
+    # the model card says which share trained it (a checkpoint from before: nothing)
+    meta = json.loads((Path(training.__file__).parent / "weights" / "classic_gpu.json")
+                      .read_text())["meta"]
+    assert "name two" not in training.model_card(meta)
+    card = training.model_card(dict(meta, two_object_share=0.6))
+    assert "up to 2 object(s) (60 % of the training captions name two);" in card
 
 
 def test_set_option_trains_the_changed_preset_and_is_kept_on_resume(tmp_path, capsys):
