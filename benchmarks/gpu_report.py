@@ -76,6 +76,11 @@ def ship(weights: Path, dest: Path) -> list[Path]:
     ``.pt.sha256``, ``.json``, ``.eval.json`` and ``.md``) into ``dest`` under the name the
     package loads, ``<model>_<preset>.*`` (a variant's name dropped). The weights must
     match their digest; the evaluation is re-labelled with the new file name."""
+    missing = [p.name for p in (weights, *(weights.with_suffix(x) for x in
+                                           (".json", ".eval.json", ".md"))) if not p.is_file()]
+    if missing:
+        raise ValueError(f"cannot ship {weights}: {', '.join(missing)} missing beside it "
+                         "(a run ships with its evaluation and card: gpu_report.py OUT)")
     blob, digest = read_verified(weights)
     info = json.loads(weights.with_suffix(".json").read_text())
     name = f"{info['meta']['model']}_{info['meta']['preset']}"
@@ -131,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--to", type=Path, default=Path("t2v_edu/weights"))
     args = parser.parse_args(argv)
     if args.ship is not None:
-        for path in ship(args.ship, args.to):
-            print("wrote", path)
+        try:
+            for path in ship(args.ship, args.to):
+                print("wrote", path)
+        except ValueError as exc:
+            print(f"gpu_report.py --ship: {exc}", file=sys.stderr)
+            return 2
         return 0
     if args.check_groups is not None:
         try:
@@ -174,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["| run | --set | train s | videos/s | TFLOP/s | MB | test joint | heldout joint |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['run']} | {' '.join(r['settings']) or '–'} | {r['train_seconds']} | {r['videos_per_second']} | "
+        lines.append(f"| {r['run']} | {' '.join(r['settings']) or '–'} | "
+                     f"{r['train_seconds']} | {r['videos_per_second']} | "
                      f"{r['tflops_per_second']} | {r['megabytes']} | "
                      f"{r.get('test', {}).get('joint', '–')} | "
                      f"{r.get('heldout', {}).get('joint', '–')} |")

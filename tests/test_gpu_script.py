@@ -107,6 +107,12 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         "embed_dim=48", "temperature=0.7"]
     assert training.load_model(shipped / "classic_cpu.pt")[1].embed_dim == 48
     assert "--set embed_dim=48 --set temperature=0.7" in (shipped / "classic_cpu.md").read_text()
+    (results / "weights" / "classic-wide_cpu.eval.json").unlink()   # not evaluated: refused
+    refused = subprocess.run([sys.executable, "benchmarks/gpu_report.py", "--ship",
+                              str(results / "weights" / "classic-wide_cpu.pt")], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert refused.returncode == 2 and "classic-wide_cpu.eval.json missing" in refused.stderr
     for model in ("classic", "seed"):
         assert (results / "weights" / f"{model}_cpu.md").is_file()
         assert (results / model / "evaluation.json").is_file()
