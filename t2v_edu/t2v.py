@@ -113,8 +113,8 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "cpu": Preset(),
-    # gpu: 60 % two-object captions in training, not the data's 30 % (measured on CPU:
-    # binding 65 -> 75 %, one-object captions unchanged; README)
+    # gpu: 60 % two-object captions in training, not the data's 30 % (measured on CPU, 2
+    # seeds: sampled two-object videos bind 61 -> 79-81 %, one-object unchanged; README)
     # gpu batches of 128: the first H100 run (batch 64) used ~5 of ~800 TFLOP/s, its steps
     # bound by kernel launches, so a bigger batch costs about the same time per step
     # (measured at 128, alone on the H100: 3668 videos/s, 15 TFLOP/s, the GPU ~40 % busy)
