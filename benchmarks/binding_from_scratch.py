@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from t2v_edu import data, evaluation, setup, t2v, training  # noqa: E402
-from t2v_edu.judges import OracleJudge, VideoFormat, score_per_color  # noqa: E402
+from t2v_edu.judges import OracleJudge, VideoFormat  # noqa: E402
 
 SPEC = data.DataSpec(shapes=data.ALL_SHAPES, colors=("red", "blue", "green", "yellow"),
                      motions=("left", "right", "up", "down", "still"), radius=(0.18, 0.24),
@@ -53,10 +53,10 @@ def probe(model: t2v.TextToVideo, num_train: int, num_test: int) -> dict:
 
 
 def generated(model: t2v.TextToVideo, split: str, num_videos: int = 512) -> dict:
-    """Sampled videos for a split's first captions, judged by the oracle:
-    ``evaluation.two_object_breakdown`` (own vs the other object's shape and motion) and
-    the joint accuracy of the captions naming 1 and 2 objects (``joint_1``, ``joint_2``)."""
-    oracle = OracleJudge(SPEC)
+    """Sampled videos for a split's first captions, judged by the oracle
+    (``evaluation.score_videos``): its two-object breakdown (own vs the other object's
+    shape and motion) and the joint accuracy of the captions naming 1 and 2 objects
+    (``joint_1``, ``joint_2``)."""
     ds = data.MovingShapes(split, num_frames=FORMAT.num_frames, size=FORMAT.size,
                            length=num_videos, seed=0, spec=SPEC)
     captions, attrs = zip(*(ds.describe(i)[:2] for i in range(num_videos)))
@@ -64,12 +64,10 @@ def generated(model: t2v.TextToVideo, split: str, num_videos: int = 512) -> dict
     with torch.no_grad():
         videos = torch.cat([model.sample(list(captions[i:i + 128]), generator)
                             for i in range(0, num_videos, 128)])
-    per_color = oracle.per_color(videos, frames=True)
-    scores = score_per_color(per_color, list(attrs), oracle.names)
-    found = evaluation.two_object_breakdown(per_color, list(attrs), oracle.names,
-                                            scores["count"]) or {}
-    by_objects = evaluation.joint_by_objects(scores["joint"], list(attrs))
-    found.update({f"joint_{n}": value for n, value in by_objects.items()})  # n objects named
+    scores = evaluation.score_videos({"oracle": OracleJudge(SPEC)}, videos, list(attrs))
+    found = dict(scores.get("two_objects", {}))
+    found.update({f"joint_{n}": value                                   # n objects named
+                  for n, value in scores["joint_by_objects"].items()})
     return {key: value if value is None else round(value, 3) for key, value in found.items()}
 
 

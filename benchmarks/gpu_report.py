@@ -172,10 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             if result is not None:
                 result["reconstruction"] = ceil
         paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
-        if result is not None:
-            model = json.loads((run / "model.json").read_text())["model"]
-            write_shipped_evaluation(paths["weights"], model, result, device)
         row = summarise(run, result)
+        if result is not None:
+            write_shipped_evaluation(paths["weights"], row["model"], result, device)
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
         rows.append(row)

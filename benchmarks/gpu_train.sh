@@ -126,7 +126,8 @@ rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256   # resume state: n
 
 # -- evaluate, all models at once --------------------------------------------------
 for m in $TRAINED; do
-    timeout "$EVAL_SECONDS" $PY -m t2v_edu.cli evaluate --model "${m%%-*}" --checkpoint "$OUT/$m/model.pt" \
+    timeout "$EVAL_SECONDS" $PY -m t2v_edu.cli evaluate --model "${m%%-*}" \
+        --checkpoint "$OUT/$m/model.pt" \
         --num-videos "$EVAL_VIDEOS" --batch-size 256 --seed "$SEED" \
         --out "$OUT/$m/evaluation.json" > "$OUT/$m/evaluation.md" 2>&1 &
     PIDS[$m]=$!

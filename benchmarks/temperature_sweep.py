@@ -6,10 +6,11 @@
         --temperatures 0.3 0.5 --guidance 1.0 --num-videos 192 --seed 1
 
 For each temperature, prints joint accuracy (oracle judge) on test captions and on
-held-out combinations (and, on data with two-object captions, on those alone), FVD-lite, and the spread of the first object's start position
-over seeds (the diversity the evaluation measures; real videos' spread beside it).
-The notebook's 0.3 was chosen on short live runs, where sharpening helps most; a
-longer-trained model may do as well with a warmer, more varied sampler.
+held-out combinations (and, on data with two-object captions, on those alone), FVD-lite,
+and the spread of the first object's start position over seeds (the diversity the
+evaluation measures; real videos' spread beside it). The notebook's 0.3 was chosen on
+short live runs, where sharpening helps most; a longer-trained model may do as well with
+a warmer, more varied sampler.
 """
 from __future__ import annotations
 

@@ -222,7 +222,7 @@ def score_videos(judges: dict, videos: Tensor, attrs: list, seed: int = 0,
            "shuffled_oracle": _rates(score_per_color(pc, control, oracle.names)),
            "identity": identity_consistency(oracle, pc, attrs),
            "joint_by_objects": joint_by_objects(scores["joint"], attrs)}
-    breakdown = two_object_breakdown(pc, attrs, oracle.names, scores["count"])
+    breakdown = two_object_breakdown(pc, attrs, oracle.names, scores)
     if breakdown is not None:
         out["two_objects"] = breakdown
     if learned is not None:
@@ -264,19 +264,18 @@ def own_or_other(judged: Tensor, wanted: Tensor) -> tuple[float | None, float | 
 
 
 def two_object_breakdown(pc: dict, attrs: list[list[dict]], names: dict,
-                         count_ok: Tensor) -> dict[str, float] | None:
+                         scores: dict) -> dict[str, float] | None:
     """Where two-object captions go wrong (oracle): the share with the right number of
-    objects, and ``own_or_other`` for shape and motion. None without such captions."""
+    objects, and ``own_or_other`` for shape and motion. ``scores``: ``score_per_color``
+    of the same judgements. None without such captions."""
     two = [i for i, objs in enumerate(attrs) if len(objs) == 2]
     if not two:
         return None
-    pc2 = {k: v[two] for k, v in pc.items()}
-    attrs2 = [attrs[i] for i in two]
-    index, _, _ = match_objects(pc2, attrs2, names)
-    out = {"videos": len(two), "count": count_ok[two].float().mean().item()}
+    out = {"videos": len(two), "count": scores["count"][two].float().mean().item()}
+    index = scores["index"][two, :2]                                          # [N, 2]
     for key in ("shape", "motion"):
-        judged = pc2[key].cpu().gather(1, index)
-        wanted = torch.tensor([[names[key].index(o[key]) for o in objs] for objs in attrs2])
+        judged = pc[key].cpu()[two].gather(1, index)
+        wanted = torch.tensor([[names[key].index(o[key]) for o in attrs[i]] for i in two])
         out[f"{key}_own"], out[f"{key}_other"] = own_or_other(judged, wanted)
     return out
 
@@ -523,8 +522,9 @@ def binding_test(nll_fn: NllFn, spec: str | data.DataSpec = "gpu", split: str = 
 
     ``spec``: a name, or a ``DataSpec`` with its ``video_format`` (see ``binding_pairs``).
     Returns {"spec", "split", "seed", "num_captions", "frames", "size", "tests": {name:
-    {"prefers_right", "margin_nats"}}} for the tests of ``binding_pairs``. A model that reads a caption as
-    a bag of words passes "named" and "single" but scores 0.5 (chance) on "binding".
+    {"prefers_right", "margin_nats"}}} for the tests of ``binding_pairs``. A model that
+    reads a caption as a bag of words passes "named" and "single" but scores 0.5 (chance)
+    on "binding".
     """
     fmt = binding_format(spec, video_format)
 

@@ -283,11 +283,12 @@ def score_per_color(pc: dict[str, Tensor], attrs: list[list[dict]],
 
     Returns bool tensors: "shape", "color", "motion" [B, O] (O = most objects named;
     "valid" [B, O] is False, and the others True, where a caption names fewer),
-    "count" [B] (as many objects seen as named) and "joint" [B] (count right and
-    every attribute of every named object right).
+    "count" [B] (as many objects seen as named), "joint" [B] (count right and
+    every attribute of every named object right) and "index" [B, O] (the colour judged
+    for each named object, ``match_objects``).
     """
     index, color_ok, valid = match_objects(pc, attrs, names)
-    result = {"color": color_ok | ~valid, "valid": valid}
+    result = {"color": color_ok | ~valid, "valid": valid, "index": index}
     for key in ("shape", "motion"):
         judged = pc[key].cpu().gather(1, index)                               # [B, O]
         wanted = torch.tensor([[names[key].index(o[key]) if o[key] in names[key] else -2

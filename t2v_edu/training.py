@@ -824,8 +824,8 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
                           f"{len(spec.shapes)} shapes, {len(spec.colors)} colours, "
                           f"{len(spec.motions)} motions, up to {spec.max_objects} object(s)"
                           + (f" ({100 * meta['two_object_share']:.0f} % of the training "
-                             "captions name two)" if spec.max_objects > 1 and "two_object_share" in meta
-                             else "")
+                             "captions name two)"
+                             if spec.max_objects > 1 and "two_object_share" in meta else "")
                           + "; held-out shape-colour-motion triples never seen in training"),
                  ("steps", ", ".join(f"{k}: {v}" for k, v in meta["stage_steps"].items())),
              ] + ([("videos per step", ", ".join(f"{k}: {v}"
