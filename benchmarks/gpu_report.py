@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 from pathlib import Path
 
@@ -46,6 +47,24 @@ def ceiling(run: Path, device: torch.device, num_videos: int) -> dict | None:
 
     return evaluation.reconstruction_ceiling(autoencode, spec=preset.data_spec,
                                              num_videos=num_videos)
+
+
+def gpu_busy(path: Path) -> dict | None:
+    """GPU utilisation (%) from gpu_train.sh's nvidia-smi samples (CSV: timestamp,
+    utilization.gpu, memory.used, ...), counting only samples while some process held
+    GPU memory: {"samples", "median", "mean"}; None without a file or such samples."""
+    if not path.is_file():
+        return None
+    busy = []
+    for line in path.read_text().splitlines()[1:]:
+        fields = [f.strip() for f in line.split(",")]
+        if (len(fields) >= 3 and fields[1].endswith("%") and fields[2].endswith("MiB")
+                and float(fields[2].split()[0]) > 0):
+            busy.append(float(fields[1].rstrip("% ")))
+    if not busy:
+        return None
+    return {"samples": len(busy), "median": statistics.median(busy),
+            "mean": round(statistics.fmean(busy), 1)}
 
 
 def summarise(run: Path, evaluation_result: dict | None) -> dict:
@@ -178,7 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
         rows.append(row)
-    atomic_write_json(out / "summary.json", {"models": rows, "problems": problems})
+    busy = gpu_busy(out / "nvsmi.csv")
+    atomic_write_json(out / "summary.json", {"models": rows, "problems": problems,
+                                             "gpu_utilisation": busy})
     lines = ["| run | --set | train s | videos/s | TFLOP/s | MB | test joint | heldout joint |",
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -187,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r['tflops_per_second']} | {r['megabytes']} | "
                      f"{r.get('test', {}).get('joint', '–')} | "
                      f"{r.get('heldout', {}).get('joint', '–')} |")
+    if busy:
+        lines += ["", f"GPU busy (nvidia-smi, {busy['samples']} samples while in use): "
+                      f"median {busy['median']:g} %, mean {busy['mean']:g} %"]
     text = "\n".join(lines + [""] + [f"PROBLEM: {p}" for p in problems]) + "\n"
     atomic_write_text(out / "summary.md", text)
     print(text, end="")

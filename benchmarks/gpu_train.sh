@@ -30,7 +30,9 @@
 # stage; default the preset's), PROBE (0; 1: first time the real training step of each stage
 # of MODELS with benchmarks/step_probe.py at PROBE_BATCHES, default the preset's, into
 # $OUT/probe.md: ms per step, the CPU's share, GPU waits; ~30 s), TRAIN_SEED (SEED; another seed for a
-# continuation gives it fresh data), PACK (0; 1: end with only results.tar.gz and the .pt files
+# continuation gives it fresh data), NVSMI_SECONDS (5: nvidia-smi samples the GPU's use
+# this often into $OUT/nvsmi.csv, until the evaluations end; the summary gives the median
+# and mean while a process holds GPU memory; 0: off), PACK (0; 1: end with only results.tar.gz and the .pt files
 # in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
 # MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + each group's longest MINUTES + ~20 s of saving per group
 # + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
@@ -76,6 +78,15 @@ if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRES
         2>&1 | tee -a "$LOG"; then
     log "gpu_train.sh: nothing trained (fix the settings above)"
     exit 2
+fi
+
+# -- NVSMI_SECONDS (5; 0: off): GPU utilisation samples into $OUT/nvsmi.csv -----------
+NVSMI_PID=""
+if [ "${NVSMI_SECONDS:-5}" != 0 ] && command -v nvidia-smi >/dev/null; then
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used,power.draw --format=csv \
+        -l "${NVSMI_SECONDS:-5}" > "$OUT/nvsmi.csv" 2>&1 &
+    NVSMI_PID=$!      # stopped by its pid (a `pkill -f nvidia-smi` also kills the shell
+    trap '[ -n "$NVSMI_PID" ] && kill "$NVSMI_PID" 2>/dev/null' EXIT   # that typed it)
 fi
 
 # -- PROBE=1: where a training step's time goes, before the training ------------------
@@ -152,6 +163,8 @@ for m in $TRAINED; do
 done
 
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
+if [ -n "$NVSMI_PID" ]; then kill "$NVSMI_PID" 2>/dev/null; wait "$NVSMI_PID" 2>/dev/null; fi
+NVSMI_PID=""   # the report reads a complete nvsmi.csv
 timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
     --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG" || FAILED=1
 log "gpu_train.sh finished"

@@ -466,10 +466,11 @@ class TextToVideo(nn.Module):
         """-log p(codes of each video | caption) in nats: [B], summed over the codes.
 
         One forward pass, no sampling: how likely the model finds a given video for a
-        caption (``evaluation.binding_test`` compares it between videos).
+        caption (``evaluation.binding_test`` compares it between videos). The videos may
+        be on another device than the model (the test draws them on the CPU).
         """
         self.eval()
-        codes = self.codes(videos)
+        codes = self.codes(videos.to(self.device))
         logits = self.code_logits(codes, captions)
         return F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten(),
                                reduction="none").view(codes.shape).sum(1)

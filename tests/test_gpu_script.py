@@ -21,11 +21,34 @@ needs_bash = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("ti
                                 reason="needs bash and coreutils' timeout")
 
 
-def run_as_typed(settings: dict[str, str]) -> subprocess.CompletedProcess:
+FAKE_NVIDIA_SMI = """#!/bin/sh
+case "$*" in
+  *" -l "*) echo "timestamp, utilization.gpu [%], memory.used [MiB], power.draw [W]"
+            echo "2026/11/27 10:00:00.000, 0 %, 0 MiB, 70.00 W"
+            while true; do echo "2026/11/27 10:00:05.000, 80 %, 900 MiB, 300.00 W"
+                           echo "2026/11/27 10:00:10.000, 60 %, 900 MiB, 250.00 W"
+                           sleep 1; done ;;
+  *) echo "Fake GPU, 81559 MiB, 1.0" ;;
+esac
+"""
+
+
+def fake_nvidia_smi(folder: Path) -> str:
+    """A PATH on which ``nvidia-smi`` prints made-up samples (the CPU has no GPU)."""
+    folder.mkdir()
+    (folder / "nvidia-smi").write_text(FAKE_NVIDIA_SMI)
+    (folder / "nvidia-smi").chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+def run_as_typed(settings: dict[str, str], path: str | None = None
+                 ) -> subprocess.CompletedProcess:
     """``A=1 B=2 bash benchmarks/gpu_train.sh`` typed into a bash shell, as a person or
     the device tool runs it: a setting bash treats specially (GROUPS) is lost there."""
     line = " ".join(f"{k}={shlex.quote(v)}" for k, v in settings.items())
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run(["bash", "-c", f"{line} bash benchmarks/gpu_train.sh"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=600)
 
@@ -56,7 +79,8 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
                          "SET_classic_wide": "embed_dim=48 temperature=0.7",
                          "MINUTES": "0.05", "PACK": "1", "MINUTES_classic": "0.08",
                          "EVAL_VIDEOS": "4", "CEILING_VIDEOS": "4", "PROBE": "1",
-                         "PROBE_BATCHES": "4", "BATCH_classic": "6"})
+                         "PROBE_BATCHES": "4", "BATCH_classic": "6", "NVSMI_SECONDS": "1"},
+                        path=fake_nvidia_smi(tmp_path.parent / f"{tmp_path.name}_bin"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "train groups, one after another: seed ; classic classic-wide" in done.stdout
     # PACK=1: what a device call brings back is one archive and the weights
@@ -91,6 +115,14 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
     assert {(row["run"], row["model"]) for row in summary["models"]} == {
         ("classic", "classic"), ("classic-wide", "classic"), ("seed", "seed")}
     assert "| classic-wide | embed_dim=48 temperature=0.7 |" in (results / "summary.md").read_text()
+    # nvidia-smi sampled the GPU until the evaluations ended, and was stopped by its pid:
+    # the summary counts the samples while memory was held (not the idle 0 % one)
+    samples = (results / "nvsmi.csv").read_text().splitlines()
+    busy = summary["gpu_utilisation"]
+    assert busy["samples"] == len(samples) - 2 and busy["median"] in (60, 70, 80)
+    assert busy["mean"] == pytest.approx(70, abs=10)
+    assert "GPU busy (nvidia-smi," in (results / "summary.md").read_text()
+    assert "Fake GPU" in log
     # shipping the variant: its files under the name the package loads, digest checked
     shipped = tmp_path / "shipped"
     shipped.mkdir()

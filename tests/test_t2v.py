@@ -291,3 +291,15 @@ def test_keep_parsing_trains_the_encoder_on_with_the_parse_loss():
     torch.testing.assert_close(loss.detach(), bits + 0.5 * parse.detach())
     loss.backward()
     assert model.text.embed.weight.grad is not None and model.parser[0].weight.grad is not None
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_nll_takes_videos_from_another_device(model):
+    """binding_test draws its videos on the CPU; a model on the GPU must move them, not
+    fail on a device mismatch (it did in the first GPU run of the binding test)."""
+    import copy
+    on_gpu = copy.deepcopy(model).to("cuda")
+    videos = torch.rand(2, model.preset.num_frames, 3, model.preset.size, model.preset.size)
+    caps = ["a red circle moves left", "a blue square rises"]
+    torch.testing.assert_close(on_gpu.nll(videos, caps).cpu(), model.nll(videos, caps),
+                               rtol=1e-3, atol=1e-2)
