@@ -41,8 +41,13 @@
 # evaluation.json,evaluation.md,ceiling.json}, $OUT/classic/binding.{md,json} (the binding
 # test, benchmarks/binding_test.py), $OUT/weights/<model>_<preset>.{pt,json,md}
 # (copy these into t2v_edu/weights/), $OUT/summary.{json,md}, $OUT/log.txt.
-# Exit status: 2 when a setting is wrong (nothing is trained), 1 when a model failed to
-# train or evaluate (the others' results are still written), else 0.
+# DEADLINE_SECONDS (0: none): stop everything this many seconds after the start, e.g. 570
+# for a device call limited to 600 s; a TERM or INT signal does the same. What is done is
+# kept, and with PACK=1 packed: the weights already exported, else each run's model.pt as
+# <run>_model.pt (its .sha256 in the archive), so trained weights survive a late stop.
+# Exit status: 2 when a setting is wrong (nothing is trained), 3 when stopped by
+# DEADLINE_SECONDS or a signal, 1 when a model failed to train or evaluate (the others'
+# results are still written), else 0.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}"
@@ -80,21 +85,64 @@ if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRES
     exit 2
 fi
 
+# -- PACK=1: leave only what the device tool brings back (at most 8 files) ------------
+# $OUT/results.tar.gz (logs, cards, evaluations, summary) + weights/<run>_<preset>.pt, or
+# <run>_model.pt for a run stopped before its weights were exported
+pack() {
+    [ "${PACK:-0}" = 1 ] || return 0
+    local keep run
+    keep=$(mktemp -d)
+    for run in "$OUT"/*/; do
+        run=$(basename "$run")
+        [ "$run" = weights ] && continue
+        if [ ! -f "$OUT/weights/${run}_$PRESET.pt" ] && [ -f "$OUT/$run/model.pt" ]; then
+            mv "$OUT/$run/model.pt" "$keep/${run}_model.pt"
+        fi
+    done
+    tar -czf "$keep/results.tar.gz" -C "$OUT" --exclude='*.pt' .
+    mv "$OUT"/weights/*.pt "$keep"/ 2>/dev/null
+    rm -rf "${OUT:?}"/*
+    mv "$keep"/* "$OUT"/
+    rmdir "$keep"
+    ls -l "$OUT"
+}
+
+# -- DEADLINE_SECONDS, TERM, INT: stop the jobs, keep (and pack) what is done ---------
+stop() {
+    trap - TERM INT
+    log "gpu_train.sh: stopped (${1}); keeping what is done"
+    kill $(jobs -p) 2>/dev/null      # training, evaluation, nvidia-smi, the timer
+    wait 2>/dev/null
+    rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256
+    pack
+    exit 3
+}
+trap 'stop "signal TERM"' TERM
+trap 'stop "signal INT"' INT
+DEADLINE_SECONDS=${DEADLINE_SECONDS:-0}
+if [ "$DEADLINE_SECONDS" != 0 ]; then
+    (sleep "$DEADLINE_SECONDS" && kill -USR1 $$) &
+    trap 'stop "DEADLINE_SECONDS=$DEADLINE_SECONDS reached"' USR1
+fi
+# Long steps run as background jobs that the script waits for: bash runs a trap at once
+# during `wait`, but only after a foreground command ends.
+waited() { "$@" & wait $!; }
+
 # -- NVSMI_SECONDS (5; 0: off): GPU utilisation samples into $OUT/nvsmi.csv -----------
 NVSMI_PID=""
 if [ "${NVSMI_SECONDS:-5}" != 0 ] && command -v nvidia-smi >/dev/null; then
     nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used,power.draw --format=csv \
         -l "${NVSMI_SECONDS:-5}" > "$OUT/nvsmi.csv" 2>&1 &
     NVSMI_PID=$!      # stopped by its pid (a `pkill -f nvidia-smi` also kills the shell
-    trap '[ -n "$NVSMI_PID" ] && kill "$NVSMI_PID" 2>/dev/null' EXIT   # that typed it)
-fi
+fi                    # that typed it); stop() and the end of this script stop it
 
 # -- PROBE=1: where a training step's time goes, before the training ------------------
 if [ "${PROBE:-0}" = 1 ]; then
     for m in $(for e in $MODELS; do echo "${e%%-*}"; done | sort -u); do   # variants: once
-        timeout 120 $PY benchmarks/step_probe.py --model "$m" --preset "$PRESET" \
+        waited timeout 120 $PY benchmarks/step_probe.py --model "$m" --preset "$PRESET" \
             ${PROBE_BATCHES:+--batch-sizes $PROBE_BATCHES} --out "$OUT/probe_$m.json" \
-            2>&1 | tee -a "$OUT/probe.md" "$LOG" || log "probe of $m FAILED (training goes on)"
+            > "$OUT/probe_$m.txt" 2>&1 || log "probe of $m FAILED (training goes on)"
+        tee -a "$OUT/probe.md" "$LOG" < "$OUT/probe_$m.txt"
     done
 fi
 
@@ -156,7 +204,7 @@ done
 # -- the binding test of the classic model (likelihoods, no sampling; seconds on a GPU) --
 for m in $TRAINED; do
     [ "${m%%-*}" = classic ] || continue
-    timeout 180 $PY benchmarks/binding_test.py --checkpoint "$OUT/$m/model.pt" \
+    waited timeout 180 $PY benchmarks/binding_test.py --checkpoint "$OUT/$m/model.pt" \
         --seed "$SEED" --out "$OUT/$m/binding.json" > "$OUT/$m/binding.md" 2>&1 \
         || log "binding test of $m FAILED (exit $?)"
     cat "$OUT/$m/binding.md" >> "$LOG"
@@ -165,19 +213,11 @@ done
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
 if [ -n "$NVSMI_PID" ]; then kill "$NVSMI_PID" 2>/dev/null; wait "$NVSMI_PID" 2>/dev/null; fi
 NVSMI_PID=""   # the report reads a complete nvsmi.csv
-timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
-    --ceiling-videos "$CEILING_VIDEOS" 2>&1 | tee -a "$LOG" || FAILED=1
+waited timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
+    --ceiling-videos "$CEILING_VIDEOS" > "$OUT/report.txt" 2>&1 || FAILED=1
+tee -a "$LOG" < "$OUT/report.txt"
+trap - TERM INT USR1
+kill $(jobs -p) 2>/dev/null          # the DEADLINE_SECONDS timer
 log "gpu_train.sh finished"
-
-# -- PACK=1: leave only what the device tool brings back (at most 8 files) ------------
-# $OUT/results.tar.gz (logs, cards, evaluations, summary) + weights/<model>_<preset>.pt
-if [ "${PACK:-0}" = 1 ]; then
-    keep=$(mktemp -d)
-    tar -czf "$keep/results.tar.gz" -C "$OUT" --exclude='*.pt' .
-    mv "$OUT"/weights/*.pt "$keep"/ 2>/dev/null
-    rm -rf "${OUT:?}"/*
-    mv "$keep"/* "$OUT"/
-    rmdir "$keep"
-    ls -l "$OUT"
-fi
+pack
 exit $FAILED

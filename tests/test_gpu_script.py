@@ -158,6 +158,29 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         checkpoint.load_checkpoint(results / "weights" / f"{model}_cpu.pt")  # .sha256 fits
 
 
+@needs_bash
+def test_deadline_stops_the_run_and_keeps_the_trained_weights(tmp_path):
+    """DEADLINE_SECONDS during the evaluation: the jobs are stopped, and PACK=1 still
+    brings back the trained weights (as <run>_model.pt) and the archive; exit 3."""
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "MODELS": "classic", "MINUTES": "0.05", "PACK": "1",
+                         "EVAL_VIDEOS": "100000", "DEADLINE_SECONDS": "60"})
+    assert done.returncode == 3, done.stdout[-3000:] + done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classic_model.pt",
+                                                          "results.tar.gz"]
+    with tarfile.open(tmp_path / "results.tar.gz") as tar:
+        names = tar.getnames()
+        log = tar.extractfile("./log.txt").read().decode()
+        digest = tar.extractfile("./classic/model.pt.sha256").read().decode().split()[0]
+    assert "train classic done" in log and "evaluate classic done" not in log
+    assert "stopped (DEADLINE_SECONDS=60 reached); keeping what is done" in log
+    assert "./classic/evaluation.json" not in names
+    assert checkpoint.sha256_file(tmp_path / "classic_model.pt") == digest
+    if shutil.which("pgrep"):
+        stray = subprocess.run(["pgrep", "-f", str(tmp_path)], capture_output=True, text=True)
+        assert stray.stdout == "", "a job of the stopped run is still running"
+
+
 def test_step_probe_times_every_stage(tmp_path):
     """benchmarks/step_probe.py (the per-step timing and GPU-wait count), rehearsed."""
     out = tmp_path / "probe.json"

@@ -400,12 +400,16 @@ def test_two_object_prob_changes_the_training_videos_only():
                                                        ["two_object_prob=0.5"]))
     with pytest.raises(ValueError, match="share between 0 and 1"):
         training.training_spec(training.apply_settings(gpu, ["two_object_prob=1.5"]))
-    # the model card says which share trained it (a checkpoint from before: nothing)
+    # the model card says which share trained it (the shipped gpu model: 60 %; a
+    # checkpoint from before the setting existed: nothing)
     meta = json.loads((Path(training.__file__).parent / "weights" / "classic_gpu.json")
                       .read_text())["meta"]
-    assert "name two" not in training.model_card(meta)
-    card = training.model_card(dict(meta, two_object_share=0.6))
+    card = training.model_card(meta)
     assert "up to 2 object(s) (60 % of the training captions name two);" in card
+    older = {k: v for k, v in meta.items() if k != "two_object_share"}
+    assert "name two" not in training.model_card(older)
+    assert "(30 % of the training captions name two)" in training.model_card(
+        dict(meta, two_object_share=0.3))
 
 
 def test_set_option_trains_the_changed_preset_and_is_kept_on_resume(tmp_path, capsys):
