@@ -66,25 +66,6 @@ mkdir -p "$OUT"
 LOG="$OUT/log.txt"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
-log "gpu_train.sh: preset=$PRESET minutes=$MINUTES eval_videos=$EVAL_VIDEOS seed=$SEED train_seed=$TRAIN_SEED"
-command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version \
-    --format=csv,noheader >> "$LOG" 2>&1
-$PY - >> "$LOG" 2>&1 <<'EOF'
-import platform, torch, t2v_edu
-print("python", platform.python_version(), "torch", torch.__version__,
-      "cuda", torch.cuda.is_available(), "device", t2v_edu.pick_device())
-EOF
-MODELS=${MODELS:-$($PY -c "from t2v_edu.training import available_models; print(' '.join(available_models()))")}
-log "models: $MODELS"
-
-# -- check the settings before the GPU time is spent ---------------------------------
-TRAIN_GROUPS=${TRAIN_GROUPS:-$MODELS}
-if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRESET" \
-        2>&1 | tee -a "$LOG"; then
-    log "gpu_train.sh: nothing trained (fix the settings above)"
-    exit 2
-fi
-
 # -- PACK=1: leave only what the device tool brings back (at most 8 files) ------------
 # $OUT/results.tar.gz (logs, cards, evaluations, summary) + weights/<run>_<preset>.pt, or
 # <run>_model.pt for a run stopped before its weights were exported
@@ -117,16 +98,37 @@ stop() {
     pack
     exit 3
 }
+trap 'kill $(jobs -p) 2>/dev/null' EXIT   # no job outlives the script
 trap 'stop "signal TERM"' TERM
 trap 'stop "signal INT"' INT
 DEADLINE_SECONDS=${DEADLINE_SECONDS:-0}
 if [ "$DEADLINE_SECONDS" != 0 ]; then
-    (sleep "$DEADLINE_SECONDS" && kill -USR1 $$) &
+    (trap 'kill $! 2>/dev/null; exit' TERM; sleep "$DEADLINE_SECONDS" & wait $!
+     kill -USR1 $$) &
     trap 'stop "DEADLINE_SECONDS=$DEADLINE_SECONDS reached"' USR1
 fi
 # Long steps run as background jobs that the script waits for: bash runs a trap at once
 # during `wait`, but only after a foreground command ends.
 waited() { "$@" & wait $!; }
+
+log "gpu_train.sh: preset=$PRESET minutes=$MINUTES eval_videos=$EVAL_VIDEOS seed=$SEED train_seed=$TRAIN_SEED"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,memory.total,driver_version \
+    --format=csv,noheader >> "$LOG" 2>&1
+$PY - >> "$LOG" 2>&1 <<'EOF'
+import platform, torch, t2v_edu
+print("python", platform.python_version(), "torch", torch.__version__,
+      "cuda", torch.cuda.is_available(), "device", t2v_edu.pick_device())
+EOF
+MODELS=${MODELS:-$($PY -c "from t2v_edu.training import available_models; print(' '.join(available_models()))")}
+log "models: $MODELS"
+
+# -- check the settings before the GPU time is spent ---------------------------------
+TRAIN_GROUPS=${TRAIN_GROUPS:-$MODELS}
+if ! $PY benchmarks/gpu_report.py --check-groups "$TRAIN_GROUPS" --preset "$PRESET" \
+        2>&1 | tee -a "$LOG"; then
+    log "gpu_train.sh: nothing trained (fix the settings above)"
+    exit 2
+fi
 
 # -- NVSMI_SECONDS (5; 0: off): GPU utilisation samples into $OUT/nvsmi.csv -----------
 NVSMI_PID=""
@@ -218,6 +220,7 @@ waited timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
 tee -a "$LOG" < "$OUT/report.txt"
 trap - TERM INT USR1
 kill $(jobs -p) 2>/dev/null          # the DEADLINE_SECONDS timer
+wait 2>/dev/null
 log "gpu_train.sh finished"
 pack
 exit $FAILED
