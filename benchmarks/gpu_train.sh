@@ -88,13 +88,15 @@ pack() {
     ls -l "$OUT"
 }
 
+drop_resume_state() { rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256; }
+
 # -- DEADLINE_SECONDS, TERM, INT: stop the jobs, keep (and pack) what is done ---------
 stop() {
     trap - TERM INT
     log "gpu_train.sh: stopped (${1}); keeping what is done"
     kill $(jobs -p) 2>/dev/null      # training, evaluation, nvidia-smi, the timer
     wait 2>/dev/null
-    rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256
+    drop_resume_state
     pack
     exit 3
 }
@@ -183,7 +185,7 @@ for group in "${GROUP_LIST[@]}"; do
         fi
     done
 done
-rm -f "$OUT"/*/train_state.pt "$OUT"/*/train_state.pt.sha256   # resume state: not shipped
+drop_resume_state   # the optimiser state for --resume: not shipped
 
 # -- evaluate, all models at once --------------------------------------------------
 for m in $TRAINED; do
@@ -213,14 +215,15 @@ for m in $TRAINED; do
 done
 
 # -- reconstruction ceilings, shippable weights + cards, summary ----------------------
-if [ -n "$NVSMI_PID" ]; then kill "$NVSMI_PID" 2>/dev/null; wait "$NVSMI_PID" 2>/dev/null; fi
-NVSMI_PID=""   # the report reads a complete nvsmi.csv
+if [ -n "$NVSMI_PID" ]; then   # the report reads a complete nvsmi.csv
+    kill "$NVSMI_PID" 2>/dev/null; wait "$NVSMI_PID" 2>/dev/null
+fi
 waited timeout 120 $PY benchmarks/gpu_report.py "$OUT" --preset "$PRESET" \
     --ceiling-videos "$CEILING_VIDEOS" > "$OUT/report.txt" 2>&1 || FAILED=1
 tee -a "$LOG" < "$OUT/report.txt"
-trap - TERM INT USR1
-kill $(jobs -p) 2>/dev/null          # the DEADLINE_SECONDS timer
+kill $(jobs -p) 2>/dev/null          # the DEADLINE_SECONDS timer, before its trap goes
 wait 2>/dev/null
+trap - TERM INT USR1
 log "gpu_train.sh finished"
 pack
 exit $FAILED
