@@ -34,8 +34,12 @@
 # this often into $OUT/nvsmi.csv, until the evaluations end; the summary gives the median
 # and mean while a process holds GPU memory; 0: off), PACK (0; 1: end with only results.tar.gz and the .pt files
 # in $OUT, for a device tool that returns few files), SEED (0), EXTRA_SECONDS (120: a training run is stopped at
-# MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation). Timing: ~10 s start + each group's longest MINUTES + ~20 s of saving per group
-# + evaluation (~1 min on an H100) + report: about 8 min with the defaults.
+# MINUTES plus this, in case it hangs), EVAL_SECONDS (300: the same for evaluation),
+# T2V_DATA_WORKERS (data workers per training run; default half the cores shared by the
+# runs of a group, at most 8 each). Timing, measured (3.5 min alone, 2026-11-27): ~11 s
+# start + each group's longest MINUTES + ~17 s of saving per group + evaluation (~25 s
+# per model at 512 videos per split) + binding test and report (~15 s): MINUTES + ~70 s
+# for one model, MINUTES + ~2 min for two side by side.
 #
 # Results: $OUT/<model>/{model.pt,model.json,model.md,metrics.jsonl,train.log,
 # evaluation.json,evaluation.md,ceiling.json}, $OUT/classic/binding.{md,json} (the binding
@@ -158,6 +162,8 @@ TRAINED=""
 FAILED=0
 IFS=';' read -ra GROUP_LIST <<< "$TRAIN_GROUPS"
 for group in "${GROUP_LIST[@]}"; do
+    read -ra members <<< "$group"   # the runs of a group share the cores' data workers
+    workers=$($PY -c "import os; print(max(1, min(8, (os.cpu_count() or 4) // (2 * ${#members[@]}))))")
     for m in $group; do
         mkdir -p "$OUT/$m"
         minutes=$(minutes_of "$m")
@@ -168,11 +174,12 @@ for group in "${GROUP_LIST[@]}"; do
         v="FROM_STAGE_$k"; [ -n "${!v:-}" ] && extra+=(--from-stage "${!v}")
         v="BATCH_$k"; [ -n "${!v:-}" ] && extra+=(--batch-size "${!v}")
         v="SET_$k"; for item in ${!v:-}; do extra+=(--set "$item"); done
+        T2V_DATA_WORKERS=${T2V_DATA_WORKERS:-$workers} \
         timeout "$limit" $PY -m t2v_edu.cli train --model "${m%%-*}" --preset "$PRESET" \
             --out "$OUT/$m" --time-budget "$minutes" --seed "$TRAIN_SEED" --no-progress \
             --sample-every 0 --save-every 1000 "${extra[@]}" > "$OUT/$m/train.log" 2>&1 &
         PIDS[$m]=$!
-        log "train $m started for $minutes min (pid ${PIDS[$m]})"
+        log "train $m started for $minutes min (pid ${PIDS[$m]}, T2V_DATA_WORKERS=${T2V_DATA_WORKERS:-$workers})"
     done
     for m in $group; do
         if wait "${PIDS[$m]}"; then

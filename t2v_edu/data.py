@@ -10,6 +10,7 @@ Conventions
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import numbers
@@ -369,24 +370,34 @@ def object_coverage(shape_id: Tensor, cx: Tensor, cy: Tensor, r: Tensor, coords:
     return alpha
 
 
+_STEP = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
+
+
 def motion_track(motion: str, num_frames: int, start: tuple[float, float], travel: float,
                  radius: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre x, y and radius over the frames for one object: three arrays [T]."""
-    t = np.linspace(0.0, 1.0, num_frames)
+    t, scale = _frame_times(num_frames)
     x = np.full(num_frames, start[0])
     y = np.full(num_frames, start[1])
-    r = np.full(num_frames, radius)
-    step = {"left": (-1, 0), "right": (1, 0), "up": (0, -1), "down": (0, 1)}
-    if motion in step:
-        x = x + step[motion][0] * travel * t
-        y = y + step[motion][1] * travel * t
+    if motion in _STEP:
+        x = x + _STEP[motion][0] * travel * t
+        y = y + _STEP[motion][1] * travel * t
     elif motion in ("grow", "shrink"):
-        k = math.sqrt(GROW_FACTOR)
-        scale = (1 / k) * (k * k) ** t  # geometric: the area changes at a steady rate
-        r = radius * (scale if motion == "grow" else scale[::-1])
+        return x, y, radius * (scale if motion == "grow" else scale[::-1])
     elif motion != "still":
         raise ValueError(f"motion {motion!r} is unknown; use one of {ALL_MOTIONS}")
-    return x, y, r
+    return x, y, np.full(num_frames, radius)
+
+
+@functools.lru_cache(maxsize=16)
+def _frame_times(num_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """t = 0 .. 1 over the frames, and the radius scale of "grow" over them (made once
+    per length: describing a two-object video draws its tracks a few times)."""
+    t = np.linspace(0.0, 1.0, num_frames)
+    k = math.sqrt(GROW_FACTOR)
+    scale = (1 / k) * (k * k) ** t  # geometric: the area changes at a steady rate
+    t.flags.writeable = scale.flags.writeable = False
+    return t, scale
 
 
 def sample_geometry(attrs: list[dict], num_frames: int, rng: np.random.Generator,

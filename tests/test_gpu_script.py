@@ -99,6 +99,12 @@ def test_gpu_train_script_runs_groups_in_order_and_exports(tmp_path):
         ("classic-wide", "started"), ("classic", "done"), ("classic-wide", "done")]
     assert "train classic started for 0.08 min" in log       # MINUTES_<model> wins
     assert "train seed started for 0.05 min" in log
+    # the runs of a group share the data workers: half the cores, divided among them
+    cores = os.cpu_count() or 4
+    workers = dict(re.findall(r"train ([\w-]+) started .*T2V_DATA_WORKERS=(\d+)\)", log))
+    assert workers == {"seed": str(max(1, min(8, cores // 2))),
+                       "classic": str(max(1, min(8, cores // 4))),
+                       "classic-wide": str(max(1, min(8, cores // 4)))}
     assert "there is no binding to test" in log               # cpu data: one object each
     probe = (results / "probe.md").read_text()                # PROBE=1, before training
     assert "| transformer | 4 |" in probe and "| gan | 4 |" in probe

@@ -266,6 +266,27 @@ def test_batch_source_workers_give_the_same_batches():
     assert half.indices(1, 7, 4) == plain.indices(1, 7, 4)[2:]  # rank 1 takes the second half
 
 
+def test_data_workers_scale_with_the_cores_on_cuda_only():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    one, four = training.Distributed(), training.Distributed(0, 4)
+    assert training.data_workers(cpu, one, cpu_count=16) == 0   # the cores train
+    assert training.data_workers(cuda, one, cpu_count=16) == 8
+    assert training.data_workers(cuda, one, cpu_count=64) == 8   # at most 8
+    assert training.data_workers(cuda, one, cpu_count=6) == 3
+    assert training.data_workers(cuda, four, cpu_count=16) == 2  # shared by 4 processes
+    assert training.data_workers(cuda, four, cpu_count=2) == 1   # at least 1
+
+
+def test_data_workers_from_the_environment(monkeypatch):
+    cuda, one = torch.device("cuda"), training.Distributed()
+    monkeypatch.setenv("T2V_DATA_WORKERS", "5")
+    assert training.data_workers(cuda, one, cpu_count=16) == 5
+    assert training.data_workers(torch.device("cpu"), one) == 0
+    monkeypatch.setenv("T2V_DATA_WORKERS", "many")
+    with pytest.raises(ValueError, match="T2V_DATA_WORKERS must be a whole number"):
+        training.data_workers(cuda, one)
+
+
 def test_learning_rate_final_fraction():
     assert training.learning_rate(2.0, 50, 10, 1.0, final_fraction=0.0) == pytest.approx(0.0)
     assert training.learning_rate(2.0, 50, 10, 0.5, final_fraction=0.0) == pytest.approx(1.0)
