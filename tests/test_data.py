@@ -1,9 +1,11 @@
 """The procedural captioned-video data set: determinism, splits, captions, rendering."""
 import hashlib
 import itertools
+import re
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -289,3 +291,14 @@ def test_to_device_copies_to_the_gpu_without_waiting():
     x = torch.arange(6)
     y = data.to_device(x, "cuda")
     assert y.is_cuda and torch.equal(y.cpu(), x)
+
+
+def test_data_speed_benchmark_times_a_gpu_worker():
+    """benchmarks/data_speed.py --prepare runs and prints one worker's rate."""
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "benchmarks/data_speed.py", "--prepare", "--batches",
+                           "1", "--two-object-prob", "0.6"], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"one loader worker, classic gpu preset, batch 128, two-object share "
+                        r"0\.6: [\d,]+ videos/s prepared \(the GPU draws them\)\n", done.stdout)
