@@ -12,6 +12,7 @@ For each stage and batch size it runs the training code's own step
   ``.item()``, ``nonzero()``, a copy from pageable memory), with where they came from.
 
     python benchmarks/step_probe.py --model classic --preset gpu --batch-sizes 128 256
+    python benchmarks/step_probe.py --model classic --preset gpu --set bf16=False  # fp32
     python benchmarks/step_probe.py --model classic --preset tiny --steps 3   # rehearsal
 
 A probe of the classic model's gpu preset on an H100 takes about 30 s.
@@ -92,6 +93,8 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--device", default=None)
     parser.add_argument("--out", default=None, help="also write the rows as JSON here")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="change a preset field, as `t2v-edu train --set` (repeatable)")
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup < 1:
         parser.error("--steps and --warmup must be at least 1")
@@ -102,12 +105,13 @@ def main(argv=None) -> int:
         torch.backends.cudnn.allow_tf32 = True
     try:
         module = training.model_module(args.model)
-        preset = training.get_preset(module, args.preset)
+        preset = training.apply_settings(training.get_preset(module, args.preset), args.set)
     except ValueError as exc:
         parser.error(str(exc))
     model = module.build(preset).to(device)
     rows = []
-    print(f"{args.model}, preset {args.preset}, {training._hardware(device)}")
+    changed = f" (--set {' '.join(args.set)})" if args.set else ""
+    print(f"{args.model}, preset {args.preset}{changed}, {training._hardware(device)}")
     print("| stage | batch | ms/step | CPU ms/step | videos/s | syncs/step | where |")
     print("|---|---|---|---|---|---|---|")
     for si, stage in enumerate(module.stages(model, preset)):

@@ -404,8 +404,13 @@ class TextToVideo(nn.Module):
         """The caption stage: sum over (shape, colour, motion) of the cross-entropy of each
         word's object's value (``text.parse_targets``) from the word's feature. Captions
         only (``videos`` is None)."""
-        targets = data.to_device(parse_targets(self.vocab, captions), self.device)  # [B, L, 3]
         tokens, _ = self.encode_text(captions)                                      # [B, L, C]
+        return self.parse_loss_of(tokens, captions)
+
+    def parse_loss_of(self, tokens: Tensor, captions: list[str]
+                      ) -> tuple[Tensor, dict[str, Tensor]]:
+        """``parse_loss`` from word features tokens [B, L, C] already encoded."""
+        targets = data.to_device(parse_targets(self.vocab, captions), self.device)  # [B, L, 3]
         logits = [head(tokens).float() for head in self.parser]
         loss = sum(F.cross_entropy(lg.flatten(0, 1), targets[..., k].flatten())  # -100: skip
                    for k, lg in enumerate(logits))
@@ -444,22 +449,46 @@ class TextToVideo(nn.Module):
         frozen = caption_frozen(self.preset)   # the parsed encoder stays as it is
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
             context, context_mask = self.encode_text(captions, drop)
+        return self.logits_given_context(codes, context, context_mask)
+
+    def logits_given_context(self, codes: Tensor, context: Tensor, context_mask: Tensor
+                             ) -> Tensor:
+        """``code_logits`` from the caption's word features [B, L, C] and mask [B, 1, L]."""
         start = torch.full_like(codes[:, :1], self.video.start_id)
         return self.video(torch.cat([start, codes[:, :-1]], 1), context, context_mask)
 
     def transformer_loss(self, videos: Tensor, captions: list[str]
                          ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Cross-entropy of each code given the earlier codes and the caption."""
+        """Cross-entropy of each code given the earlier codes and the caption (with
+        ``caption_keep_parsing``: plus that weight times the parse loss)."""
         codes = self.codes(videos)                                  # [B, N]
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
-        logits = self.code_logits(codes, captions, drop)
+        if not self.preset.caption_keep_parsing:
+            logits = self.code_logits(codes, captions, drop)
+        else:   # the encoder keeps parsing while it adapts
+            tokens, (context, context_mask) = self.shared_encoding(captions, drop)
+            logits = self.logits_given_context(codes, context, context_mask)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
         metrics = {"bits_per_token": loss.detach() / math.log(2)}
-        if self.preset.caption_keep_parsing:   # the encoder keeps parsing while it adapts
-            parse, parsed = self.parse_loss(None, captions)
+        if self.preset.caption_keep_parsing:
+            parse, parsed = self.parse_loss_of(tokens, captions)
             loss = loss + self.preset.caption_keep_parsing * parse
             metrics.update(parsed)
         return loss, metrics
+
+    def shared_encoding(self, captions: list[str], drop: Tensor
+                        ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """One pass of the caption encoder for both losses of the transformer stage:
+        (word features of the captions as written [B, L, C], for the parse loss) and
+        (context, mask) with the rows where ``drop`` is True replaced by the empty
+        caption, for the code loss. The empty caption is encoded as one extra row: the
+        same numbers as ``encode_text(captions, drop)``, in one pass instead of two (a
+        GPU step is bound by the operations the CPU queues)."""
+        B = len(captions)
+        tokens, mask = self.encode_text(list(captions) + [""], torch.arange(B + 1) == B)
+        keep = data.to_device(~drop, self.device)[:, None, None]     # [B, 1, 1]
+        context = torch.where(keep, tokens[:B], tokens[B:])
+        return tokens[:B], (context, torch.where(keep, mask[:B], mask[B:]))
 
     @torch.no_grad()
     def nll(self, videos: Tensor, captions: list[str]) -> Tensor:

@@ -95,12 +95,11 @@ class Vocab:
         seqs = [self.encode(c, bos, eos) for c in captions]
         if max_len is not None:
             seqs = [s[:max_len] for s in seqs]
-        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
-        width = max_len if max_len is not None else max(int(lengths.max()), 1)
-        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
-        for i, s in enumerate(seqs):
-            ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-        return ids, lengths
+        width = max_len if max_len is not None else max(max(len(s) for s in seqs), 1)
+        ids = torch.tensor([s + [self.pad_id] * (width - len(s)) for s in seqs],
+                           dtype=torch.long)   # one tensor made at once: a training step
+        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)   # encodes
+        return ids, lengths                     # a batch of captions at each step
 
     def decode(self, ids: Sequence[int] | Tensor, stop_at_eos: bool = True) -> str:
         """Words of ``ids`` joined by spaces; <pad>/<bos> dropped, stops at <eos>."""
@@ -155,15 +154,18 @@ def parse_targets(vocab: Vocab, captions: Sequence[str]) -> Tensor:
     A caption encoder trained to predict these from each word's feature must put an
     object's shape, colour and motion into every one of its words: it binds them.
     """
-    ids, _ = vocab.encode_batch(captions, bos=True)
+    if isinstance(captions, str) or len(captions) == 0:
+        vocab.encode_batch(captions)                  # its errors: one caption, none
     rows = []
     for caption in captions:
         objects = [[values.index(obj[key]) for values, key in
                     zip(PARSE_VALUES, ("shape", "color", "motion"))]
                    for obj in data.parse_caption(caption)]
-        words = [objects[obj] for obj in data.word_objects(tokenize(caption))]
-        rows.append([[-100] * 3] + words + [[-100] * 3] * (ids.shape[1] - 1 - len(words)))
-    return torch.tensor(rows, dtype=torch.int64)
+        rows.append([[-100] * 3] + [objects[obj] for obj in
+                                    data.word_objects(tokenize(caption))])
+    width = max(len(row) for row in rows)             # <bos> + the longest caption's words
+    return torch.tensor([row + [[-100] * 3] * (width - len(row)) for row in rows],
+                        dtype=torch.int64)
 
 
 def segment_ids(ids: Tensor, and_id: int) -> Tensor:

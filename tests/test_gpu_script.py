@@ -193,7 +193,7 @@ def test_step_probe_times_every_stage(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
     run = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--model", "classic",
                           "--preset", "tiny", "--steps", "2", "--warmup", "1",
-                          "--batch-sizes", "4", "8", "--out", str(out)],
+                          "--batch-sizes", "4", "8", "--set", "embed_dim=48", "--out", str(out)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     rows = json.loads(out.read_text())
@@ -203,6 +203,11 @@ def test_step_probe_times_every_stage(tmp_path):
     assert all(r["videos_per_s"] > 0 and r["ms_per_step"] >= r["cpu_ms_per_step"] * 0.99
                for r in rows)
     assert "| transformer | 8 |" in run.stdout
+    assert "preset tiny (--set embed_dim=48)" in run.stdout      # a changed preset
+    wrong = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--preset", "tiny",
+                            "--set", "embed_dims=48"], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert wrong.returncode == 2 and "embed_dims" in wrong.stderr
     bad = subprocess.run([sys.executable, "benchmarks/step_probe.py", "--preset", "nope"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "preset 'nope' is unknown" in bad.stderr

@@ -293,6 +293,44 @@ def test_keep_parsing_trains_the_encoder_on_with_the_parse_loss():
     assert model.text.embed.weight.grad is not None and model.parser[0].weight.grad is not None
 
 
+def test_one_encoder_pass_gives_what_two_passes_gave():
+    """transformer_loss encodes the captions once for the code loss (dropped rows: the
+    empty caption) and the parse loss: the same loss and gradients as encoding twice."""
+    from dataclasses import replace
+
+    preset = replace(t2v.PRESETS["tiny"], caption_keep_parsing=0.5, caption_dropout=0.5,
+                     text_layers=2)
+    torch.manual_seed(0)
+    model = t2v.build(preset)
+    videos = torch.rand(6, preset.num_frames, 3, preset.size, preset.size)
+    captions = ["a red circle moves left and a blue square rises", "a green square grows",
+                "the circle is red and it moves left", "a blue circle stays still",
+                "a red square moves left", "a green circle rises and a red square falls"]
+    torch.manual_seed(1)
+    drop = torch.rand(6) < 0.5
+    assert 0 < drop.sum() < 6                                     # both kinds of rows
+    tokens, (context, mask) = model.shared_encoding(captions, drop)
+    torch.testing.assert_close(tokens, model.encode_text(captions)[0])
+    two_passes = model.encode_text(captions, drop)
+    torch.testing.assert_close(mask, two_passes[1])
+    torch.testing.assert_close(context[two_passes[1][:, 0]], two_passes[0][two_passes[1][:, 0]])
+
+    def grads(loss):
+        model.zero_grad()
+        loss.backward()
+        return [p.grad.clone() for p in model.text.parameters()]
+
+    torch.manual_seed(1)
+    one, _ = model.transformer_loss(videos, captions)
+    codes = model.codes(videos)
+    logits = model.code_logits(codes, captions, drop)
+    code_loss = torch.nn.functional.cross_entropy(logits.flatten(0, 1), codes.flatten())
+    two = code_loss + 0.5 * model.parse_loss(None, captions)[0]
+    torch.testing.assert_close(one, two)
+    for a, b in zip(grads(one), grads(two)):
+        torch.testing.assert_close(a, b)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_nll_takes_videos_from_another_device(model):
     """binding_test draws its videos on the CPU; a model on the GPU must move them, not
