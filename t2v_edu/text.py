@@ -96,10 +96,10 @@ class Vocab:
         if max_len is not None:
             seqs = [s[:max_len] for s in seqs]
         width = max_len if max_len is not None else max(max(len(s) for s in seqs), 1)
+        # padded in Python, then one tensor: every training step encodes a whole batch
         ids = torch.tensor([s + [self.pad_id] * (width - len(s)) for s in seqs],
-                           dtype=torch.long)   # one tensor made at once: a training step
-        lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)   # encodes
-        return ids, lengths                     # a batch of captions at each step
+                           dtype=torch.long)
+        return ids, torch.tensor([len(s) for s in seqs], dtype=torch.long)
 
     def decode(self, ids: Sequence[int] | Tensor, stop_at_eos: bool = True) -> str:
         """Words of ``ids`` joined by spaces; <pad>/<bos> dropped, stops at <eos>."""

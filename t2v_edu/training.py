@@ -334,8 +334,9 @@ def data_workers(device: torch.device, dist_info: Distributed,
     CUDA the environment variable T2V_DATA_WORKERS when set, else half the machine's
     cores shared by the processes, between 1 and 8.
 
-    One worker describes about 1,500-2,000 gpu-preset videos/s, so the three of the first
-    H100 runs held the tokenizer stage to about 6,000 videos/s (README, GPU section).
+    One worker prepares about 2,200-2,700 gpu-preset videos/s on a slow 2-core machine
+    (``benchmarks/data_speed.py --prepare``); the three workers of the first H100 runs
+    likely held the tokenizer stage to about 6,000 videos/s (README, GPU section).
     """
     if device.type != "cuda":
         return 0
