@@ -261,3 +261,29 @@ def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
     assert run.returncode == 0, run.stderr
     again = json.loads(run.stdout.splitlines()[-1])
     assert again["run"] == "b" and again["test"] == sampled
+
+
+def test_tokenizer_errors_lists_what_the_oracle_gets_wrong():
+    """benchmarks/tokenizer_errors.py: the oracle's errors on real videos and on the
+    shipped tokenizer's reconstructions; wrong attributes are counted as errors."""
+    import importlib.util
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    run = subprocess.run([sys.executable, "benchmarks/tokenizer_errors.py", "--num-videos",
+                          "4"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert re.search(r"^real videos: 0 errors on 8 objects: -$", run.stdout, re.M)
+    assert re.search(r"^reconstructions: \d+ errors on 8 objects: ", run.stdout, re.M)
+    spec = importlib.util.spec_from_file_location("tokenizer_errors",
+                                                  ROOT / "benchmarks" / "tokenizer_errors.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from t2v_edu import data, evaluation
+    videos, _, attrs = data.MovingShapes("test", num_frames=16, size=64, length=2,
+                                         spec="gpu").get_batch(range(2))
+    oracle = evaluation.load_judges("gpu")["oracle"]
+    assert script.oracle_errors(oracle, videos, attrs) == (sum(map(len, attrs)), {})
+    wrong = [[{**obj, "shape": "square" if obj["shape"] != "square" else "circle"}
+              for obj in objs] for objs in attrs]
+    count, errors = script.oracle_errors(oracle, videos, wrong)
+    assert sum(errors.values()) == count and all(k[0] == "shape" for k in errors)

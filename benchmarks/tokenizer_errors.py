@@ -1,0 +1,71 @@
+"""What a classic checkpoint's tokenizer loses on two-object videos: the oracle's errors.
+
+    python benchmarks/tokenizer_errors.py                        # the shipped classic_gpu.pt
+    python benchmarks/tokenizer_errors.py --checkpoint runs/gpu/model.pt --num-videos 64
+
+Draws two-object test videos, reconstructs them with the checkpoint's tokenizer, and
+prints, for the real videos and for the reconstructions, how many objects the oracle
+judge gets wrong and which errors: (attribute, wanted, judged) or (missing, colour,
+shape). The reconstruction ceiling (``evaluation.reconstruction_ceiling``) gives the
+rates; this says what the tokenizer blurs away.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+
+import torch
+
+import t2v_edu
+from t2v_edu import data, evaluation, generation, training
+
+
+def oracle_errors(oracle, videos: torch.Tensor, attrs: list[list[dict]]
+                  ) -> tuple[int, collections.Counter]:
+    """(objects judged, Counter of errors) of the oracle on videos with known attrs."""
+    errors, count = collections.Counter(), 0
+    for wanted, judged in zip(attrs, oracle.predict(videos)):
+        by_colour = {obj["color"]: obj for obj in judged}
+        for obj in wanted:
+            count += 1
+            got = by_colour.get(obj["color"])
+            if got is None:
+                errors[("missing", obj["color"], obj["shape"])] += 1
+                continue
+            for key in ("shape", "motion"):
+                if got[key] != obj[key]:
+                    errors[(key, obj[key], got[key])] += 1
+    return count, errors
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", default=None, help="default: the shipped classic_gpu.pt")
+    parser.add_argument("--num-videos", type=int, default=192)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    t2v_edu.setup(seed=0, quiet=True)
+    path = args.checkpoint or generation.default_checkpoint("classic", "gpu")
+    if path is None:
+        parser.error("no classic gpu checkpoint is shipped; pass --checkpoint")
+    model, preset, _ = training.load_model(path, device="cpu", expected_model="classic")
+    spec = dataclasses.replace(data.get_spec(preset.data_spec), two_object_prob=1.0)
+    if spec.max_objects < 2:
+        parser.error(f"spec {preset.data_spec!r} has one object per video; use a gpu checkpoint")
+    ds = data.MovingShapes("test", num_frames=preset.num_frames, size=preset.size,
+                           length=args.num_videos, seed=args.seed, spec=spec)
+    videos, _, attrs = ds.get_batch(range(args.num_videos))
+    with torch.no_grad():
+        recon = torch.cat([model.reconstruct(v) for v in videos.split(32)]).clamp(0, 1)
+    oracle = evaluation.load_judges(preset.data_spec)["oracle"]
+    print(f"{path}: {args.num_videos} two-object test videos, seed {args.seed}, oracle judge")
+    for name, v in (("real videos", videos), ("reconstructions", recon)):
+        count, errors = oracle_errors(oracle, v, attrs)
+        listed = ", ".join(f"{' '.join(k)} x{n}" for k, n in errors.most_common(8)) or "-"
+        print(f"{name}: {sum(errors.values())} errors on {count} objects: {listed}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
