@@ -162,8 +162,10 @@ TRAINED=""
 FAILED=0
 IFS=';' read -ra GROUP_LIST <<< "$TRAIN_GROUPS"
 for group in "${GROUP_LIST[@]}"; do
-    read -ra members <<< "$group"   # the runs of a group share the cores' data workers
-    workers=$($PY -c "import os; print(max(1, min(8, (os.cpu_count() or 4) // (2 * ${#members[@]}))))")
+    read -ra members <<< "$group"   # the runs of a group share the cores like processes
+    workers=$($PY -c "import torch; from t2v_edu.training import Distributed, data_workers
+print(data_workers(torch.device('cuda'), Distributed(0, ${#members[@]})))") \
+        || { log "gpu_train.sh: nothing trained (fix T2V_DATA_WORKERS)"; exit 2; }
     for m in $group; do
         mkdir -p "$OUT/$m"
         minutes=$(minutes_of "$m")
@@ -174,12 +176,12 @@ for group in "${GROUP_LIST[@]}"; do
         v="FROM_STAGE_$k"; [ -n "${!v:-}" ] && extra+=(--from-stage "${!v}")
         v="BATCH_$k"; [ -n "${!v:-}" ] && extra+=(--batch-size "${!v}")
         v="SET_$k"; for item in ${!v:-}; do extra+=(--set "$item"); done
-        T2V_DATA_WORKERS=${T2V_DATA_WORKERS:-$workers} \
+        T2V_DATA_WORKERS=$workers \
         timeout "$limit" $PY -m t2v_edu.cli train --model "${m%%-*}" --preset "$PRESET" \
             --out "$OUT/$m" --time-budget "$minutes" --seed "$TRAIN_SEED" --no-progress \
             --sample-every 0 --save-every 1000 "${extra[@]}" > "$OUT/$m/train.log" 2>&1 &
         PIDS[$m]=$!
-        log "train $m started for $minutes min (pid ${PIDS[$m]}, T2V_DATA_WORKERS=${T2V_DATA_WORKERS:-$workers})"
+        log "train $m started for $minutes min (pid ${PIDS[$m]}, T2V_DATA_WORKERS=$workers)"
     done
     for m in $group; do
         if wait "${PIDS[$m]}"; then

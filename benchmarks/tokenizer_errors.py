@@ -5,8 +5,7 @@
 
 Draws two-object test videos, reconstructs them with the checkpoint's tokenizer, and
 prints, for the real videos and for the reconstructions, how many objects the oracle
-judge gets wrong and which errors: (attribute, wanted, judged) or (missing, colour,
-shape). The reconstruction ceiling (``evaluation.reconstruction_ceiling``) gives the
+judge gets wrong and which errors: (attribute, wanted, judged). The reconstruction ceiling (``evaluation.reconstruction_ceiling``) gives the
 rates; this says what the tokenizer blurs away.
 """
 from __future__ import annotations
@@ -18,24 +17,26 @@ import dataclasses
 import torch
 
 import t2v_edu
-from t2v_edu import data, evaluation, generation, training
+from t2v_edu import data, evaluation, generation, judges, training
 
 
 def oracle_errors(oracle, videos: torch.Tensor, attrs: list[list[dict]]
                   ) -> tuple[int, collections.Counter]:
-    """(objects judged, Counter of errors) of the oracle on videos with known attrs."""
+    """(objects judged, Counter of errors (attribute, wanted, judged)) of the oracle on
+    videos with known attrs, matched as the evaluation matches them
+    (``judges.score_per_color``: a missing colour is a colour error)."""
+    pc = oracle.per_color(videos)
+    score = judges.score_per_color(pc, attrs, oracle.names)
     errors, count = collections.Counter(), 0
-    for wanted, judged in zip(attrs, oracle.predict(videos)):
-        by_colour = {obj["color"]: obj for obj in judged}
-        for obj in wanted:
+    for b, objs in enumerate(attrs):
+        for o, obj in enumerate(objs):
             count += 1
-            got = by_colour.get(obj["color"])
-            if got is None:
-                errors[("missing", obj["color"], obj["shape"])] += 1
-                continue
-            for key in ("shape", "motion"):
-                if got[key] != obj[key]:
-                    errors[(key, obj[key], got[key])] += 1
+            k = int(score["index"][b, o])
+            for key in ("color", "shape", "motion"):
+                if not score[key][b, o]:
+                    judged = k if key == "color" else int(pc[key][b, k])
+                    errors[(key, obj[key], oracle.names[key][judged] if judged >= 0
+                            else "none")] += 1
     return count, errors
 
 

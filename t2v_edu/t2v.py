@@ -463,16 +463,17 @@ class TextToVideo(nn.Module):
         ``caption_keep_parsing``: plus that weight times the parse loss)."""
         codes = self.codes(videos)                                  # [B, N]
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
-        if not self.preset.caption_keep_parsing:
-            logits = self.code_logits(codes, captions, drop)
-        else:   # the encoder keeps parsing while it adapts
+        keep_parsing = self.preset.caption_keep_parsing   # the encoder keeps parsing
+        if keep_parsing:                                   # while it adapts
             tokens, (context, context_mask) = self.shared_encoding(captions, drop)
             logits = self.logits_given_context(codes, context, context_mask)
+        else:
+            logits = self.code_logits(codes, captions, drop)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
         metrics = {"bits_per_token": loss.detach() / math.log(2)}
-        if self.preset.caption_keep_parsing:
+        if keep_parsing:
             parse, parsed = self.parse_loss_of(tokens, captions)
-            loss = loss + self.preset.caption_keep_parsing * parse
+            loss = loss + keep_parsing * parse
             metrics.update(parsed)
         return loss, metrics
 

@@ -88,10 +88,7 @@ class Vocab:
 
         L is the longest caption, or ``max_len`` (longer captions are cut).
         """
-        if isinstance(captions, str):
-            raise TypeError("encode_batch takes a list of captions; use encode for one")
-        if len(captions) == 0:
-            raise ValueError("encode_batch needs at least one caption")
+        check_caption_list(captions, "encode_batch")
         seqs = [self.encode(c, bos, eos) for c in captions]
         if max_len is not None:
             seqs = [s[:max_len] for s in seqs]
@@ -124,6 +121,14 @@ class Vocab:
         return [self.decode(row) for row in ids]
 
 
+def check_caption_list(captions: Sequence[str], name: str) -> None:
+    """A batch of captions must be a non-empty list, not one string."""
+    if isinstance(captions, str):
+        raise TypeError(f"{name} takes a list of captions; use encode for one")
+    if len(captions) == 0:
+        raise ValueError(f"{name} needs at least one caption")
+
+
 def caption_batch(vocab: Vocab, captions: Sequence[str], device: torch.device | str,
                   drop: Tensor | None = None) -> tuple[Tensor, Tensor]:
     """Ids [B, L] (with <bos>) and lengths [B] of captions, on ``device``.
@@ -154,8 +159,7 @@ def parse_targets(vocab: Vocab, captions: Sequence[str]) -> Tensor:
     A caption encoder trained to predict these from each word's feature must put an
     object's shape, colour and motion into every one of its words: it binds them.
     """
-    if isinstance(captions, str) or len(captions) == 0:
-        vocab.encode_batch(captions)                  # its errors: one caption, none
+    check_caption_list(captions, "parse_targets")
     rows = []
     for caption in captions:
         objects = [[values.index(obj[key]) for values, key in

@@ -332,7 +332,8 @@ def data_workers(device: torch.device, dist_info: Distributed,
                  cpu_count: int | None = None) -> int:
     """How many worker processes prepare batches: none on a CPU (the cores train); on
     CUDA the environment variable T2V_DATA_WORKERS when set, else half the machine's
-    cores shared by the processes, between 1 and 8.
+    cores shared by the processes, between 1 and 8 (``gpu_train.sh`` counts runs side by
+    side on one GPU as processes).
 
     One worker prepares about 2,200-2,700 gpu-preset videos/s on a slow 2-core machine
     (``benchmarks/data_speed.py --prepare``); the three workers of the first H100 runs
