@@ -41,6 +41,8 @@ FORMULAS: list[tuple[str, str, str]] = [
     ("06", "tokenizer.straight_through_round", "torch.round"),
     ("06", "tokenizer.fsq_bound", ""),
     ("06", "tokenizer.fsq_quantize", "torch.round"),
+    ("06", "tokenizer.tokenizer_loss", "nn.MSELoss"),
+    ("06", "tokenizer.tokenizer_l1_loss", "nn.L1Loss"),
     ("06", "t2v.filter_logits", ""),
     ("06", "t2v.guided_logits", "torch.lerp"),
     ("06", "t2v.code_logits_from_digits", "torch.distributions.Categorical"),

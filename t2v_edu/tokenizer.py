@@ -31,7 +31,7 @@ from .vae import ConvDecoder, ConvEncoder
 
 __all__ = ["straight_through_round", "fsq_bound", "fsq_quantize", "codes_to_indices",
            "indices_to_codes", "indices_to_digits", "FrameTokenizer", "TokenizerConfig",
-           "tokenizer_loss", "code_usage"]
+           "tokenizer_loss", "tokenizer_l1_loss", "RECONSTRUCTION_LOSSES", "code_usage"]
 
 
 # ---------------------------------------------------------------------------------
@@ -248,8 +248,27 @@ class FrameTokenizer(nn.Module):
         return torch.sigmoid(logits), _grid_indices(q.detach(), self._levels(video))
 
 
-def tokenizer_loss(recon: Tensor, video: Tensor) -> Tensor:
-    """Mean squared error per pixel: mean (x_hat - x)^2."""
+def _check_same_shape(recon: Tensor, video: Tensor) -> None:
     if recon.shape != video.shape:
         raise ValueError(f"recon {tuple(recon.shape)} and video {tuple(video.shape)} differ")
+
+
+def tokenizer_loss(recon: Tensor, video: Tensor) -> Tensor:
+    """L = mean (x_hat - x)^2, the squared error per pixel (MSE)."""
+    _check_same_shape(recon, video)
     return F.mse_loss(recon, video)
+
+
+def tokenizer_l1_loss(recon: Tensor, video: Tensor) -> Tensor:
+    """L = mean |x_hat - x|, the absolute error per pixel (L1).
+
+    Where the decoder is unsure whether an edge pixel is lit, squared error is least
+    for a grey in between (the mean: a blurred edge, a square's corners rounded off);
+    absolute error is least for the more likely of the two (the median: a sharp edge).
+    """
+    _check_same_shape(recon, video)
+    return F.l1_loss(recon, video)
+
+
+# the reconstruction losses a preset may name (``Preset.reconstruction_loss``)
+RECONSTRUCTION_LOSSES = {"mse": tokenizer_loss, "l1": tokenizer_l1_loss}

@@ -287,3 +287,49 @@ def test_tokenizer_errors_lists_what_the_oracle_gets_wrong():
               for obj in objs] for objs in attrs]
     count, errors = script.oracle_errors(oracle, videos, wrong)
     assert sum(errors.values()) == count and all(k[0] == "shape" for k in errors)
+
+
+def test_tokenizer_loss_compares_losses_and_resumes(tmp_path):
+    """benchmarks/tokenizer_loss.py: one JSON line per (loss, seed), a table of all; a
+    rerun finds them in the file and trains nothing."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
+    out = tmp_path / "runs.jsonl"
+    args = [sys.executable, "benchmarks/tokenizer_loss.py", "--steps", "2", "--batch-size", "2",
+            "--num-videos", "4", "--out", str(out)]
+    run = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    runs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["loss"], r["seed"], r["steps"]) for r in runs] == [("mse", 0, 2), ("l1", 0, 2)]
+    for r in runs:
+        assert r["scores"]["two_object_errors"]["objects"] == 8   # 4 two-object videos
+        assert 0 <= r["scores"]["oracle"]["joint"] <= 1 and r["scores"]["psnr"] > 0
+        assert r["scores"]["fvd_lite"] > 0
+    assert re.search(r"^\| l1 \| 0 \| 2 x 2 \| \d+ \| [\d.]+ \| ", run.stdout, re.M)
+    again = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "mse, seed 0: in " in again.stdout and "l1, seed 0: in " in again.stdout
+    assert len(out.read_text().splitlines()) == 2
+
+
+def test_tokenizer_loss_trains_with_the_named_loss():
+    """The same seed and data, another loss: other weights; the same loss: the same."""
+    import dataclasses
+    import importlib.util
+
+    import torch
+
+    from t2v_edu import t2v
+
+    spec = importlib.util.spec_from_file_location("tokenizer_loss",
+                                                  ROOT / "benchmarks" / "tokenizer_loss.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    def weights(loss):
+        preset = dataclasses.replace(t2v.PRESETS["tiny"], reconstruction_loss=loss)
+        model, _ = script.train_tokenizer(preset, steps=3, batch_size=2, seed=0)
+        return model.tokenizer.decoder.state_dict()
+
+    mse, l1, mse_again = weights("mse"), weights("l1"), weights("mse")
+    assert all(torch.equal(mse[k], mse_again[k]) for k in mse)
+    assert any(not torch.equal(mse[k], l1[k]) for k in mse)

@@ -100,6 +100,36 @@ def test_losses_are_finite_and_reach_their_parameters(model):
     model.eval()
 
 
+def test_reconstruction_loss_by_preset_and_psnr_from_the_mse():
+    from dataclasses import replace
+
+    from t2v_edu import tokenizer as tk
+
+    assert t2v.PRESETS["cpu"].reconstruction_loss == "mse"  # the notebook's and shipped cpu
+    torch.manual_seed(0)
+    videos = torch.rand(2, 4, 3, 16, 16)
+    for name in ("mse", "l1"):
+        model = t2v.build(replace(t2v.PRESETS["tiny"], reconstruction_loss=name))
+        torch.manual_seed(1)
+        loss, metrics = model.tokenizer_loss(videos, ["a red circle moves left"] * 2)
+        torch.manual_seed(1)  # the same tubelets
+        frames = _picked_tubelets(model, videos)
+        recon, _ = model.tokenizer(frames)
+        torch.testing.assert_close(loss, tk.RECONSTRUCTION_LOSSES[name](recon, frames))
+        mse = ((recon - frames) ** 2).mean()
+        torch.testing.assert_close(metrics["psnr"], -10 * torch.log10(mse))
+    with pytest.raises(ValueError, match=r"reconstruction_loss 'l2' is unknown; use one of "
+                                         r"\['l1', 'mse'\]"):
+        t2v.build(replace(t2v.PRESETS["tiny"], reconstruction_loss="l2"))
+
+
+def _picked_tubelets(model, videos):
+    """The tubelets ``tokenizer_loss`` trains on, drawn with the same random numbers."""
+    k, n = model.preset.frames_per_token, videos.shape[1] // model.preset.frames_per_token
+    pick = torch.randint(0, n, (videos.shape[0], model.preset.tokenizer_frames))
+    return videos.unflatten(1, (-1, k))[torch.arange(videos.shape[0])[:, None], pick].flatten(1, 2)
+
+
 def test_presets_fit_the_data_and_the_size_limit():
     for name, p in t2v.PRESETS.items():
         m = t2v.build(p)

@@ -116,6 +116,34 @@ def test_tokenizer_shapes_round_trip_and_gradient():
     assert tok.encoder.body[0].weight.grad.abs().sum() > 0  # the STE reaches the encoder
 
 
+def test_reconstruction_losses_match_torch_and_check_shapes():
+    g = torch.Generator().manual_seed(0)
+    recon, video = torch.rand(2, 3, 3, 8, 8, generator=g), torch.rand(2, 3, 3, 8, 8, generator=g)
+    torch.testing.assert_close(tk.tokenizer_loss(recon, video),
+                               torch.nn.MSELoss()(recon, video))
+    torch.testing.assert_close(tk.tokenizer_l1_loss(recon, video),
+                               torch.nn.L1Loss()(recon, video))
+    assert set(tk.RECONSTRUCTION_LOSSES) == {"mse", "l1"}
+    for loss in tk.RECONSTRUCTION_LOSSES.values():
+        with pytest.raises(ValueError, match="differ"):
+            loss(recon, video[:1])
+
+
+def test_l1_keeps_an_uncertain_edge_pixel_sharp_where_mse_makes_it_grey():
+    """A pixel lit in 70 % of the targets: the constant that minimises squared error is
+    the mean (0.7, grey), absolute error's is the median (1, lit)."""
+    targets = (torch.arange(10) < 7).float()
+    for loss, best in [(tk.tokenizer_loss, 0.7), (tk.tokenizer_l1_loss, 1.0)]:
+        pixel = torch.tensor(0.5, requires_grad=True)
+        optimizer = torch.optim.SGD([pixel], lr=0.05)
+        for _ in range(400):
+            optimizer.zero_grad()
+            loss(pixel.expand(10), targets).backward()
+            optimizer.step()
+            pixel.data.clamp_(0, 1)
+        assert abs(pixel.item() - best) < 0.02, (loss.__name__, pixel.item())
+
+
 def test_tokenizer_errors():
     tok = tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=8, hidden=(8,), levels=(3, 3)))
     with pytest.raises(ValueError, match=r"\[B, T, 3, H, W\]"):
