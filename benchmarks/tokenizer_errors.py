@@ -40,6 +40,22 @@ def oracle_errors(oracle, videos: torch.Tensor, attrs: list[list[dict]]
     return count, errors
 
 
+def two_object_errors(model, num_videos: int, seed: int = 0
+                      ) -> dict[str, tuple[int, collections.Counter]]:
+    """``oracle_errors`` of ``num_videos`` two-object test videos of the classic model's
+    data: {"real videos": ..., "reconstructions": ...} (its tokenizer's)."""
+    preset = model.preset
+    spec = dataclasses.replace(data.get_spec(preset.data_spec), two_object_prob=1.0)
+    ds = data.MovingShapes("test", num_frames=preset.num_frames, size=preset.size,
+                           length=num_videos, seed=seed, spec=spec)
+    videos, _, attrs = ds.get_batch(range(num_videos))
+    with torch.no_grad():
+        recon = torch.cat([model.reconstruct(v) for v in videos.split(32)]).clamp(0, 1)
+    oracle = evaluation.load_judges(preset.data_spec)["oracle"]
+    return {name: oracle_errors(oracle, v, attrs)
+            for name, v in (("real videos", videos), ("reconstructions", recon))}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=None, help="default: the shipped classic_gpu.pt")
@@ -51,18 +67,10 @@ def main(argv=None) -> int:
     if path is None:
         parser.error("no classic gpu checkpoint is shipped; pass --checkpoint")
     model, preset, _ = training.load_model(path, device="cpu", expected_model="classic")
-    spec = dataclasses.replace(data.get_spec(preset.data_spec), two_object_prob=1.0)
-    if spec.max_objects < 2:
+    if data.get_spec(preset.data_spec).max_objects < 2:
         parser.error(f"spec {preset.data_spec!r} has one object per video; use a gpu checkpoint")
-    ds = data.MovingShapes("test", num_frames=preset.num_frames, size=preset.size,
-                           length=args.num_videos, seed=args.seed, spec=spec)
-    videos, _, attrs = ds.get_batch(range(args.num_videos))
-    with torch.no_grad():
-        recon = torch.cat([model.reconstruct(v) for v in videos.split(32)]).clamp(0, 1)
-    oracle = evaluation.load_judges(preset.data_spec)["oracle"]
     print(f"{path}: {args.num_videos} two-object test videos, seed {args.seed}, oracle judge")
-    for name, v in (("real videos", videos), ("reconstructions", recon)):
-        count, errors = oracle_errors(oracle, v, attrs)
+    for name, (count, errors) in two_object_errors(model, args.num_videos, args.seed).items():
         listed = ", ".join(f"{' '.join(k)} x{n}" for k, n in errors.most_common(8)) or "-"
         print(f"{name}: {sum(errors.values())} errors on {count} objects: {listed}")
     return 0

@@ -3,53 +3,42 @@
     python benchmarks/tokenizer_loss.py --losses mse l1 --seeds 0 1 --out runs/tokloss.jsonl
 
 Trains the tokenizer stage of a classic preset (default ``gpu``: 16 frames of 64x64)
-with each reconstruction loss (``Preset.reconstruction_loss``), the real stage
-(``t2v.stages``: AdamW, warm-up, cosine to 0, gradient clipping), for ``--steps`` steps
-of ``--batch-size`` videos: far fewer than an H100 run's, so it compares the losses, not
+with each reconstruction loss (``Preset.reconstruction_loss``), by ``training.train``
+with ``to_stage="tokenizer"`` (the stage's AdamW, warm-up, cosine to 0, clipping), for
+``--steps`` steps of ``--batch-size`` videos: far fewer than an H100 run's, so it compares the losses, not
 what a GPU reaches. Then it scores the reconstructions of real test videos as the
 evaluation does (``evaluation.reconstruction_ceiling``: oracle and learned judge) and
-counts the oracle's errors on two-object videos (``tokenizer_errors.oracle_errors``).
+counts the oracle's errors on two-object videos (``tokenizer_errors.two_object_errors``).
 Each finished run is appended to ``--out`` as one JSON line; a rerun skips the runs
 already there, so an interrupted comparison resumes. It ends with a table of all runs.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tokenizer_errors import oracle_errors  # noqa: E402
+from tokenizer_errors import two_object_errors  # noqa: E402
 
-from t2v_edu import checkpoint, data, evaluation, setup, t2v, tokenizer, training  # noqa: E402
+from t2v_edu import checkpoint, data, evaluation, t2v, tokenizer, training  # noqa: E402
 
 
-def train_tokenizer(preset: t2v.Preset, steps: int, batch_size: int, seed: int
+def train_tokenizer(preset: str, loss: str, steps: int, batch_size: int, seed: int
                     ) -> tuple[t2v.TextToVideo, float]:
-    """The tokenizer stage alone, as ``training.train`` runs it: (model, seconds)."""
-    setup(seed=seed, quiet=True)
-    model = t2v.build(preset)
-    stage = t2v.stages(model, preset)[0]
-    optimizer = training.make_optimizer(stage, torch.device("cpu"))
-    source = training.BatchSource(preset, seed, torch.device("cpu"), training.Distributed(0, 1),
-                                  workers=0)
-    start = time.perf_counter()
-    model.train()
-    for step, (videos, captions) in enumerate(source.batches(0, 0, steps, batch_size)):
-        torch.manual_seed(training.step_seed(seed, 0, step))
-        lr = training.learning_rate(stage.lr, step, stage.warmup, step / steps,
-                                    stage.final_lr_fraction)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        training.train_step(stage, optimizer, videos, captions)
-    model.eval()
-    return model, time.perf_counter() - start
+    """The tokenizer stage alone, trained by ``training.train`` (``to_stage``):
+    (model, training seconds)."""
+    with tempfile.TemporaryDirectory(prefix="tokenizer_loss_") as out:
+        result = training.train(training.TrainConfig(
+            model="classic", preset=preset, out=out, steps=steps, batch_size=batch_size,
+            seed=seed, device="cpu", to_stage="tokenizer", progress=False, sample_every=0,
+            save_every=10**9, settings=(f"reconstruction_loss={loss}",)))
+    return result.model.eval(), result.meta["train_seconds"]
 
 
 def score(model: t2v.TextToVideo, num_videos: int) -> dict:
@@ -64,15 +53,8 @@ def score(model: t2v.TextToVideo, num_videos: int) -> dict:
     if "learned" in test:
         out["learned"] = {k: round(v, 4) for k, v in test["learned"].items()}
         out["fvd_lite"] = round(test["fvd_lite"], 1)
-    two = dataclasses.replace(data.get_spec(spec), two_object_prob=1.0)
-    if two.max_objects >= 2:
-        ds = data.MovingShapes("test", num_frames=model.preset.num_frames,
-                               size=model.preset.size, length=num_videos, spec=two)
-        videos, _, attrs = ds.get_batch(range(num_videos))
-        with torch.no_grad():
-            recon = torch.cat([model.reconstruct(v) for v in videos.split(32)]).clamp(0, 1)
-        oracle = evaluation.load_judges(spec)["oracle"]
-        objects, errors = oracle_errors(oracle, recon, attrs)
+    if data.get_spec(spec).max_objects >= 2:
+        objects, errors = two_object_errors(model, num_videos)["reconstructions"]
         out["two_object_errors"] = {"objects": objects, "errors": sum(errors.values()),
                                     "most_common": [[*k, n] for k, n in errors.most_common(5)]}
     return out
@@ -109,7 +91,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", default="runs/tokenizer_loss.jsonl")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
-    base = training.lookup_preset(t2v.PRESETS, args.preset)
+    training.lookup_preset(t2v.PRESETS, args.preset)       # an unknown name fails here
     out = Path(args.out)
     runs = [json.loads(line) for line in out.read_text().splitlines()] if out.is_file() else []
     for seed in args.seeds:
@@ -119,8 +101,8 @@ def main(argv=None) -> int:
             if any(all(r.get(k) == v for k, v in key.items()) for r in runs):
                 print(f"{loss}, seed {seed}: in {out} already")
                 continue
-            preset = dataclasses.replace(base, reconstruction_loss=loss)
-            model, seconds = train_tokenizer(preset, args.steps, args.batch_size, seed)
+            model, seconds = train_tokenizer(args.preset, loss, args.steps, args.batch_size,
+                                             seed)
             runs.append({**key, "train_s": round(seconds, 1),
                          "scores": score(model, args.num_videos)})
             out.parent.mkdir(parents=True, exist_ok=True)

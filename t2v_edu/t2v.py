@@ -46,7 +46,7 @@ from . import data
 from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
 from .text import PARSE_VALUES, Vocab, caption_batch, parse_targets, segment_ids
 from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
-                        indices_to_digits)
+                        indices_to_digits, tokenizer_loss)
 from .training import Stage, lookup_preset
 
 # weights that checkpoints from before them lack (``--init-from`` starts them fresh)
@@ -440,7 +440,7 @@ class TextToVideo(nn.Module):
         recon, _ = self.tokenizer(frames)
         recon = recon.float()
         loss = RECONSTRUCTION_LOSSES[self.preset.reconstruction_loss](recon, frames)
-        mse = ((recon.detach() - frames) ** 2).mean()
+        mse = tokenizer_loss(recon.detach(), frames)
         return loss, {"psnr": -10 * torch.log10(mse.clamp_min(1e-10))}
 
     def codes(self, videos: Tensor) -> Tensor:

@@ -448,6 +448,7 @@ class TrainConfig:
     progress: bool = True
     init_from: str | None = None      # a model.pt of the same model and preset to start from
     from_stage: str | None = None     # with init_from: skip the stages before this one
+    to_stage: str | None = None       # stop after this stage (None: train every stage)
     settings: tuple[str, ...] = ()    # NAME=VALUE preset fields to change (--set)
 
     def __post_init__(self):
@@ -555,7 +556,12 @@ def train(config: TrainConfig) -> TrainResult:
     first_stage, earlier = 0, None
     if config.init_from is not None:
         earlier = _init_from(model, config)
-        first_stage = _stage_index(stage_list, config.from_stage)
+        first_stage = _stage_index(stage_list, config.from_stage, "from_stage")
+    last_stage = (len(stage_list) - 1 if config.to_stage is None
+                  else _stage_index(stage_list, config.to_stage, "to_stage"))
+    if last_stage < first_stage:
+        raise ValueError(f"to_stage (--to-stage) {config.to_stage!r} comes before from_stage "
+                         f"(--from-stage) {config.from_stage!r}: nothing would train")
     if config.steps is not None:
         for st in stage_list:
             st.steps = config.steps
@@ -598,7 +604,7 @@ def train(config: TrainConfig) -> TrainResult:
         out.mkdir(parents=True, exist_ok=True)
     wall_start = time.perf_counter() - sum(position["stage_time"])
 
-    for si in range(position["stage"], len(stage_list)):
+    for si in range(position["stage"], last_stage + 1):
         stage = stage_list[si]
         batch_size = config.batch_size or stage.batch_size or preset.batch_size
         position.setdefault("stage_batch", {})[stage.name] = batch_size
@@ -611,7 +617,7 @@ def train(config: TrainConfig) -> TrainResult:
         stage_allowed = None
         if budget_s is not None:  # this stage's share of what is left
             used_before = sum(position["stage_time"][:si])
-            shares = [s.time_share for s in stage_list[si:]]
+            shares = [s.time_share for s in stage_list[si:last_stage + 1]]
             stage_allowed = max(0.0, budget_s - used_before) * shares[0] / sum(shares)
         stage_time = position["stage_time"][si]
         bar = tqdm(total=stage.steps, initial=start_step, desc=f"{config.model}/{stage.name}",
@@ -716,13 +722,15 @@ def _init_from(model: nn.Module, config: TrainConfig) -> dict:
             "videos_seen": meta["videos_seen"], "hardware": meta["hardware"]}
 
 
-def _stage_index(stage_list: list[Stage], name: str | None) -> int:
-    """The position of the stage called ``name`` (None: the first)."""
+def _stage_index(stage_list: list[Stage], name: str | None, option: str) -> int:
+    """The position of the stage called ``name`` (None: the first); ``option`` names the
+    setting it came from, for the error."""
     names = [s.name for s in stage_list]
     if name is None:
         return 0
     if name not in names:
-        raise ValueError(f"from_stage (--from-stage) {name!r} is not a stage of this model; "
+        flag = "--" + option.replace("_", "-")
+        raise ValueError(f"{option} ({flag}) {name!r} is not a stage of this model; "
                          f"its stages, in order: {', '.join(names)}")
     return names.index(name)
 
@@ -933,6 +941,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from-stage", default=None, metavar="STAGE",
                         help="with --init-from: skip the stages before STAGE "
                              "(e.g. --from-stage transformer keeps the tokenizer)")
+    parser.add_argument("--to-stage", default=None, metavar="STAGE",
+                        help="stop after STAGE (e.g. --to-stage tokenizer trains the "
+                             "tokenizer alone)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         dest="settings",
                         help="change one field of the preset, e.g. --set embed_dim=128 "
@@ -947,7 +958,8 @@ def cli(args: argparse.Namespace) -> int:
                          seed=args.seed, device=args.device, save_every=args.save_every,
                          sample_every=args.sample_every, compile=args.compile,
                          progress=not args.no_progress, init_from=args.init_from,
-                         from_stage=args.from_stage, settings=tuple(args.settings))
+                         from_stage=args.from_stage, to_stage=args.to_stage,
+                         settings=tuple(args.settings))
     result = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         m = result.meta

@@ -450,3 +450,20 @@ def test_set_option_trains_the_changed_preset_and_is_kept_on_resume(tmp_path, ca
     assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "x"),
                  "--set", "embed_dims=16"]) == 2
     assert "no field 'embed_dims'" in capsys.readouterr().err
+
+
+def test_to_stage_stops_after_that_stage(tmp_path):
+    """--to-stage tokenizer trains the tokenizer alone: the later stages keep their
+    initial weights; a stage before --from-stage, or an unknown one, is refused."""
+    full = train(tiny(tmp_path / "full", steps=2))
+    alone = train(tiny(tmp_path / "alone", steps=2, to_stage="tokenizer"))
+    assert list(alone.meta["stage_steps"]) == ["tokenizer"]
+    assert list(full.meta["stage_steps"]) == ["tokenizer", "caption", "transformer"]
+    a, f = weights(alone.out / "model.pt"), weights(full.out / "model.pt")
+    assert all(torch.equal(a[k], f[k]) for k in a if k.startswith("tokenizer."))
+    assert any(not torch.equal(a[k], f[k]) for k in a if k.startswith("video."))
+    with pytest.raises(ValueError, match=r"to_stage \(--to-stage\) 'decoder' is not a stage"):
+        train(tiny(tmp_path / "x", steps=1, to_stage="decoder"))
+    with pytest.raises(ValueError, match="comes before from_stage"):
+        train(tiny(tmp_path / "y", steps=1, init_from=str(full.out / "model.pt"),
+                   from_stage="transformer", to_stage="tokenizer"))
