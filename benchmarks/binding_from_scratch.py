@@ -13,7 +13,10 @@ binding test every ``--eval-every`` steps. Run two variants side by side, one th
     T2V_THREADS=1 python benchmarks/binding_from_scratch.py --text-layers 2 \\
         --out runs/bind/l2.json
 
-(start one alone first when the tokenizer file does not exist yet). At the end it also
+(start one alone first when the tokenizer file does not exist yet). ``--plan-slots 2``
+makes the model plan where each object starts before its codes (``Preset.plan_slots``);
+``--hidden 32 64`` gives the tokenizer an 8 x 8 grid of codes per tubelet, as the gpu
+preset's, where objects go missing as on the GPU. At the end it also
 samples videos for 512 captions per split and judges them (``generated``: does each
 colour's object show its own shape and motion, or the other object's?). For runs saved
 before that, ``--rescore runs/bind/*.json`` judges the saved weights alone.
@@ -77,7 +80,9 @@ def build(result: dict) -> t2v.TextToVideo:
                                  size=FORMAT.size, text_layers=result["text_layers"],
                                  caption_segments=result.get("segments", 0),
                                  caption_parse_steps=result.get("parse_steps") or 0,
-                                 caption_keep_parsing=result.get("keep_parsing") or 0.0)
+                                 caption_keep_parsing=result.get("keep_parsing") or 0.0,
+                                 plan_slots=result.get("plan_slots", 0),
+                                 hidden=tuple(result.get("hidden", t2v.PRESETS["cpu"].hidden)))
     return t2v.build(preset)
 
 
@@ -126,6 +131,12 @@ def main(argv=None) -> int:
     parser.add_argument("--two-object-prob", type=float, default=SPEC.two_object_prob,
                         help="share of two-object captions in the training videos (the "
                              "tests keep SPEC's 0.7; Preset.two_object_prob)")
+    parser.add_argument("--plan-slots", type=int, default=0,
+                        help="Preset.plan_slots: first sample where each named object "
+                             "starts, then the codes (0: no plan; SPEC has 2 objects)")
+    parser.add_argument("--hidden", type=int, nargs="+", default=list(t2v.PRESETS["cpu"].hidden),
+                        help="Preset.hidden: the tokenizer halves the frame once per entry "
+                             "(32 64: an 8 x 8 grid of codes per tubelet, as the gpu preset)")
     parser.add_argument("--steps", type=int, default=10000, help="transformer steps")
     parser.add_argument("--tokenizer-steps", type=int, default=2000)
     parser.add_argument("--tokenizer", default="runs/bind/tokenizer.pt",
@@ -146,7 +157,8 @@ def main(argv=None) -> int:
         return 0
     result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
               "parse_steps": args.parse_steps, "keep_parsing": args.keep_parsing,
-              "two_object_prob": args.two_object_prob,
+              "two_object_prob": args.two_object_prob, "plan_slots": args.plan_slots,
+              "hidden": args.hidden,
               "spec": dataclasses.asdict(SPEC), "curve": []}
     model = build(result)
     preset = model.preset

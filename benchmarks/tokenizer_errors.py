@@ -40,15 +40,32 @@ def oracle_errors(oracle, videos: torch.Tensor, attrs: list[list[dict]]
     return count, errors
 
 
+def two_object_videos(preset, num_videos: int, seed: int = 0) -> data.MovingShapes:
+    """The first ``num_videos`` test videos of a classic preset's data, all naming two
+    objects."""
+    spec = dataclasses.replace(data.get_spec(preset.data_spec), two_object_prob=1.0)
+    return data.MovingShapes("test", num_frames=preset.num_frames, size=preset.size,
+                             length=num_videos, seed=seed, spec=spec)
+
+
+def load_two_object_model(parser: argparse.ArgumentParser, checkpoint: str | None):
+    """(path, model, preset) of a classic checkpoint whose data names two objects (default:
+    the shipped classic_gpu.pt); anything else is a usage error."""
+    path = checkpoint or generation.default_checkpoint("classic", "gpu")
+    if path is None:
+        parser.error("no classic gpu checkpoint is shipped; pass --checkpoint")
+    model, preset, _ = training.load_model(path, device="cpu", expected_model="classic")
+    if data.get_spec(preset.data_spec).max_objects < 2:
+        parser.error(f"spec {preset.data_spec!r} has one object per video; use a gpu checkpoint")
+    return path, model, preset
+
+
 def two_object_errors(model, num_videos: int, seed: int = 0
                       ) -> dict[str, tuple[int, collections.Counter]]:
     """``oracle_errors`` of ``num_videos`` two-object test videos of the classic model's
     data: {"real videos": ..., "reconstructions": ...} (its tokenizer's)."""
     preset = model.preset
-    spec = dataclasses.replace(data.get_spec(preset.data_spec), two_object_prob=1.0)
-    ds = data.MovingShapes("test", num_frames=preset.num_frames, size=preset.size,
-                           length=num_videos, seed=seed, spec=spec)
-    videos, _, attrs = ds.get_batch(range(num_videos))
+    videos, _, attrs = two_object_videos(preset, num_videos, seed).get_batch(range(num_videos))
     with torch.no_grad():
         recon = torch.cat([model.reconstruct(v) for v in videos.split(32)]).clamp(0, 1)
     oracle = evaluation.load_judges(preset.data_spec)["oracle"]
@@ -63,12 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     t2v_edu.setup(seed=0, quiet=True)
-    path = args.checkpoint or generation.default_checkpoint("classic", "gpu")
-    if path is None:
-        parser.error("no classic gpu checkpoint is shipped; pass --checkpoint")
-    model, preset, _ = training.load_model(path, device="cpu", expected_model="classic")
-    if data.get_spec(preset.data_spec).max_objects < 2:
-        parser.error(f"spec {preset.data_spec!r} has one object per video; use a gpu checkpoint")
+    path, model, preset = load_two_object_model(parser, args.checkpoint)
     print(f"{path}: {args.num_videos} two-object test videos, seed {args.seed}, oracle judge")
     for name, (count, errors) in two_object_errors(model, args.num_videos, args.seed).items():
         listed = ", ".join(f"{' '.join(k)} x{n}" for k, n in errors.most_common(8)) or "-"

@@ -266,12 +266,15 @@ def own_or_other(judged: Tensor, wanted: Tensor) -> tuple[float | None, float | 
 def two_object_breakdown(pc: dict, attrs: list[list[dict]], names: dict,
                          scores: dict) -> dict[str, float] | None:
     """Where two-object captions go wrong (oracle): the share with the right number of
-    objects, and ``own_or_other`` for shape and motion. ``scores``: ``score_per_color``
+    objects ("count"), with fewer (a named object not drawn) and with more ("fewer",
+    "more"), and ``own_or_other`` for shape and motion. ``scores``: ``score_per_color``
     of the same judgements. None without such captions."""
     two = [i for i, objs in enumerate(attrs) if len(objs) == 2]
     if not two:
         return None
-    out = {"videos": len(two), "count": scores["count"][two].float().mean().item()}
+    seen = pc["present"].cpu()[two].sum(1)                                    # [N]
+    out = {"videos": len(two), "count": scores["count"][two].float().mean().item(),
+           "fewer": (seen < 2).float().mean().item(), "more": (seen > 2).float().mean().item()}
     index = scores["index"][two, :2]                                          # [N, 2]
     for key in ("shape", "motion"):
         judged = pc[key].cpu()[two].gather(1, index)
@@ -711,6 +714,10 @@ def format_table(result: dict) -> str:
     if any(two):  # where two-object captions go wrong (own / other: a bag of words ~ equal)
         lines.append("| two-object captions: both objects, no more (oracle) | " + " | ".join(
             "–" if t is None else _pct(t["count"]) for t in two) + " |")
+        if all(t is None or "fewer" in t for t in two):   # results saved before lack it
+            lines.append("| two-object captions: fewer objects / more objects | " + " | ".join(
+                "–" if t is None else f"{_pct(t['fewer'])} / {_pct(t['more'])}"
+                for t in two) + " |")
         for key in ("shape", "motion"):
             lines.append(f"| two-object captions: each colour's {key} is its own / the "
                          "other object's | " + " | ".join(

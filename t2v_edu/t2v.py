@@ -31,9 +31,17 @@ of the object it describes). The transformer stage then keeps it frozen, or with
 ``caption_keep_parsing`` trains it on with the parse loss as a second term. Trained only
 through the video loss, it reads a two-object caption as a bag of words and the model
 cannot tell which shape goes with which colour (README: "binding").
+
+With ``plan_slots`` (the gpu preset) the transformer first writes a plan, the grid cell
+where each object the caption names starts (``start_cells``), then the codes:
+
+    p(plan, codes | caption) = p(plan | caption) * prod_n p(code_n | code_<n, plan, caption).
+
+Without it a two-object video can lose an object that was simply never started.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import ClassVar
@@ -44,6 +52,7 @@ from torch import Tensor, nn
 
 from . import data
 from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
+from .judges import color_masks
 from .text import PARSE_VALUES, Vocab, caption_batch, parse_targets, segment_ids
 from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
                         indices_to_digits, tokenizer_loss)
@@ -94,6 +103,9 @@ class Preset:
     embed_dim: int = 96              # (one object per caption: measured better on held-out
     num_layers: int = 3              # combinations than one self-attention layer)
     num_heads: int = 4
+    plan_slots: int = 0              # > 0: first sample where each named object starts (a
+                                     # cell of the code grid; up to this many objects), then
+                                     # the codes: "plan, then draw" (README: missing objects)
     digit_codes: bool = True         # embed and predict codes digit by digit (measured on
                                      # this preset: held-out joint 42 -> 69 %, test 80 -> 89 %)
     transformer_steps: int = 3000    # a smaller model taking more steps learns more in
@@ -123,6 +135,8 @@ PRESETS: dict[str, Preset] = {
     # gpu tokenizer: the absolute error (L1), not MSE (measured on CPU, 1500 steps of 32, 2
     # seeds: the oracle's errors on reconstructed two-object videos 97-105 -> 50-58 of 512;
     # benchmarks/tokenizer_loss.py, README; not yet on an H100)
+    # gpu plan: 2 slots (measured on CPU at the gpu grid's 8 x 8, 2 seeds: two-object videos
+    # missing an object 21-24 -> 3-10 %; held-out two-object joint 13-14 -> 9-11 %; README)
     "gpu": Preset(data_spec="gpu", num_frames=16, size=64, work_size=64,
                   hidden=(32, 64, 128), levels=(8, 6, 5, 5), frames_per_token=4,
                   tokenizer_steps=50_000, tokenizer_lr=2e-3, tokenizer_frames=2,
@@ -130,7 +144,8 @@ PRESETS: dict[str, Preset] = {
                   num_layers=5, num_heads=8, transformer_steps=50_000,
                   transformer_lr=1e-3, batch_size=128, tokenizer_share=0.3, bf16=True,
                   temperature=0.5, storage_dtype="float16", caption_parse_steps=2000,
-                  caption_keep_parsing=0.1, two_object_prob=0.6, reconstruction_loss="l1"),
+                  caption_keep_parsing=0.1, two_object_prob=0.6, reconstruction_loss="l1",
+                  plan_slots=2),
     # for tests and rehearsals of scripts: seconds on a CPU, learns next to nothing
     "tiny": Preset(num_frames=4, size=16, work_size=8, hidden=(8,), levels=(3, 3),
                    frames_per_token=2,
@@ -309,22 +324,32 @@ class VideoTransformer(nn.Module):
     -> logits [B, n, num_codes]. With ``levels`` (the FSQ levels), codes are embedded
     and predicted digit by digit (DigitEmbedding, DigitHead); without, as whole codes.
     num_frames counts token frames: T' = T / frames_per_token of the tokenizer.
+
+    With ``plan_slots`` = S > 0 the sequence starts with a plan: S tokens, each the cell
+    of the h x w grid where one named object starts (or ``plan_cells - 1``: no object),
+    then the codes. Inputs are <start>, plan_1..plan_S, code_1..; outputs 0..S-1 predict
+    the plan (``plan_head``), the rest the codes (``head``); ``hidden`` gives both.
     """
 
     def __init__(self, num_codes: int, num_frames: int, grid: int, embed_dim: int,
                  num_layers: int, num_heads: int, context_dim: int,
-                 levels: tuple[int, ...] | None = None):
+                 levels: tuple[int, ...] | None = None, plan_slots: int = 0):
         super().__init__()
         if levels is not None and math.prod(levels) != num_codes:
             raise ValueError(f"levels {levels} give {math.prod(levels)} codes, not {num_codes}")
         self.num_codes, self.num_frames, self.grid = num_codes, num_frames, grid   # T' frames
-        self.length = num_frames * grid * grid
+        self.plan_slots, self.plan_cells = plan_slots, grid * grid + 1    # + "no object"
+        self.length = plan_slots + num_frames * grid * grid                # whole sequence
         self.start_id = num_codes
         self.token = (DigitEmbedding(levels, embed_dim) if levels is not None   # + <start>
                       else nn.Embedding(num_codes + 1, embed_dim))
         self.frame_pos = nn.Parameter(torch.randn(num_frames, embed_dim) * 0.02)
         self.row_pos = nn.Parameter(torch.randn(grid, embed_dim) * 0.02)
         self.col_pos = nn.Parameter(torch.randn(grid, embed_dim) * 0.02)
+        if plan_slots:
+            self.plan_token = nn.Embedding(self.plan_cells, embed_dim)
+            self.plan_pos = nn.Parameter(torch.randn(plan_slots, embed_dim) * 0.02)
+            self.plan_head = nn.Linear(embed_dim, self.plan_cells)
         self.blocks = nn.ModuleList(
             TransformerBlock(embed_dim, num_heads, cross_attention=True, context_dim=context_dim)
             for _ in range(num_layers))
@@ -334,29 +359,86 @@ class VideoTransformer(nn.Module):
         self.register_buffer("mask", causal_mask(self.length), persistent=False)
 
     def positions(self) -> Tensor:
-        """Space-time position embeddings [T * h * w, E]: frame + row + column."""
-        g = self.grid
+        """Position embeddings [S + T * h * w, E]: the plan's, then frame + row + column."""
         pos = (self.frame_pos[:, None, None] + self.row_pos[None, :, None]
-               + self.col_pos[None, None, :])                       # [T, h, w, E]
-        return pos.reshape(self.length, -1)
+               + self.col_pos[None, None, :]).flatten(0, 2)          # [T * h * w, E]
+        return torch.cat([self.plan_pos, pos]) if self.plan_slots else pos
+
+    def embed(self, inputs: Tensor, first: int = 0) -> Tensor:
+        """Token + position embeddings of inputs [B, n] at sequence positions first.. ."""
+        n = inputs.shape[1]
+        x = self.token(inputs)
+        if self.plan_slots:   # inputs 1..S are plan cells, not codes
+            where = torch.arange(first, first + n, device=inputs.device)
+            is_plan = ((where >= 1) & (where <= self.plan_slots))[:, None]
+            x = torch.where(is_plan, self.plan_token(inputs.clamp_max(self.plan_cells - 1)), x)
+        return x + self.positions()[first:first + n]
+
+    def hidden(self, inputs: Tensor, context: Tensor, context_mask: Tensor,
+               cache: KVCache | None = None) -> Tensor:
+        """The last block's normalised output [B, n, E] for inputs [B, n]: of the whole
+        prefix (no cache), or of the positions after the cached ones."""
+        first = 0 if cache is None else cache.length
+        n = inputs.shape[1]
+        if first + n > self.length:
+            raise ValueError(f"at most {self.length} positions, got {first + n}")
+        x = self.embed(inputs, first)                                # [B, n, E]
+        for layer, block in enumerate(self.blocks):
+            x = (block(x, mask=self.mask[:n, :n], context=context, context_mask=context_mask)
+                 if cache is None else cached_block(block, x, layer, cache, context, context_mask))
+        return self.norm(x)
 
     def forward(self, inputs: Tensor, context: Tensor, context_mask: Tensor) -> Tensor:
-        n = inputs.shape[1]
-        if n > self.length:
-            raise ValueError(f"at most {self.length} positions, got {n}")
-        x = self.token(inputs) + self.positions()[:n]               # [B, n, E]
-        for block in self.blocks:
-            x = block(x, mask=self.mask[:n, :n], context=context, context_mask=context_mask)
-        return self.head(self.norm(x))                              # [B, n, num_codes]
+        return self.head(self.hidden(inputs, context, context_mask))  # [B, n, num_codes]
 
     def step(self, inputs: Tensor, cache: KVCache, context: Tensor,
              context_mask: Tensor) -> Tensor:
         """Logits for the positions after the cached ones: inputs [B, n] -> [B, n, V]."""
-        start = cache.length
-        x = self.token(inputs) + self.positions()[start:start + inputs.shape[1]]
-        for layer, block in enumerate(self.blocks):
-            x = cached_block(block, x, layer, cache, context, context_mask)
-        return self.head(self.norm(x))
+        return self.head(self.hidden(inputs, context, context_mask, cache))
+
+
+@functools.lru_cache(maxsize=2**16)
+def _caption_colors(caption: str) -> tuple[int, ...]:
+    """Palette indices of the objects a caption names (cached: a GPU step's CPU time)."""
+    colors = list(data.PALETTE)
+    return tuple(colors.index(obj["color"]) for obj in data.parse_caption(caption))
+
+
+def named_colors(captions: list[str], slots: int) -> Tensor:
+    """The palette index of each object a caption names, in caption order, padded with -1:
+    long [B, slots]. A caption naming more than ``slots`` objects is refused."""
+    rows = []
+    for caption in captions:
+        colors = _caption_colors(caption)
+        if len(colors) > slots:
+            raise ValueError(f"caption {caption!r} names {len(colors)} objects; this model "
+                             f"plans at most {slots} (Preset.plan_slots)")
+        rows.append(colors + (-1,) * (slots - len(colors)))
+    return torch.tensor(rows, dtype=torch.long).view(len(captions), slots)
+
+
+def start_cells(videos: Tensor, colors: Tensor, grid: int) -> Tensor:
+    """The plan a video carries: the grid cell holding each named object's centre in the
+    first frame, or grid * grid where none is named (colors -1) or its colour is absent.
+
+    With m the object's colour mask in frame 0 (``judges.color_masks``), its centre is
+    (x, y) = sum_p m_p (x_p, y_p) / sum_p m_p in [0, 1]^2, and its cell is
+    floor(y * grid) * grid + floor(x * grid).
+    videos [B, T, 3, H, W], colors [B, S] (palette indices) -> long [B, S].
+    """
+    masks = color_masks(videos[:, 0:1].float(), tuple(data.PALETTE))[:, 0]   # [B, K, H, W]
+    H, W = masks.shape[-2:]
+    ys = (torch.arange(H, device=masks.device) + 0.5) / H
+    xs = (torch.arange(W, device=masks.device) + 0.5) / W
+    mass = masks.sum((-2, -1))                                                # [B, K]
+    x = (masks.sum(-2) * xs).sum(-1) / mass.clamp_min(1e-6)
+    y = (masks.sum(-1) * ys).sum(-1) / mass.clamp_min(1e-6)
+    cells = ((y * grid).long().clamp(0, grid - 1) * grid
+             + (x * grid).long().clamp(0, grid - 1))                          # [B, K]
+    colors = data.to_device(colors, masks.device)   # no wait for the GPU
+    picked = cells.gather(1, colors.clamp_min(0))
+    seen = mass.gather(1, colors.clamp_min(0)) > 0.5        # at least half a pixel's worth
+    return torch.where((colors >= 0) & seen, picked, grid * grid)
 
 
 # ---------------------------------------------------------------------------------
@@ -374,6 +456,11 @@ class TextToVideo(nn.Module):
         if preset.reconstruction_loss not in RECONSTRUCTION_LOSSES:
             raise ValueError(f"reconstruction_loss {preset.reconstruction_loss!r} is unknown; "
                              f"use one of {sorted(RECONSTRUCTION_LOSSES)}")
+        most = data.get_spec(preset.data_spec).max_objects
+        if preset.plan_slots != 0 and not most <= preset.plan_slots <= 8:
+            raise ValueError(f"plan_slots {preset.plan_slots} does not fit: use 0 (no plan) "
+                             f"or {most} to 8 (data spec {preset.data_spec!r} names up to "
+                             f"{most} objects per caption)")
         self.preset = preset
         self.vocab = Vocab.default()
         self.tokenizer = FrameTokenizer(TokenizerConfig(
@@ -386,7 +473,8 @@ class TextToVideo(nn.Module):
                                       preset.num_frames // preset.frames_per_token,
                                       self.tokenizer.grid, preset.embed_dim,
                                       preset.num_layers, preset.num_heads, preset.text_dim,
-                                      tuple(preset.levels) if preset.digit_codes else None)
+                                      tuple(preset.levels) if preset.digit_codes else None,
+                                      plan_slots=preset.plan_slots)
         # the parser's heads: word feature -> its object's shape, colour, motion
         self.parser = (nn.ModuleList(nn.Linear(preset.text_dim, len(values))
                                      for values in PARSE_VALUES)
@@ -453,35 +541,65 @@ class TextToVideo(nn.Module):
         with torch.autocast(videos.device.type, enabled=False):
             return self.tokenizer.encode(videos.float()).flatten(1)
 
-    def code_logits(self, codes: Tensor, captions: list[str], drop: Tensor | None = None
-                    ) -> Tensor:
-        """Teacher forcing: logits [B, N, num_codes] of each code given the true earlier
-        codes [B, N] and the caption (rows where ``drop`` is True: the empty caption)."""
+    def plan(self, videos: Tensor, captions: list[str]) -> Tensor | None:
+        """The plan of videos [B, T, 3, H, W] for their captions: where each named object
+        starts (``start_cells``), long [B, plan_slots]; None for a model without one."""
+        if not self.preset.plan_slots:
+            return None
+        colors = named_colors(captions, self.preset.plan_slots)
+        videos = videos.to(self.device)
+        with torch.autocast(videos.device.type, enabled=False):   # float32, as ``codes``
+            return start_cells(videos, colors, self.video.grid)
+
+    def caption_context(self, captions: list[str], drop: Tensor | None = None
+                        ) -> tuple[Tensor, Tensor]:
+        """``encode_text``, without gradients when the parsed encoder stays frozen."""
         frozen = caption_frozen(self.preset)   # the parsed encoder stays as it is
         with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
-            context, context_mask = self.encode_text(captions, drop)
-        return self.logits_given_context(codes, context, context_mask)
+            return self.encode_text(captions, drop)
 
-    def logits_given_context(self, codes: Tensor, context: Tensor, context_mask: Tensor
-                             ) -> Tensor:
-        """``code_logits`` from the caption's word features [B, L, C] and mask [B, 1, L]."""
+    def code_logits(self, codes: Tensor, captions: list[str], drop: Tensor | None = None,
+                    plan: Tensor | None = None) -> Tensor:
+        """Teacher forcing: logits [B, N, num_codes] of each code given the true earlier
+        codes [B, N] and the caption (rows where ``drop`` is True: the empty caption);
+        a model with ``plan_slots`` also needs the plan (``self.plan(videos, captions)``)."""
+        context, context_mask = self.caption_context(captions, drop)
+        return self.logits_given_context(codes, context, context_mask, plan)[1]
+
+    def logits_given_context(self, codes: Tensor, context: Tensor, context_mask: Tensor,
+                             plan: Tensor | None = None) -> tuple[Tensor | None, Tensor]:
+        """Teacher forcing from the caption's word features [B, L, C] and mask [B, 1, L]:
+        (the plan's logits [B, S, plan_cells] or None, the codes' [B, N, num_codes])."""
+        S = self.video.plan_slots
+        if (plan is None) != (S == 0):
+            raise ValueError(f"this model plans {S} objects first: give plan "
+                             "(model.plan(videos, captions)) exactly when it plans")
         start = torch.full_like(codes[:, :1], self.video.start_id)
-        return self.video(torch.cat([start, codes[:, :-1]], 1), context, context_mask)
+        prefix = [start] if plan is None else [start, plan.to(codes.device)]
+        h = self.video.hidden(torch.cat([*prefix, codes[:, :-1]], 1), context, context_mask)
+        plan_logits = self.video.plan_head(h[:, :S]) if S else None
+        return plan_logits, self.video.head(h[:, S:])
 
     def transformer_loss(self, videos: Tensor, captions: list[str]
                          ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Cross-entropy of each code given the earlier codes and the caption (with
-        ``caption_keep_parsing``: plus that weight times the parse loss)."""
+        """Cross-entropy of each code given the earlier codes and the caption (with a
+        plan: plus the plan's mean cross-entropy; with ``caption_keep_parsing``: plus that
+        weight times the parse loss)."""
         codes = self.codes(videos)                                  # [B, N]
+        plan = self.plan(videos, captions)   # of the captions as written, dropped or not
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
         keep_parsing = self.preset.caption_keep_parsing   # the encoder keeps parsing
         if keep_parsing:                                   # while it adapts
             tokens, (context, context_mask) = self.shared_encoding(captions, drop)
-            logits = self.logits_given_context(codes, context, context_mask)
         else:
-            logits = self.code_logits(codes, captions, drop)
+            context, context_mask = self.caption_context(captions, drop)
+        plan_logits, logits = self.logits_given_context(codes, context, context_mask, plan)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
         metrics = {"bits_per_token": loss.detach() / math.log(2)}
+        if plan is not None:   # the plan's mean cross-entropy, as much as the codes' mean
+            plan_loss = F.cross_entropy(plan_logits.flatten(0, 1).float(), plan.flatten())
+            loss = loss + plan_loss
+            metrics["plan_bits_per_token"] = plan_loss.detach() / math.log(2)
         if keep_parsing:
             parse, parsed = self.parse_loss_of(tokens, captions)
             loss = loss + keep_parsing * parse
@@ -504,26 +622,38 @@ class TextToVideo(nn.Module):
 
     @torch.no_grad()
     def nll(self, videos: Tensor, captions: list[str]) -> Tensor:
-        """-log p(codes of each video | caption) in nats: [B], summed over the codes.
+        """-log p(codes of each video | caption) in nats: [B], summed over the codes
+        (with a plan: plus -log p(plan | caption), the plan being the video's own).
 
         One forward pass, no sampling: how likely the model finds a given video for a
         caption (``evaluation.binding_test`` compares it between videos). The videos may
         be on another device than the model (the test draws them on the CPU).
         """
         self.eval()
-        codes = self.codes(videos.to(self.device))
-        logits = self.code_logits(codes, captions)
-        return F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten(),
-                               reduction="none").view(codes.shape).sum(1)
+        videos = videos.to(self.device)
+        codes, plan = self.codes(videos), self.plan(videos, captions)
+        plan_logits, logits = self.logits_given_context(codes, *self.encode_text(captions),
+                                                        plan)
+        nll = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten(),
+                              reduction="none").view(codes.shape).sum(1)
+        if plan is not None:   # -log p(plan | caption) - log p(codes | plan, caption)
+            nll = nll + F.cross_entropy(plan_logits.flatten(0, 1).float(), plan.flatten(),
+                                        reduction="none").view(plan.shape).sum(1)
+        return nll
 
     # -- sampling --------------------------------------------------------------
     @torch.no_grad()
     def sample_codes(self, captions: list[str], generator: torch.Generator | None = None,
                      guidance: float | None = None, temperature: float | None = None,
-                     top_k: int | None = None, use_cache: bool = True) -> Tensor:
+                     top_k: int | None = None, use_cache: bool = True,
+                     return_plan: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Draw codes [B, T', h, w] one position at a time (KV cache unless told not to).
 
-        T' = T / frames_per_token token frames (``self.video.num_frames``).
+        T' = T / frames_per_token token frames (``self.video.num_frames``). A model with
+        ``plan_slots`` first draws the plan, at temperature 1 (a colder plan would crowd
+        every video's objects into the likeliest cells), limited to the caption's number
+        of objects (``plan_choices``): as many cells as it names, then "no object".
+        ``return_plan``: return (codes, plan [B, plan_slots]).
         """
         p = self.preset
         guidance = p.guidance if guidance is None else guidance
@@ -532,22 +662,39 @@ class TextToVideo(nn.Module):
         B, guided = len(captions), guidance != 1.0
         drop = torch.arange(2 * B if guided else B) >= B                # second half: empty
         context, context_mask = self.encode_text(list(captions) * (2 if guided else 1), drop)
-        rows = 2 * B if guided else B
+        rows, S = 2 * B if guided else B, self.video.plan_slots
+        choices = self.plan_choices(captions) if S else None            # [B, S, cells]
         inputs = torch.full((rows, 1), self.video.start_id, device=self.device)
         cache = KVCache(len(self.video.blocks), self.video.length)
-        out = []
+        out, plan = [], []
         for n in range(self.video.length):
             if use_cache:
-                logits = self.video.step(inputs[:, -1:], cache, context, context_mask)[:, -1]
+                h = self.video.hidden(inputs[:, -1:], context, context_mask, cache)[:, -1]
             else:
-                logits = self.video(inputs, context, context_mask)[:, -1]
+                h = self.video.hidden(inputs, context, context_mask)[:, -1]
+            logits = self.video.plan_head(h) if n < S else self.video.head(h)
             if guided:
                 logits = guided_logits(logits[:B], logits[B:], guidance)
-            code = sample_logits(logits, temperature, top_k, generator)  # [B]
-            out.append(code)
-            inputs = torch.cat([inputs, code.repeat(2 if guided else 1)[:, None]], 1)
+            if n < S:   # a plan cell
+                token = sample_logits(logits.masked_fill(~choices[:, n], -float("inf")),
+                                      1.0, 0, generator)
+                plan.append(token)
+            else:
+                token = sample_logits(logits, temperature, top_k, generator)  # [B]
+                out.append(token)
+            inputs = torch.cat([inputs, token.repeat(2 if guided else 1)[:, None]], 1)
         g = self.video.grid
-        return torch.stack(out, 1).view(B, self.video.num_frames, g, g)
+        codes = torch.stack(out, 1).view(B, self.video.num_frames, g, g)
+        if not return_plan:
+            return codes
+        return codes, (torch.stack(plan, 1) if plan else codes.new_zeros(B, 0))
+
+    def plan_choices(self, captions: list[str]) -> Tensor:
+        """Which plan tokens sampling may draw: bool [B, plan_slots, plan_cells]; a slot
+        whose object the caption names may take any cell, the others only "no object"."""
+        named = data.to_device(named_colors(captions, self.video.plan_slots), self.device) >= 0
+        none = torch.arange(self.video.plan_cells, device=self.device) == self.video.plan_cells - 1
+        return torch.where(named[..., None], ~none, none)
 
     @torch.no_grad()
     def sample(self, captions: list[str], generator: torch.Generator | None = None,

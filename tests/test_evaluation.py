@@ -270,6 +270,8 @@ def test_joint_by_objects_separates_binding_errors():
     right, swapped = good["splits"]["test"]["two_objects"], bad["splits"]["test"]["two_objects"]
     assert right["videos"] == swapped["videos"] == sum(len(a) == 2 for a in attrs)
     assert (right["count"], right["shape_own"], right["shape_other"]) == (1.0, 1.0, 0.0)
+    assert (right["fewer"], right["more"]) == (0.0, 0.0)
+    assert "| two-object captions: fewer objects / more objects | 0.0 % / 0.0 % |" in table
     assert swapped["count"] == 1.0 and swapped["shape_own"] < 0.1 < 0.9 < swapped["shape_other"]
     assert swapped["motion_own"] == 1.0                      # motions were left in place
     assert "| two-object captions: each colour's shape is its own / the other object's | " \
@@ -287,6 +289,25 @@ def test_own_or_other_counts_only_objects_that_differ():
     # first caption: own, other's; third: both swapped; the second (same shapes) not counted
     assert ev.own_or_other(judged, wanted) == (pytest.approx(1 / 4), pytest.approx(3 / 4))
     assert ev.own_or_other(judged[1:2], wanted[1:2]) == (None, None)
+
+
+def test_two_object_breakdown_tells_a_missing_object_from_an_extra_one():
+    """Of four two-object videos: one right, one with a named object missing, one with an
+    unnamed third colour, one with both faults (the count is then right, by chance)."""
+    names = data.attribute_names("gpu")
+    red, blue, green, pink = (names["color"].index(c) for c in ("red", "blue", "green", "pink"))
+    present = torch.zeros(4, len(names["color"]), dtype=torch.bool)
+    for b, seen in enumerate([(red, blue), (red,), (red, blue, green), (red, pink)]):
+        present[b, list(seen)] = True
+    pc = {"present": present, "mass": present.float(),
+          "shape": torch.zeros_like(present, dtype=torch.long),
+          "motion": torch.zeros_like(present, dtype=torch.long)}
+    attrs = [[{"shape": "circle", "color": "red", "motion": "left"},
+              {"shape": "circle", "color": "blue", "motion": "left"}]] * 4
+    scores = judges.score_per_color(pc, attrs, names)
+    out = ev.two_object_breakdown(pc, attrs, names, scores)
+    assert out["videos"] == 4
+    assert (out["count"], out["fewer"], out["more"]) == (0.5, 0.25, 0.25)
 
 
 def test_evaluate_rejects_bad_arguments():

@@ -236,24 +236,28 @@ def test_binding_scripts_run_on_the_shipped_gpu_model(tmp_path):
 
 def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
     """benchmarks/binding_from_scratch.py: trains and saves the tokenizer once, reuses it,
-    and records the binding test and the caption probe along the way."""
+    and records the binding test and the caption probe along the way; the second variant
+    also plans (``--plan-slots``), and --rescore rebuilds it from its JSON."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "T2V_THREADS": "1"}
     args = [sys.executable, "benchmarks/binding_from_scratch.py", "--steps", "2",
             "--tokenizer-steps", "2", "--eval-every", "1", "--captions", "2",
             "--tokenizer", str(tmp_path / "tok.pt"), "--sampled", "16"]
     for variant in ("a", "b"):
         run = subprocess.run(args + ["--segments", "2" if variant == "b" else "0",
+                                     "--plan-slots", "2" if variant == "b" else "0",
                                      "--out", str(tmp_path / f"{variant}.json")],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert run.returncode == 0, run.stderr
         assert ("tokenizer: 2 steps" in run.stdout) == (variant == "a")   # trained once
     result = json.loads((tmp_path / "b.json").read_text())
-    assert result["segments"] == 2 and [row["step"] for row in result["curve"]] == [1, 2]
+    assert result["segments"] == result["plan_slots"] == 2
+    assert [row["step"] for row in result["curve"]] == [1, 2]
     assert set(result["curve"][0]["test"]) == {"binding", "named", "single"}
     assert set(result["final"]) == {"test", "heldout", "caption_probe", "generated"}
     assert (tmp_path / "b.pt").exists() and (tmp_path / "tok.pt").exists()
     sampled = result["final"]["generated"]["test"]     # 70 % two-object: some in 16
     assert 0 < sampled["videos"] <= 16 and 0 <= sampled["count"] <= 1
+    assert sampled["fewer"] + sampled["more"] == pytest.approx(1 - sampled["count"], abs=2e-3)
     # --rescore judges the saved weights again: the same videos, the same figures
     run = subprocess.run(args[:1] + ["benchmarks/binding_from_scratch.py", "--rescore",
                                      str(tmp_path / "b.json"), "--sampled", "16"],
@@ -330,3 +334,20 @@ def test_tokenizer_loss_trains_with_the_named_loss():
     mse, l1, mse_again = weights("mse"), weights("l1"), weights("mse")
     assert all(torch.equal(mse[k], mse_again[k]) for k in mse)
     assert any(not torch.equal(mse[k], l1[k]) for k in mse)
+
+
+def test_missing_objects_prints_both_rows_and_they_add_up(capsys):
+    """benchmarks/missing_objects.py on the shipped GPU model: the first draw and the
+    likeliest of 2; each video has both objects, fewer or more."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("missing_objects",
+                                                  ROOT / "benchmarks" / "missing_objects.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["--num-captions", "2", "--draws", "2"]) == 0
+    rows = re.findall(r"^\| (first draw|likeliest of 2) \| ([\d.]+)% \| ([\d.]+)% \| "
+                      r"([\d.]+)% \| ([\d.]+)% \|$", capsys.readouterr().out, re.M)
+    assert [r[0] for r in rows] == ["first draw", "likeliest of 2"]
+    for _, both, fewer, more, _ in rows:
+        assert float(both) + float(fewer) + float(more) == pytest.approx(100, abs=0.2)

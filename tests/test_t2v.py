@@ -371,3 +371,107 @@ def test_nll_takes_videos_from_another_device(model):
     caps = ["a red circle moves left", "a blue square rises"]
     torch.testing.assert_close(on_gpu.nll(videos, caps).cpu(), model.nll(videos, caps),
                                rtol=1e-3, atol=1e-2)
+
+
+# -- plan, then draw (Preset.plan_slots) --------------------------------------------
+TWO = "a blue square rises and a red circle moves left"
+
+
+@pytest.fixture(scope="module")
+def plan_model():
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    return t2v.build(replace(t2v.PRESETS["tiny"], plan_slots=2)).eval()
+
+
+def test_named_colors_in_caption_order_padded_and_refused_beyond_the_slots():
+    from t2v_edu import data
+
+    palette = list(data.PALETTE)
+    got = t2v.named_colors([TWO, "the green triangle falls"], 2)
+    assert got.tolist() == [[palette.index("blue"), palette.index("red")],
+                            [palette.index("green"), -1]]
+    with pytest.raises(ValueError, match="names 2 objects.*at most 1"):
+        t2v.named_colors([TWO], 1)
+
+
+def test_start_cells_are_the_cells_of_each_named_objects_first_frame_centre():
+    """Rendered at known positions: red centre (0.3, 0.7), blue (0.8, 0.2) on a 4 x 4
+    grid -> cells 2 * 4 + 1 = 9 and 0 * 4 + 3 = 3; an absent colour or an empty slot
+    -> 16 ("no object"). The objects move, so only the first frame may count."""
+    from t2v_edu import data
+
+    attrs = [{"shape": "circle", "color": "red", "motion": "left"},
+             {"shape": "square", "color": "blue", "motion": "up"}]
+    geometry = [{"x": 0.3, "y": 0.7, "radius": 0.08, "travel": 0.25},
+                {"x": 0.8, "y": 0.2, "radius": 0.08, "travel": 0.0}]
+    video = data.render(attrs, num_frames=4, size=32, geometry=geometry)[None]
+    captions = [TWO, "a green triangle falls"]
+    cells = t2v.start_cells(video.expand(2, -1, -1, -1, -1),
+                            t2v.named_colors(captions, 2), grid=4)
+    assert cells.tolist() == [[3, 9], [16, 16]]
+    # the last frame alone would put the red circle one column further left
+    assert t2v.start_cells(video.flip(1), t2v.named_colors([TWO], 2), 4).tolist() == [[3, 8]]
+
+
+def test_plan_sampling_is_cached_like_the_full_forward_and_follows_the_caption(plan_model):
+    """As many planned cells as the caption names objects, then "no object", even when
+    the plan head prefers "no object" everywhere (as an untrained one might)."""
+    caps = [TWO, "a red circle moves left"]
+    a = plan_model.sample_codes(caps, torch.Generator().manual_seed(3), return_plan=True)
+    b = plan_model.sample_codes(caps, torch.Generator().manual_seed(3), use_cache=False,
+                                return_plan=True)
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    none = plan_model.video.plan_cells - 1
+    with torch.no_grad():
+        bias = plan_model.video.plan_head.bias
+        saved = bias.clone()
+        bias[none] += 50.0
+        try:
+            codes, plan = plan_model.sample_codes(caps, torch.Generator().manual_seed(4),
+                                                  return_plan=True)
+        finally:
+            bias.copy_(saved)
+    assert (plan[0] < none).all() and plan[1, 0] < none and plan[1, 1] == none
+    assert codes.shape == (2, plan_model.video.num_frames, plan_model.video.grid,
+                           plan_model.video.grid)
+
+
+def test_plan_nll_and_loss_add_the_plans_cross_entropy_to_the_codes(plan_model):
+    """nll = -sum log p(plan cell | caption) - sum log p(code | plan, caption), with the
+    video's own plan; the training loss adds the two means; without a plan: refused."""
+    torch.manual_seed(6)
+    p = plan_model.preset
+    videos = torch.rand(2, p.num_frames, 3, p.size, p.size)
+    caps = [TWO, "a green triangle falls"]
+    codes, plan = plan_model.codes(videos), plan_model.plan(videos, caps)
+    with torch.no_grad():
+        plan_logits, logits = plan_model.logits_given_context(
+            codes, *plan_model.encode_text(caps), plan)
+    plan_logp, logp = torch.log_softmax(plan_logits, -1), torch.log_softmax(logits, -1)
+    manual = (-logp.gather(-1, codes[..., None])[..., 0].sum(1)
+              - plan_logp.gather(-1, plan[..., None])[..., 0].sum(1))
+    torch.testing.assert_close(plan_model.nll(videos, caps), manual)
+    torch.testing.assert_close(plan_model.code_logits(codes, caps, plan=plan), logits)
+    with pytest.raises(ValueError, match="give plan"):
+        plan_model.code_logits(codes, caps)
+    plan_model.train()
+    try:
+        loss, metrics = plan_model.transformer_loss(videos, caps)
+    finally:
+        plan_model.eval()
+    assert torch.isfinite(loss) and metrics["plan_bits_per_token"] > 0
+    loss.backward()
+    assert plan_model.video.plan_head.weight.grad.abs().sum() > 0
+    assert plan_model.video.plan_token.weight.grad.abs().sum() > 0
+    plan_model.zero_grad()
+
+
+def test_plan_slots_must_be_zero_or_cover_every_object_a_caption_can_name():
+    from dataclasses import replace
+
+    for slots in (-1, 1, 9):
+        with pytest.raises(ValueError, match="use 0 .* or 2 to 8.*up to 2 objects"):
+            t2v.build(replace(t2v.PRESETS["gpu"], plan_slots=slots))
+    assert t2v.build(replace(t2v.PRESETS["gpu"], plan_slots=2)).video.length == 2 + 4 * 8 * 8

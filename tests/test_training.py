@@ -438,13 +438,18 @@ def test_set_option_trains_the_changed_preset_and_is_kept_on_resume(tmp_path, ca
 
     out = tmp_path / "s"
     args = ["train", "--preset", "tiny", "--steps", "2", "--out", str(out), "--no-progress",
-            "--sample-every", "0", "--set", "embed_dim=16", "--set", "temperature=0.7"]
+            "--sample-every", "0", "--set", "embed_dim=16", "--set", "temperature=0.7",
+            "--set", "plan_slots=1"]
     assert main(args) == 0
     model, preset, meta = training.load_model(out / "model.pt")
     assert (preset.embed_dim, preset.temperature) == (16, 0.7)      # saved in model.pt
     assert model.video.norm.weight.shape == (16,)
-    assert meta["settings"] == ["embed_dim=16", "temperature=0.7"]
-    assert "--set embed_dim=16 --set temperature=0.7`" in training.model_card(meta)
+    assert meta["settings"] == ["embed_dim=16", "temperature=0.7", "plan_slots=1"]
+    assert "--set embed_dim=16 --set temperature=0.7 --set plan_slots=1`" in \
+        training.model_card(meta)
+    # a model that plans comes back planning: one cell for a one-object caption
+    codes, plan = model.sample_codes(["a red circle moves left"], return_plan=True)
+    assert plan.shape == (1, 1) and 0 <= plan[0, 0] < model.video.plan_cells - 1
     with pytest.raises(ValueError, match="resume it with the same --set options"):
         train(tiny(out, steps=2, resume=True))
     assert main(["train", "--preset", "tiny", "--out", str(tmp_path / "x"),
