@@ -82,6 +82,7 @@ def build(result: dict) -> t2v.TextToVideo:
                                  caption_parse_steps=result.get("parse_steps") or 0,
                                  caption_keep_parsing=result.get("keep_parsing") or 0.0,
                                  plan_slots=result.get("plan_slots", 0),
+                                 plan_weight=result.get("plan_weight", 1.0),
                                  hidden=tuple(result.get("hidden", t2v.PRESETS["cpu"].hidden)))
     return t2v.build(preset)
 
@@ -134,6 +135,9 @@ def main(argv=None) -> int:
     parser.add_argument("--plan-slots", type=int, default=0,
                         help="Preset.plan_slots: first sample where each named object "
                              "starts, then the codes (0: no plan; SPEC has 2 objects)")
+    parser.add_argument("--plan-weight", type=float, default=1.0,
+                        help="Preset.plan_weight: of the plan's mean cross-entropy in the "
+                             "loss, against the codes' mean")
     parser.add_argument("--hidden", type=int, nargs="+", default=list(t2v.PRESETS["cpu"].hidden),
                         help="Preset.hidden: the tokenizer halves the frame once per entry "
                              "(32 64: an 8 x 8 grid of codes per tubelet, as the gpu preset)")
@@ -158,6 +162,7 @@ def main(argv=None) -> int:
     result = {"text_layers": args.text_layers, "segments": args.segments, "seed": args.seed,
               "parse_steps": args.parse_steps, "keep_parsing": args.keep_parsing,
               "two_object_prob": args.two_object_prob, "plan_slots": args.plan_slots,
+              "plan_weight": args.plan_weight,
               "hidden": args.hidden,
               "spec": dataclasses.asdict(SPEC), "curve": []}
     model = build(result)

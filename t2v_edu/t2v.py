@@ -106,6 +106,8 @@ class Preset:
     plan_slots: int = 0              # > 0: first sample where each named object starts (a
                                      # cell of the code grid; up to this many objects), then
                                      # the codes: "plan, then draw" (README: missing objects)
+    plan_weight: float = 1.0         # of the plan's mean cross-entropy in the loss, against
+                                     # the codes' mean (README: missing objects)
     digit_codes: bool = True         # embed and predict codes digit by digit (measured on
                                      # this preset: held-out joint 42 -> 69 %, test 80 -> 89 %)
     transformer_steps: int = 3000    # a smaller model taking more steps learns more in
@@ -135,8 +137,10 @@ PRESETS: dict[str, Preset] = {
     # gpu tokenizer: the absolute error (L1), not MSE (measured on CPU, 1500 steps of 32, 2
     # seeds: the oracle's errors on reconstructed two-object videos 97-105 -> 50-58 of 512;
     # benchmarks/tokenizer_loss.py, README; not yet on an H100)
-    # gpu plan: 2 slots (measured on CPU at the gpu grid's 8 x 8, 2 seeds: two-object videos
-    # missing an object 21-24 -> 3-10 %; held-out two-object joint 13-14 -> 9-11 %; README)
+    # gpu plan: 2 slots, weighted 0.3 (measured on CPU at the gpu grid's 8 x 8, 2 seeds
+    # each: two-object test videos missing an object 21-24 % with no plan, 4-13 % at 0.3,
+    # 3-10 % at 1; two-object joint 26 %, 33-36 %, 28-29 %; one-object joint, held out,
+    # 61-69 %, 70-77 %, 66-69 %; README: missing objects)
     "gpu": Preset(data_spec="gpu", num_frames=16, size=64, work_size=64,
                   hidden=(32, 64, 128), levels=(8, 6, 5, 5), frames_per_token=4,
                   tokenizer_steps=50_000, tokenizer_lr=2e-3, tokenizer_frames=2,
@@ -145,7 +149,7 @@ PRESETS: dict[str, Preset] = {
                   transformer_lr=1e-3, batch_size=128, tokenizer_share=0.3, bf16=True,
                   temperature=0.5, storage_dtype="float16", caption_parse_steps=2000,
                   caption_keep_parsing=0.1, two_object_prob=0.6, reconstruction_loss="l1",
-                  plan_slots=2),
+                  plan_slots=2, plan_weight=0.3),
     # for tests and rehearsals of scripts: seconds on a CPU, learns next to nothing
     "tiny": Preset(num_frames=4, size=16, work_size=8, hidden=(8,), levels=(3, 3),
                    frames_per_token=2,
@@ -461,6 +465,9 @@ class TextToVideo(nn.Module):
             raise ValueError(f"plan_slots {preset.plan_slots} does not fit: use 0 (no plan) "
                              f"or {most} to 8 (data spec {preset.data_spec!r} names up to "
                              f"{most} objects per caption)")
+        if preset.plan_weight < 0:
+            raise ValueError(f"plan_weight {preset.plan_weight} is negative: use 0 or more "
+                             "(the weight of the plan's cross-entropy in the loss)")
         self.preset = preset
         self.vocab = Vocab.default()
         self.tokenizer = FrameTokenizer(TokenizerConfig(
@@ -490,8 +497,8 @@ class TextToVideo(nn.Module):
         """(word features [B, L, C], mask [B, 1, L]); rows where ``drop`` is True get
         the empty caption (only <bos>), the unconditional input of guidance."""
         ids, lengths = caption_batch(self.vocab, captions, self.device, drop)
-        segments = (segment_ids(ids, self.vocab.stoi["and"]) if self.preset.caption_segments
-                    else None)
+        segments = (segment_ids(ids, self.vocab.stoi["and"], self.vocab.stoi["it"])
+                    if self.preset.caption_segments else None)
         tokens, _ = self.text(ids, lengths, segments=segments)
         return tokens, padding_mask(lengths, ids.shape[1])
 
@@ -583,8 +590,8 @@ class TextToVideo(nn.Module):
     def transformer_loss(self, videos: Tensor, captions: list[str]
                          ) -> tuple[Tensor, dict[str, Tensor]]:
         """Cross-entropy of each code given the earlier codes and the caption (with a
-        plan: plus the plan's mean cross-entropy; with ``caption_keep_parsing``: plus that
-        weight times the parse loss)."""
+        plan: plus ``plan_weight`` times the plan's mean cross-entropy; with
+        ``caption_keep_parsing``: plus that weight times the parse loss)."""
         codes = self.codes(videos)                                  # [B, N]
         plan = self.plan(videos, captions)   # of the captions as written, dropped or not
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
@@ -596,9 +603,9 @@ class TextToVideo(nn.Module):
         plan_logits, logits = self.logits_given_context(codes, context, context_mask, plan)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), codes.flatten())
         metrics = {"bits_per_token": loss.detach() / math.log(2)}
-        if plan is not None:   # the plan's mean cross-entropy, as much as the codes' mean
+        if plan is not None:   # the plan's mean cross-entropy, weighted against the codes'
             plan_loss = F.cross_entropy(plan_logits.flatten(0, 1).float(), plan.flatten())
-            loss = loss + plan_loss
+            loss = loss + self.preset.plan_weight * plan_loss
             metrics["plan_bits_per_token"] = plan_loss.detach() / math.log(2)
         if keep_parsing:
             parse, parsed = self.parse_loss_of(tokens, captions)

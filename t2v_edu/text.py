@@ -172,15 +172,20 @@ def parse_targets(vocab: Vocab, captions: Sequence[str]) -> Tensor:
                         dtype=torch.int64)
 
 
-def segment_ids(ids: Tensor, and_id: int) -> Tensor:
-    """The segment of each token [B, L]: how many "and" come before it,
+def segment_ids(ids: Tensor, and_id: int, it_id: int | None = None) -> Tensor:
+    """The segment of each token [B, L]: how many separating "and" come before it,
 
-        s_i = sum_{j < i} [w_j = "and"],
+        s_i = sum_{j < i} [w_j = "and"] [w_{j+1} != "it"],
 
     so a two-object caption's words are 0 (first object, its "and" included) then 1
-    (second object). BERT's token types (sentence A / B) are the same idea.
+    (second object). With ``it_id``, "and it" continues the same object ("the circle is
+    red and it moves left" is one segment, as ``data.word_objects`` reads it); without,
+    every "and" separates. BERT's token types (sentence A / B) are the same idea.
     """
-    is_and = (ids == and_id).long()
+    is_and = ids == and_id
+    if it_id is not None:
+        is_and &= ~F.pad(ids[:, 1:] == it_id, (0, 1))    # the next word is "it"
+    is_and = is_and.long()
     return is_and.cumsum(1) - is_and
 
 

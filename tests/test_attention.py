@@ -246,9 +246,17 @@ def test_segment_ids_count_the_ands_before_each_word():
                                  "the circle is red and it moves left", "a red circle"])
     seg = text.segment_ids(ids, and_id)
     assert seg[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]   # "and" is still segment 0
-    # one object with an "and": "it moves left" is segment 1 (the model learns "it")
+    # one object with an "and": without it_id "it moves left" is segment 1
     assert seg[1, :8].tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
     assert (seg[2] == 0).all()
+    # with it_id, "and it" continues the object, as data.word_objects reads the words
+    seg = text.segment_ids(ids, and_id, vocab.stoi["it"])
+    assert seg[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
+    assert seg[1, :8].tolist() == [0] * 8
+    captions = ["the circle is red and it moves left and a blue square rises"]
+    ids, lengths = vocab.encode_batch(captions)
+    assert text.segment_ids(ids, and_id, vocab.stoi["it"])[0].tolist() == \
+        data.word_objects(captions[0].split())
 
 
 def test_text_transformer_segment_embeddings():

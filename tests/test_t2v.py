@@ -468,6 +468,30 @@ def test_plan_nll_and_loss_add_the_plans_cross_entropy_to_the_codes(plan_model):
     plan_model.zero_grad()
 
 
+def test_plan_weight_scales_the_plans_cross_entropy_in_the_loss(plan_model):
+    """loss = mean CE of the codes + plan_weight * mean CE of the plan (no parse loss
+    here); a negative weight: refused."""
+    import math
+    from dataclasses import replace
+
+    torch.manual_seed(7)
+    p = plan_model.preset
+    videos = torch.rand(2, p.num_frames, 3, p.size, p.size)
+    caps = [TWO, "a green triangle falls"]
+    try:
+        for weight in (0.0, 3.0):
+            plan_model.preset = replace(p, plan_weight=weight, caption_keep_parsing=0.0)
+            with torch.no_grad():
+                loss, metrics = plan_model.transformer_loss(videos, caps)
+            expected = (metrics["bits_per_token"] + weight * metrics["plan_bits_per_token"])
+            torch.testing.assert_close(loss, expected * math.log(2))
+    finally:
+        plan_model.preset = p
+    assert metrics["plan_bits_per_token"] > 0.1
+    with pytest.raises(ValueError, match="plan_weight -0.5 is negative: use 0 or more"):
+        t2v.build(replace(t2v.PRESETS["tiny"], plan_slots=2, plan_weight=-0.5))
+
+
 def test_plan_slots_must_be_zero_or_cover_every_object_a_caption_can_name():
     from dataclasses import replace
 
