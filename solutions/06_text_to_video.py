@@ -753,9 +753,10 @@ else:
 # two-object videos that lose an object from 21–24 % to 3–10 %. Where an object starts is
 # mostly chance, so the plan's cross-entropy stays high; at full weight in the loss it
 # cost accuracy on held-out captions, at 0.3 (`Preset.plan_weight`) it did not, and it
-# still kept most objects. The shipped model was trained before the plan. Below are four of the shipped model's videos, from captions that use
-# words the `cpu` data lacks (sampling on a CPU takes a few seconds). The third one names
-# two objects: count what it gets right.
+# still kept most objects. The shipped model was trained before the plan. Below are four
+# of the shipped model's videos, from captions that use words the `cpu` data lacks
+# (sampling on a CPU takes a few seconds). The third one names two objects: count what it
+# gets right.
 
 # %% tags=["nbval-ignore-output"]
 gpu_path = generation.default_checkpoint("classic", "gpu")

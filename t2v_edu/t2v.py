@@ -137,9 +137,9 @@ PRESETS: dict[str, Preset] = {
     # gpu tokenizer: the absolute error (L1), not MSE (measured on CPU, 1500 steps of 32, 2
     # seeds: the oracle's errors on reconstructed two-object videos 97-105 -> 50-58 of 512;
     # benchmarks/tokenizer_loss.py, README; not yet on an H100)
-    # gpu plan: 2 slots, weighted 0.3 (measured on CPU at the gpu grid's 8 x 8, 2 seeds
+    # gpu plan: 2 slots, weighted 0.3 (measured on CPU at the gpu grid's 8 x 8, 2-3 seeds
     # each: two-object test videos missing an object 21-24 % with no plan, 4-13 % at 0.3,
-    # 3-10 % at 1; two-object joint 26 %, 33-36 %, 28-29 %; one-object joint, held out,
+    # 2-10 % at 1; two-object joint 26 %, 32-36 %, 28-34 %; one-object joint, held out,
     # 61-69 %, 70-77 %, 66-69 %; README: missing objects)
     "gpu": Preset(data_spec="gpu", num_frames=16, size=64, work_size=64,
                   hidden=(32, 64, 128), levels=(8, 6, 5, 5), frames_per_token=4,

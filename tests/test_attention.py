@@ -254,7 +254,7 @@ def test_segment_ids_count_the_ands_before_each_word():
     assert seg[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
     assert seg[1, :8].tolist() == [0] * 8
     captions = ["the circle is red and it moves left and a blue square rises"]
-    ids, lengths = vocab.encode_batch(captions)
+    ids, _ = vocab.encode_batch(captions)
     assert text.segment_ids(ids, and_id, vocab.stoi["it"])[0].tolist() == \
         data.word_objects(captions[0].split())
 
