@@ -36,17 +36,23 @@ def breakdown(oracle, videos: torch.Tensor, attrs: list) -> dict:
 
 
 def draws(model, captions: list[str], num_draws: int, seed: int, batch_size: int = 32,
-          **sampling) -> tuple[torch.Tensor, torch.Tensor]:
-    """(videos [C, K, T, 3, H, W], -log p(video | caption) [C, K]) of K draws per caption."""
-    videos, nll = [], []
-    for k in range(num_draws):
-        parts = [model.sample(captions[i:i + batch_size],
-                              torch.Generator().manual_seed(seed + 1000 * k + i), **sampling)
-                 .clamp(0, 1) for i in range(0, len(captions), batch_size)]
-        videos.append(torch.cat(parts))
-        nll.append(torch.cat([model.nll(videos[-1][i:i + batch_size], captions[i:i + batch_size])
-                              for i in range(0, len(captions), batch_size)]))
-    return torch.stack(videos, 1), torch.stack(nll, 1)
+          **sampling) -> torch.Tensor:
+    """Videos [C, K, T, 3, H, W]: K draws per caption."""
+    return torch.stack([torch.cat([
+        model.sample(captions[i:i + batch_size],
+                     torch.Generator().manual_seed(seed + 1000 * k + i), **sampling).clamp(0, 1)
+        for i in range(0, len(captions), batch_size)]) for k in range(num_draws)], 1)
+
+
+def likeliest(model, videos: torch.Tensor, captions: list[str], batch_size: int = 32
+              ) -> torch.Tensor:
+    """Of K draws per caption [C, K, T, 3, H, W], the one with the lowest
+    -log p(video | caption) (``TextToVideo.nll``): [C, T, 3, H, W]."""
+    nll = torch.stack([torch.cat([model.nll(videos[i:i + batch_size, k],
+                                            captions[i:i + batch_size])
+                                  for i in range(0, len(captions), batch_size)])
+                       for k in range(videos.shape[1])], 1)                   # [C, K]
+    return videos[torch.arange(len(captions)), nll.argmin(1)]
 
 
 def main(argv=None) -> int:
@@ -68,11 +74,11 @@ def main(argv=None) -> int:
     print(f"{path}: {args.num_captions} two-object test captions x {args.draws} draws, "
           f"temperature {shown['temperature']}, guidance {shown['guidance']}, "
           f"plan slots {preset.plan_slots}, seed {args.seed}")
-    videos, nll = draws(model, captions, args.draws, args.seed, **sampling)
+    videos = draws(model, captions, args.draws, args.seed, **sampling)
     oracle = evaluation.load_judges(preset.data_spec)["oracle"]
     rows = {"first draw": videos[:, 0]}
     if args.draws > 1:
-        rows[f"likeliest of {args.draws}"] = videos[torch.arange(len(captions)), nll.argmin(1)]
+        rows[f"likeliest of {args.draws}"] = likeliest(model, videos, captions)
     print("| videos | both objects, no more | fewer | more | joint |")
     print("|---|---|---|---|---|")
     for name, chosen in rows.items():
