@@ -101,6 +101,7 @@ FEEDBACK_CHARS = 2000     # characters of a visible check's printed feedback kep
 MONITOR_SECONDS = 0.1
 USE_ZYGOTE = True         # fork student kernels from a process with torch imported
 MB = 1 << 20
+START_TRIES = 3           # kernel starts tried before a submission is "kernel died"
 
 
 @dataclass(frozen=True)
@@ -299,6 +300,27 @@ class Kernel:
 
     def __init__(self, workdir: Path, name: str, memory_mb: int, output_mb: int,
                  disk_mb: int, zygote: "Zygote | None" = None):
+        self.memory_bytes, self.output_bytes = memory_mb * MB, output_mb * MB
+        self.output_seen = 0
+        self.stopped = ""          # why it stopped: "memory", "died", "output", ...
+        self.gone_file: Path | None = None
+        self._replies: dict[str, dict] = {}
+        self._idle: set[str] = set()
+        self._stdout: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+        for _ in range(START_TRIES):
+            if self._start(workdir, name, disk_mb, zygote):
+                break
+        else:
+            self.kill("died")
+        MONITOR.watch(self)
+
+    def _start(self, workdir: Path, name: str, disk_mb: int,
+               zygote: "Zygote | None") -> bool:
+        """Start a kernel on fresh ports; False (and nothing left running) if it never
+        answers. A port is chosen free but only bound when the kernel starts: another
+        process (a second grader, a notebook test) can take it in between, and the
+        kernel then exits at once."""
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
@@ -315,23 +337,17 @@ class Kernel:
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True)
         _limit_process(self.proc.pid, disk_mb)
-        self.memory_bytes, self.output_bytes = memory_mb * MB, output_mb * MB
-        self.output_seen = 0
-        self.stopped = ""          # why it stopped: "memory", "died", "output", ...
-        self.gone_file: Path | None = None
-        self._replies: dict[str, dict] = {}
-        self._idle: set[str] = set()
-        self._stdout: dict[str, list[str]] = {}
-        self._lock = threading.Lock()
         self.client = BlockingKernelClient()
         self.client.load_connection_file(connection)
         self.client.start_channels()
         try:
-            if not self._wait_ready(90):
-                self.kill("died")
+            if self._wait_ready(90):
+                return True
         finally:
             os.unlink(connection)      # the key is gone from the disk once connected
-        MONITOR.watch(self)
+        _kill_tree(self.proc.pid)
+        self.client.stop_channels()
+        return False
 
     def _wait_ready(self, timeout: float) -> bool:
         """Ask for kernel_info until it answers (jupyter_client's own wait trips on

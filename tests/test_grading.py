@@ -202,6 +202,46 @@ def left_behind(folder: Path, wait: float) -> list[str]:
         time.sleep(0.5)
 
 
+def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
+    """Ports are chosen free but bound only when the kernel starts; a port taken in
+    between (another grader, a notebook test) kills the kernel at once: it must be
+    started again on fresh ports, not graded as "kernel died"."""
+    import socket
+
+    import jupyter_client.connect
+
+    write = jupyter_client.connect.write_connection_file
+    squatters = []
+
+    def take_the_first_shell_port(fname, **kwargs):
+        result = write(fname, **kwargs)
+        if not squatters:
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", json.loads(Path(fname).read_text())["shell_port"]))
+            sock.listen(1)
+            squatters.append(sock)
+        return result
+
+    monkeypatch.setattr(jupyter_client.connect, "write_connection_file",
+                        take_the_first_shell_port)
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
+    try:
+        assert squatters, "the port was never taken: the test tested nothing"
+        assert kernel.alive(), f"the kernel was not started again: {kernel.stopped!r}"
+        assert kernel.run("print(6 * 7)", 30, capture=True).stdout == "42\n"
+    finally:
+        kernel.close()
+        squatters[0].close()
+    monkeypatch.setattr(grading, "START_TRIES", 1)
+    squatters.clear()
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
+    try:
+        assert kernel.stopped == "died", "with one try the taken port must kill it"
+    finally:
+        kernel.close()
+        squatters[0].close()
+
+
 # ---------------------------------------------------------------------------------
 # Pieces, without kernels
 # ---------------------------------------------------------------------------------
