@@ -498,12 +498,14 @@ def autocast_for(preset, device: torch.device):
 
 
 def make_optimizer(stage: Stage, device: torch.device) -> torch.optim.Optimizer:
-    """AdamW over the stage's trainable parameters (on CUDA the fused kernel: one launch
-    for all parameters instead of several per tensor)."""
+    """AdamW over the stage's trainable parameters, with the fused kernel on CUDA and on
+    the CPU: one call for all parameters instead of several per tensor (on CUDA fewer
+    launches; on the CPU the classic ``cpu`` preset's transformer stage took 1.3 instead
+    of 8.4 ms per AdamW step; ``benchmarks/optimizer_speed.py``)."""
     params = [p for p in stage.parameters if p.requires_grad]
     return torch.optim.AdamW(params, lr=stage.lr, betas=stage.betas,
                              weight_decay=stage.weight_decay,
-                             fused=True if device.type == "cuda" else None)
+                             fused=True if device.type in ("cuda", "cpu") else None)
 
 
 def train_step(stage: Stage, optimizer: torch.optim.Optimizer, videos: Tensor,

@@ -362,6 +362,32 @@ def test_train_step_moves_the_weights_and_prepared_batches_are_cpu_tensors():
     assert all(torch.equal(a, b) for a, b in zip(frozen, model.tokenizer.parameters()))
 
 
+def test_the_fused_cpu_optimizer_takes_the_same_steps_as_plain_adamw():
+    """make_optimizer uses the fused AdamW on the CPU (one call for all tensors): three
+    steps of it must match torch's per-tensor AdamW with the same settings."""
+    preset = t2v.PRESETS["tiny"]
+    torch.manual_seed(0)
+    model = t2v.build(preset)
+    stage = t2v.stages(model, preset)[-1]
+    fused = training.make_optimizer(stage, torch.device("cpu"))
+    assert fused.defaults["fused"] is True
+    start = [p.detach().clone() for p in stage.parameters]
+    copies = [p.detach().clone().requires_grad_(p.requires_grad) for p in stage.parameters]
+    plain = torch.optim.AdamW([c for c in copies if c.requires_grad], lr=stage.lr,
+                              betas=stage.betas, weight_decay=stage.weight_decay,
+                              foreach=False)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        for p, c in zip(stage.parameters, copies):
+            p.grad = torch.randn(p.shape, generator=g)
+            c.grad = p.grad.clone()
+        fused.step()
+        plain.step()
+    for p, c, first in zip(stage.parameters, copies, start):
+        assert not torch.equal(p.detach(), first)
+        torch.testing.assert_close(p.detach(), c.detach(), rtol=1e-5, atol=1e-6)
+
+
 def test_batch_size_option_sets_every_stage_and_is_kept_on_resume(tmp_path):
     result = train(tiny(tmp_path / "b", steps=2, batch_size=6))
     assert result.meta["stage_batch"] == {"tokenizer": 6, "caption": 6, "transformer": 6}
