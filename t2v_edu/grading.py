@@ -101,7 +101,7 @@ FEEDBACK_CHARS = 2000     # characters of a visible check's printed feedback kep
 MONITOR_SECONDS = 0.1
 USE_ZYGOTE = True         # fork student kernels from a process with torch imported
 MB = 1 << 20
-START_TRIES = 3           # kernel starts tried before a submission is "kernel died"
+START_TRIES = 3           # starts of a kernel that exits at once, before "kernel died"
 
 
 @dataclass(frozen=True)
@@ -308,19 +308,20 @@ class Kernel:
         self._idle: set[str] = set()
         self._stdout: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        for _ in range(START_TRIES):
-            if self._start(workdir, name, disk_mb, zygote):
+        for _ in range(START_TRIES):   # again only after an exit, not after a hang
+            started = self._start(workdir, name, disk_mb, zygote)
+            if started != "exited":
                 break
-        else:
+        if started != "ready":
             self.kill("died")
         MONITOR.watch(self)
 
     def _start(self, workdir: Path, name: str, disk_mb: int,
-               zygote: "Zygote | None") -> bool:
-        """Start a kernel on fresh ports; False (and nothing left running) if it never
-        answers. A port is chosen free but only bound when the kernel starts: another
-        process (a second grader, a notebook test) can take it in between, and the
-        kernel then exits at once."""
+               zygote: "Zygote | None") -> str:
+        """Start a kernel on fresh ports: "ready", or (nothing left running) "exited" or
+        "hung" (no answer in 90 s). A port is chosen free but only bound when the kernel
+        starts: another process (a second grader, a notebook test) can take it in
+        between, and the kernel then exits at once."""
         from jupyter_client import BlockingKernelClient
         from jupyter_client.connect import write_connection_file
 
@@ -342,12 +343,13 @@ class Kernel:
         self.client.start_channels()
         try:
             if self._wait_ready(90):
-                return True
+                return "ready"
         finally:
             os.unlink(connection)      # the key is gone from the disk once connected
+        exited = self.proc.poll() is not None
         _kill_tree(self.proc.pid)
         self.client.stop_channels()
-        return False
+        return "exited" if exited else "hung"
 
     def _wait_ready(self, timeout: float) -> bool:
         """Ask for kernel_info until it answers (jupyter_client's own wait trips on

@@ -240,6 +240,17 @@ def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
     finally:
         kernel.close()
         squatters[0].close()
+    # a kernel that runs but never answers is not started again (each try waits 90 s)
+    monkeypatch.setattr(grading, "START_TRIES", 3)
+    starts = []
+    monkeypatch.setattr(jupyter_client.connect, "write_connection_file",
+                        lambda fname, **kwargs: starts.append(fname) or write(fname, **kwargs))
+    monkeypatch.setattr(grading.Kernel, "_wait_ready", lambda self, timeout: False)
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
+    try:
+        assert kernel.stopped == "died" and len(starts) == 1, starts
+    finally:
+        kernel.close()
 
 
 # ---------------------------------------------------------------------------------
