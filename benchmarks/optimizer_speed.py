@@ -5,7 +5,7 @@ on the CPU. This times one step of each of torch's three AdamW implementations o
 the trainable weights of each stage of a model, with random gradients:
 
 - ``per-tensor``: a Python loop over the tensors, several small operations each (what
-  ``t2v-edu train`` used on the CPU before the fifteenth session);
+  ``t2v-edu train`` used on the CPU before 2026-11-28);
 - ``foreach``: the same operations, each applied to every tensor at once;
 - ``fused``: one kernel call for everything.
 
