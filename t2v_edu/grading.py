@@ -308,7 +308,7 @@ class Kernel:
         self._idle: set[str] = set()
         self._stdout: dict[str, list[str]] = {}
         self._lock = threading.Lock()
-        for _ in range(START_TRIES):   # again only after an exit, not after a hang
+        for _ in range(max(1, START_TRIES)):   # again only after an exit, not a hang
             started = self._start(workdir, name, disk_mb, zygote)
             if started != "exited":
                 break

@@ -206,51 +206,53 @@ def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
     """Ports are chosen free but bound only when the kernel starts; a port taken in
     between (another grader, a notebook test) kills the kernel at once: it must be
     started again on fresh ports, not graded as "kernel died"."""
+    import contextlib
     import socket
 
     import jupyter_client.connect
 
     write = jupyter_client.connect.write_connection_file
-    squatters = []
+    starts, squatters = [], []
 
-    def take_the_first_shell_port(fname, **kwargs):
+    def write_and_squat(fname, **kwargs):
+        """Write the connection file; take the shell port of a kernel's first start."""
         result = write(fname, **kwargs)
-        if not squatters:
+        starts.append(fname)
+        if squat and len(starts) == 1:
             sock = socket.socket()
             sock.bind(("127.0.0.1", json.loads(Path(fname).read_text())["shell_port"]))
             sock.listen(1)
             squatters.append(sock)
         return result
 
-    monkeypatch.setattr(jupyter_client.connect, "write_connection_file",
-                        take_the_first_shell_port)
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
-    try:
+    @contextlib.contextmanager
+    def started_kernel():
+        starts.clear()
+        kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10,
+                                disk_mb=100)
+        try:
+            yield kernel
+        finally:
+            kernel.close()
+            while squatters:
+                squatters.pop().close()
+
+    monkeypatch.setattr(jupyter_client.connect, "write_connection_file", write_and_squat)
+    squat = True
+    with started_kernel() as kernel:
         assert squatters, "the port was never taken: the test tested nothing"
         assert kernel.alive(), f"the kernel was not started again: {kernel.stopped!r}"
+        assert len(starts) == 2
         assert kernel.run("print(6 * 7)", 30, capture=True).stdout == "42\n"
-    finally:
-        kernel.close()
-        squatters[0].close()
     monkeypatch.setattr(grading, "START_TRIES", 1)
-    squatters.clear()
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
-    try:
+    with started_kernel() as kernel:
         assert kernel.stopped == "died", "with one try the taken port must kill it"
-    finally:
-        kernel.close()
-        squatters[0].close()
     # a kernel that runs but never answers is not started again (each try waits 90 s)
     monkeypatch.setattr(grading, "START_TRIES", 3)
-    starts = []
-    monkeypatch.setattr(jupyter_client.connect, "write_connection_file",
-                        lambda fname, **kwargs: starts.append(fname) or write(fname, **kwargs))
     monkeypatch.setattr(grading.Kernel, "_wait_ready", lambda self, timeout: False)
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
-    try:
+    squat = False
+    with started_kernel() as kernel:
         assert kernel.stopped == "died" and len(starts) == 1, starts
-    finally:
-        kernel.close()
 
 
 # ---------------------------------------------------------------------------------
