@@ -82,7 +82,7 @@ def main(argv=None) -> int:
                   after=binding(model, args.captions))
     print(result, flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1))
+        Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
     return 0
 
 

@@ -90,7 +90,7 @@ def build(result: dict) -> t2v.TextToVideo:
 def rescore(paths: list[str], num_videos: int) -> None:
     """``generated`` for saved runs (a run's JSON with its .pt beside it)."""
     for path in map(Path, paths):
-        result = json.loads(path.read_text())
+        result = json.loads(path.read_text(encoding="utf-8"))
         model = build(result)
         model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
         print(json.dumps({"run": path.stem, **{split: generated(model, split, num_videos)
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1))
+        out.write_text(json.dumps(result, indent=1), encoding="utf-8")
         torch.save(model.state_dict(), out.with_suffix(".pt"))
     return 0
 

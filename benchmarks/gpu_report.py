@@ -56,7 +56,7 @@ def gpu_busy(path: Path) -> dict | None:
     if not path.is_file():
         return None
     busy = []
-    for line in path.read_text().splitlines()[1:]:
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
         fields = [f.strip() for f in line.split(",")]
         if (len(fields) >= 3 and fields[1].endswith("%") and fields[2].endswith("MiB")
                 and float(fields[2].split()[0]) > 0):
@@ -68,7 +68,7 @@ def gpu_busy(path: Path) -> dict | None:
 
 
 def summarise(run: Path, evaluation_result: dict | None) -> dict:
-    meta = json.loads((run / "model.json").read_text())
+    meta = json.loads((run / "model.json").read_text(encoding="utf-8"))
     row = {"run": run.name, "settings": meta.get("settings", [])}
     row.update({k: meta[k] for k in ("model", "preset", "train_seconds", "videos_seen",
                                 "videos_per_second", "tflops_per_second", "hardware",
@@ -101,9 +101,9 @@ def ship(weights: Path, dest: Path) -> list[Path]:
         raise ValueError(f"cannot ship {weights}: {', '.join(missing)} missing beside it "
                          "(a run ships with its evaluation and card: gpu_report.py OUT)")
     blob, digest = read_verified(weights)
-    info = json.loads(weights.with_suffix(".json").read_text())
+    info = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
     name = f"{info['meta']['model']}_{info['meta']['preset']}"
-    result = json.loads(weights.with_suffix(".eval.json").read_text())
+    result = json.loads(weights.with_suffix(".eval.json").read_text(encoding="utf-8"))
     if result.get("checkpoint_sha256") != digest:
         raise ValueError(f"{weights.with_suffix('.eval.json')} is not the evaluation of "
                          f"{weights}: export the run again with gpu_report.py OUT")
@@ -112,7 +112,8 @@ def ship(weights: Path, dest: Path) -> list[Path]:
     atomic_write_text(dest / f"{name}.pt.sha256", digest + "\n")
     atomic_write_json(target.with_suffix(".json"), info)
     atomic_write_json(target.with_suffix(".eval.json"), dict(result, checkpoint=target.name))
-    atomic_write_text(target.with_suffix(".md"), weights.with_suffix(".md").read_text())
+    card = weights.with_suffix(".md").read_text(encoding="utf-8")
+    atomic_write_text(target.with_suffix(".md"), card)
     return [target.with_suffix(s) for s in (".pt", ".pt.sha256", ".json", ".eval.json", ".md")]
 
 
@@ -178,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     for run in sorted(p.parent for p in out.glob("*/model.pt")):
         name = run.name
         result_path = run / "evaluation.json"
-        result = json.loads(result_path.read_text()) if result_path.is_file() else None
+        result = (json.loads(result_path.read_text(encoding="utf-8"))
+                  if result_path.is_file() else None)
         if result is None:
             problems.append(f"{name}: no evaluation.json")
         try:

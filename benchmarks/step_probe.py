@@ -125,7 +125,7 @@ def main(argv=None) -> int:
                   f"{row['cpu_ms_per_step']} | {row['videos_per_s']} | {syncs} | {where} |",
                   flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1))
+        Path(args.out).write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 0
 
 

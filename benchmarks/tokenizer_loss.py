@@ -93,7 +93,8 @@ def main(argv=None) -> int:
     torch.set_flush_denormal(True)
     training.lookup_preset(t2v.PRESETS, args.preset)       # an unknown name fails here
     out = Path(args.out)
-    runs = [json.loads(line) for line in out.read_text().splitlines()] if out.is_file() else []
+    runs = ([json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+            if out.is_file() else [])
     for seed in args.seeds:
         for loss in args.losses:
             key = dict(preset=args.preset, loss=loss, seed=seed, steps=args.steps,

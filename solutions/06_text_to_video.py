@@ -37,7 +37,6 @@
 # `cache_mask`, `filter_logits`).
 
 # %%
-import json
 import math
 import tempfile
 import time
@@ -536,11 +535,10 @@ print(f"tokenizer {meta['stage_steps']['tokenizer']} steps + transformer "
       f"({meta['videos_per_second']:.0f} videos/s)")
 
 # %%
-log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 for ax, stage, key, label in [(axes[0], "tokenizer", "psnr", "PSNR (dB)"),
                               (axes[1], "transformer", "bits_per_token", "bits per code")]:
-    rows = [r for r in log if r["stage"] == stage]
+    rows = training.read_log(run_dir, stage)   # the run's metrics.jsonl
     ax.plot([r["step"] for r in rows], [r[key] for r in rows])
     ax.set(xlabel="step", ylabel=label, title=f"stage: {stage}")
 plt.tight_layout()

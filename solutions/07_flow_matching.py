@@ -38,7 +38,6 @@
 # **Exercises** 3 (`flow_matching_loss`, `euler_sample`, `guided_velocity`).
 
 # %%
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -357,9 +356,8 @@ print(f"VAE {meta['stage_steps']['vae']} steps + flow {meta['stage_steps']['flow
       f"in {meta['train_seconds']:.0f} s ({meta['videos_per_second']:.0f} videos/s)")
 
 # %%
-log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-vae_log = [r for r in log if r["stage"] == "vae"]
-flow_log = [r for r in log if r["stage"] == "flow"]
+vae_log = training.read_log(run_dir, "vae")     # the run's metrics.jsonl, one stage
+flow_log = training.read_log(run_dir, "flow")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3))
 axes[0].plot([r["step"] for r in vae_log], [r["psnr"] for r in vae_log])
 axes[0].set(xlabel="step", ylabel="PSNR (dB)", title="stage 1: VAE reconstructions")

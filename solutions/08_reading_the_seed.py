@@ -36,7 +36,6 @@
 # article's errors.
 
 # %%
-import json
 import tempfile
 from pathlib import Path
 
@@ -474,7 +473,7 @@ print(f"{result.meta['stage_steps']['gan']} steps in {result.meta['train_seconds
       f"{result.meta['videos_per_second']:.0f} videos/s")
 
 # %%
-log = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+log = training.read_log(run_dir)      # the run's metrics.jsonl, one record per logged step
 steps_logged = [r["step"] for r in log]
 fig, axes = plt.subplots(1, 2, figsize=(9, 2.8))
 axes[0].plot(steps_logged, [r["recon_mse"] for r in log])

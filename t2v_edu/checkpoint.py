@@ -113,7 +113,7 @@ def read_verified(path: str | os.PathLike,
             raise ValueError(f"no SHA-256 given for {path} and no {side.name} beside it: "
                              f"copy {side.name} along with the checkpoint (every checkpoint "
                              "is written with one), or in Python pass expected_sha256=")
-        expected_sha256 = side.read_text()
+        expected_sha256 = side.read_text(encoding="utf-8")
     blob = path.read_bytes()
     actual = hashlib.sha256(blob).hexdigest()
     if actual != expected_sha256.strip().lower():

@@ -110,7 +110,7 @@ def check_widgets_frontend(folders: list[str] | None = None) -> dict:
         package = Path(folder) / WIDGETS_EXTENSION / "package.json"
         if package.is_file():
             try:
-                version = json.loads(package.read_text()).get("version", "?")
+                version = json.loads(package.read_text(encoding="utf-8")).get("version", "?")
             except (OSError, ValueError):
                 version = "?"
             return _result(True, f"{WIDGETS_EXTENSION} {version}")

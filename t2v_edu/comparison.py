@@ -46,7 +46,7 @@ def load_shipped_evaluation(model: str, preset: str = "cpu",
     weights = path.with_name(f"{model}_{preset}.pt")
     if not path.is_file() or not weights.is_file():
         return None
-    result = json.loads(path.read_text())
+    result = json.loads(path.read_text(encoding="utf-8"))
     if result.get("checkpoint_sha256") != sha256_file(weights):
         return None
     return result

@@ -150,11 +150,11 @@ def load_generator(model: str = "classic", checkpoint: str | os.PathLike | None 
     manifest = path.with_suffix(".json")  # shipped weights: the digest is in <name>.json
     expected = None
     if manifest.is_file() and not Path(f"{path}.sha256").is_file():
-        expected = json.loads(manifest.read_text()).get("sha256")
+        expected = json.loads(manifest.read_text(encoding="utf-8")).get("sha256")
     net, preset, meta = load_model(path, device=device, expected_model=model,
                                    expected_sha256=expected)
     card_path = path.with_suffix(".md")
-    card = card_path.read_text() if card_path.is_file() else ""
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else ""
 
     @torch.no_grad()
     def sample(captions: list[str], seed: int) -> Tensor:

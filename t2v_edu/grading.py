@@ -91,7 +91,9 @@ SMOKE_ENV = {"T2V_SMOKE": "1", "T2V_DEVICE": "cpu", "T2V_PRESET": "cpu",
              "CUDA_VISIBLE_DEVICES": "", "T2V_THREADS": "1", "OMP_NUM_THREADS": "1",
              "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
 KEPT_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "VIRTUAL_ENV", "CONDA_PREFIX",
-            "LD_LIBRARY_PATH", "PYTHONPATH", "TMPDIR")
+            "LD_LIBRARY_PATH", "PYTHONPATH", "TMPDIR",
+            # Windows: Python cannot start without SYSTEMROOT (random numbers, sockets)
+            "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "PATHEXT", "TEMP", "TMP")
 # Files whose change during grading means tampering (what the reference kernels and
 # the grader import; a kernel restarted later would import a changed copy).
 WATCHED_FILES = ("__init__.py", "exercise.py", "grading.py", "grading_kernel.py",
@@ -100,6 +102,7 @@ MESSAGE_CHARS = 300       # characters of a message in the CSV and feedback
 FEEDBACK_CHARS = 2000     # characters of a visible check's printed feedback kept
 MONITOR_SECONDS = 0.1
 USE_ZYGOTE = True         # fork student kernels from a process with torch imported
+                          # (on Linux only: see fork_is_safe)
 MB = 1 << 20
 START_TRIES = 3           # starts of a kernel that exits at once, before "kernel died"
 
@@ -279,11 +282,15 @@ def kernel_env(home: str) -> dict[str, str]:
     """A small environment: no secrets of the grader's shell, the smoke settings."""
     env = {k: os.environ[k] for k in KEPT_ENV if k in os.environ}
     env.update(SMOKE_ENV)
-    env["HOME"] = home
-    # ipykernel polls this pid and exits once it is gone: a grader that is killed
-    # leaves no kernel behind (a forked kernel gets the zygote's pid instead)
-    env["JPY_PARENT_PID"] = str(os.getpid())
+    env["HOME"] = env["USERPROFILE"] = home     # USERPROFILE: the home folder on Windows
     return env
+
+
+def fork_is_safe(platform: str = sys.platform) -> bool:
+    """Whether a process that imported torch may fork kernels: on Linux only. On macOS
+    the system libraries torch loads are not fork-safe (Python's multiprocessing spawns
+    there for that reason); Windows has no fork. Elsewhere each kernel starts afresh."""
+    return platform.startswith("linux")
 
 
 @dataclass
@@ -330,13 +337,15 @@ class Kernel:
         pid = zygote.spawn(connection, workdir) if zygote is not None else None
         if pid is not None:
             self.proc = ForkedProcess(pid)
-        else:
-            self.proc = subprocess.Popen(
+        else:   # its own process group (POSIX) and, on Windows, an interrupt event; the
+            # kernel watches the grader (JPY_PARENT_PID) and exits if the grader dies
+            from jupyter_client.launcher import launch_kernel
+
+            self.proc = launch_kernel(
                 [sys.executable, "-m", "ipykernel_launcher", "-f", connection,
                  "--HistoryManager.enabled=False", "--IPKernelApp.log_level=50"],
-                cwd=workdir, env=kernel_env(str(workdir)), stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True)
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, env=kernel_env(str(workdir)), cwd=workdir)
         _limit_process(self.proc.pid, disk_mb)
         self.client = BlockingKernelClient()
         self.client.load_connection_file(connection)
@@ -382,7 +391,7 @@ class Kernel:
         _kill_tree(self.proc.pid)
         if self.gone_file is not None:
             try:
-                self.gone_file.write_text(reason)
+                self.gone_file.write_text(reason, encoding="utf-8")
             except OSError:
                 pass
 
@@ -472,11 +481,18 @@ class Kernel:
         return self.wait(msg_id, timeout, during)
 
     def interrupt(self, msg_id: str | None = None, grace: float = 5.0) -> bool:
-        """SIGINT (KeyboardInterrupt in the cell); kill if it does not stop in ``grace``."""
+        """KeyboardInterrupt in the cell (SIGINT; on Windows, the interrupt event the
+        kernel was started with); kill if it does not stop in ``grace``."""
         if not self.alive():
             return False
+        event = getattr(self.proc, "win32_interrupt_event", None)
         try:
-            os.kill(self.proc.pid, signal.SIGINT)
+            if event is not None:
+                from jupyter_client.win_interrupt import send_interrupt
+
+                send_interrupt(event)
+            else:
+                os.kill(self.proc.pid, signal.SIGINT)
         except ProcessLookupError:
             return False
         if msg_id is not None and self.wait(msg_id, grace).status in ("ok", "error"):
@@ -519,7 +535,7 @@ class Zygote:
 
     def __init__(self, modules: list[str], home: Path):
         self.proc = None
-        if not hasattr(os, "fork"):
+        if not (hasattr(os, "fork") and fork_is_safe()):
             return
         code = ("from t2v_edu.grading_kernel import zygote_main; "
                 f"zygote_main({list(modules)!r})")
@@ -586,10 +602,11 @@ def _kill_tree(pid: int) -> None:
         procs = parent.children(recursive=True) + [parent]
     except psutil.Error:
         procs = []
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    if hasattr(os, "killpg"):           # the process group; Windows has none
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
     for p in procs:
         try:
             p.kill()
@@ -730,13 +747,13 @@ class Reference:
         folder.mkdir()
         student.gone_file = folder / "gone"
         if not student.alive():
-            student.gone_file.write_text(student.stopped)
+            student.gone_file.write_text(student.stopped, encoding="utf-8")
         serve = student.send(f"__t2v_grader__.serve({str(folder)!r}, globals())")
 
         def watch_student():
             student.pump()
             if student.done(serve) and not (folder / "gone").exists():
-                (folder / "gone").write_text("stopped serving")
+                (folder / "gone").write_text("stopped serving", encoding="utf-8")
 
         ref = self.kernel
         replies, taken = [], {"results": [], "delegated": []}
@@ -752,7 +769,7 @@ class Reference:
                                      for r in got["results"]]
                 taken["delegated"] = got["delegated"]
         ref.run("__t2v_grader__.end(globals())", 30)
-        (folder / "stop").write_text("")
+        (folder / "stop").write_text("", encoding="utf-8")
         if student.alive():
             reply = student.wait(serve, 2)
             if reply.status == "timeout":      # stuck in the student's code
@@ -1010,7 +1027,7 @@ class Results:
     def done(self, student: str) -> bool:
         path = self.records_dir / f"{safe_name(student)}.json"
         try:
-            record = json.loads(path.read_text())
+            record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
         return record.get("source_sha256") == self.source_sha
@@ -1019,7 +1036,7 @@ class Results:
         """Mark a submission in progress; returns how many earlier runs stopped on it."""
         path = self.progress_dir / safe_name(student)
         try:
-            count = int(path.read_text() or 0)
+            count = int(path.read_text(encoding="utf-8") or 0)
         except (OSError, ValueError):
             count = 0
         self.write(path, str(count + 1))
@@ -1036,7 +1053,7 @@ class Results:
             self.mine[str(path)] = (hashlib.sha256(text.encode()).hexdigest(), text)
             self.write(self.out / "feedback" / self.notebook / f"{name}.md",
                        feedback_markdown(student, self.notebook, rows))
-            self._tables()
+            self.write_tables()
             try:
                 (self.progress_dir / name).unlink()
             except FileNotFoundError:
@@ -1055,23 +1072,34 @@ class Results:
                     changed.append(Path(path).stem)
                     self.write(path, text)
             if changed:
-                self._tables()
+                self.write_tables()
         return changed
 
     def rows(self) -> list[Row]:
         out = []
         for path in sorted(self.records_dir.glob("*.json")):
             try:
-                record = json.loads(path.read_text())
+                record = json.loads(path.read_text(encoding="utf-8"))
                 out += [Row(**r) for r in record["rows"]]
             except (OSError, ValueError, TypeError, KeyError):
                 continue
         return out
 
-    def _tables(self) -> None:
+    def write_tables(self) -> None:
+        """The long and wide CSV, from the records. A table another program holds open
+        (a spreadsheet, on Windows) is left as it was, with a warning: the grades are
+        safe in the records, and the next save or a rerun writes the table again."""
         rows = self.rows()
-        self.write(self.out / f"{self.notebook}_long.csv", long_csv(rows))
-        self.write(self.out / f"{self.notebook}_wide.csv", wide_csv(rows, self.exercises))
+        for path, text in [(self.out / f"{self.notebook}_long.csv", long_csv(rows)),
+                           (self.out / f"{self.notebook}_wide.csv",
+                            wide_csv(rows, self.exercises))]:
+            try:
+                self.write(path, text)
+            except PermissionError as exc:
+                print(f"t2v-edu grade: cannot update {path} ({exc.strerror}); is it open "
+                      "in another program? Close it: the grades are kept in "
+                      f"{self.records_dir}, and the table is written again after the next "
+                      "submission, or by running the same command again.", file=sys.stderr)
 
 
 # ---------------------------------------------------------------------------------
@@ -1137,6 +1165,7 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
             if force or not results.done(s)]
     skipped = len(find_submissions(submissions, name)) - len(todo)
     if not todo:
+        results.write_tables()      # from the records, in case a table was lost or locked
         return Summary(0, skipped, time.monotonic() - started, [])
     workroot = Path(tempfile.mkdtemp(prefix="t2v-grade-"))
     work: queue.Queue = queue.Queue()

@@ -512,7 +512,7 @@ class LearnedJudge:
         if not card.is_file():
             raise FileNotFoundError(f"no model card {card.name} beside the judge weights; "
                                     "train them with: python benchmarks/train_judges.py")
-        digest = json.loads(card.read_text())["sha256"]
+        digest = json.loads(card.read_text(encoding="utf-8"))["sha256"]
         state = load_checkpoint(weights, expected_sha256=digest, map_location=device)
         if state.get("spec") != spec:
             raise ValueError(f"{weights.name} holds a judge for spec {state.get('spec')!r}, "

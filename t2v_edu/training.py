@@ -767,8 +767,23 @@ def _save_train_state(path: Path, config, model, optimizer, position, dist_info)
         "optimizer": optimizer.state_dict() if optimizer is not None else None})
 
 
+def read_log(run_dir: str | os.PathLike, stage: str | None = None) -> list[dict]:
+    """The records of a run's ``metrics.jsonl``, one per logged step, in order; only
+    those of ``stage`` ("tokenizer", "transformer", "vae", "flow", ...) if given."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: pass the `out` folder of a "
+                                "training run (it holds model.pt and metrics.jsonl)")
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+               if line.strip()]
+    stages = list(dict.fromkeys(r["stage"] for r in records))
+    if stage is not None and stage not in stages:
+        raise ValueError(f"{path} has no records of stage {stage!r}; it has {stages}")
+    return [r for r in records if stage is None or r["stage"] == stage]
+
+
 def _append_log(path: Path, record: dict) -> None:
-    with open(path, "a") as f:
+    with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps(record) + "\n")
 
 
@@ -780,7 +795,7 @@ def _truncate_log(path: Path, position: dict) -> None:
     """
     if not path.is_file():
         return
-    lines = path.read_text().splitlines()
+    lines = path.read_text(encoding="utf-8").splitlines()
     keep = []
     for number, line in enumerate(lines, start=1):
         try:
@@ -901,7 +916,7 @@ def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: st
     (ValueError otherwise): a corrupt checkpoint never ships under a fresh digest.
     """
     run_dir, dest = Path(run_dir), Path(dest)
-    meta = json.loads((run_dir / "model.json").read_text())
+    meta = json.loads((run_dir / "model.json").read_text(encoding="utf-8"))
     blob, digest = ckpt.read_verified(run_dir / "model.pt")
     paths = {"weights": dest / f"{name}.pt", "sha256": dest / f"{name}.pt.sha256",
              "json": dest / f"{name}.json", "card": dest / f"{name}.md"}

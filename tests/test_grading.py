@@ -181,6 +181,42 @@ def test_a_grader_crash_loses_no_finished_grade(graded, tmp_path):
     assert set(read_long(tmp_path / "out")) == {"correct", "blank"}
 
 
+def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path, capsys):
+    """Windows: a CSV open in a spreadsheet cannot be replaced. The grade is still
+    recorded, a warning names the file, and a rerun with nothing left to grade writes
+    the tables again from the records."""
+    import shutil
+
+    root, _, _, _ = graded
+    out = tmp_path / "out"
+    shutil.copytree(root / "out", out)
+    long_before = (out / f"{NAME}_long.csv").read_text(encoding="utf-8")
+    exercises = grading.exercises_of(course.load_source(DEMO_SOURCE))
+    results = grading.Results(out, NAME, exercises, "digest", force=False)
+    write = results.write
+
+    def locked(path, text):
+        if str(path).endswith(".csv"):
+            raise PermissionError(13, "Permission denied", str(path))
+        write(path, text)
+
+    results.write = locked
+    results.save("late", [grading.Row("late", NAME, e.grade_id, 0.0, e.points,
+                                      grading.NOT_DONE, "") for e in exercises])
+    assert (out / "records" / NAME / "late.json").is_file()
+    assert (out / "feedback" / NAME / "late.md").is_file()
+    err = capsys.readouterr().err
+    assert f"cannot update {out / (NAME + '_long.csv')}" in err and "open in another" in err
+    assert (out / f"{NAME}_long.csv").read_text(encoding="utf-8") == long_before
+    (out / f"{NAME}_wide.csv").unlink()
+    summary = grading.grade(NAME, root / "submissions", out, jobs=1, limits=LIMITS,
+                            source=DEMO_SOURCE, forbidden=SOFTMAX)
+    assert summary.graded == 0 and summary.skipped > 0
+    assert set(read_long(out)) == set(read_long(root / "out")) | {"late"}
+    wide = (out / f"{NAME}_wide.csv").read_text(encoding="utf-8").splitlines()
+    assert len(wide) == 1 + len(read_long(out)), "the rerun did not rebuild the wide table"
+
+
 def left_behind(folder: Path, wait: float) -> list[str]:
     """Processes (kernels, the zygote) working in ``folder`` that still run after
     ``wait`` seconds."""
@@ -253,6 +289,90 @@ def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
     squat = False
     with started_kernel() as kernel:
         assert kernel.stopped == "died" and len(starts) == 1, starts
+
+
+def test_kernels_start_without_fork_where_fork_is_unsafe(tmp_path, monkeypatch):
+    """macOS and Windows: no zygote; each kernel starts afresh, in a small environment
+    that keeps what Windows needs, and exits if the grader dies (JPY_PARENT_PID)."""
+    assert grading.fork_is_safe("linux")
+    assert not grading.fork_is_safe("darwin") and not grading.fork_is_safe("win32")
+    monkeypatch.setattr(grading, "fork_is_safe", lambda: False)
+    monkeypatch.setenv("SYSTEMROOT", "C:\\Windows")
+    monkeypatch.setenv("T2V_GRADER_SECRET", "s3cret")
+    zygote = grading.Zygote(["torch"], tmp_path)
+    assert zygote.proc is None, "a zygote was started where fork is unsafe"
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10,
+                            disk_mb=100, zygote=zygote)
+    try:
+        assert not isinstance(kernel.proc, grading.ForkedProcess)
+        names = ["JPY_PARENT_PID", "HOME", "USERPROFILE", "SYSTEMROOT", "T2V_GRADER_SECRET"]
+        code = f"import os; print([os.environ.get(n) for n in {names!r}])"
+        printed = kernel.run(code, 30, capture=True).stdout
+        expected = [str(os.getpid()), str(tmp_path), str(tmp_path), "C:\\Windows", None]
+        assert printed == f"{expected}\n"
+    finally:
+        kernel.close()
+
+
+def test_a_kernel_and_its_children_are_stopped_without_process_groups(tmp_path,
+                                                                       monkeypatch):
+    """Windows has no os.killpg: the kernel and what it started are killed one by one."""
+    import time
+
+    import psutil
+
+    monkeypatch.delattr(os, "killpg")
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
+    code = ("import subprocess, sys\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+            "print(child.pid)")
+    try:
+        child = int(kernel.run(code, 30, capture=True).stdout)
+        pids = [kernel.proc.pid, child]
+        assert all(psutil.pid_exists(p) for p in pids)
+        kernel.kill("test")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(alive(p) for p in pids):
+            time.sleep(0.1)
+        assert not any(alive(p) for p in pids), "a kernel or its child outlived kill()"
+    finally:
+        kernel.close()
+
+
+def alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def test_a_windows_kernel_is_interrupted_through_its_event(tmp_path, monkeypatch):
+    """Where the kernel was started with an interrupt event (Windows), interrupt() sets
+    the event instead of sending SIGINT (which would end the process there). Here the
+    stand-in for Windows' SetEvent sends the SIGINT the kernel understands on Linux."""
+    import signal
+
+    import jupyter_client.win_interrupt
+
+    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
+    events = []
+
+    def send_interrupt(event):
+        events.append(event)
+        os.kill(kernel.proc.pid, signal.SIGINT)
+
+    monkeypatch.setattr(jupyter_client.win_interrupt, "send_interrupt", send_interrupt)
+    try:
+        kernel.proc.win32_interrupt_event = 1234
+        msg_id = kernel.send("import time; time.sleep(60)")
+        assert kernel.wait(msg_id, 1).status == "timeout"
+        assert kernel.interrupt(msg_id), f"the cell was not interrupted: {kernel.stopped!r}"
+        assert events == [1234]
+        assert kernel.run("print(6 * 7)", 30, capture=True).stdout == "42\n"
+    finally:
+        kernel.close()
 
 
 # ---------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def test_unknown_model_and_preset():
 
 
 def test_train_writes_weights_log_and_card_data(tmp_path):
-    result = train(tiny(tmp_path / "run", steps=3))
+    result = train(tiny(tmp_path / "run", steps=3, log_every=1))
     out = result.out
     for name in ("model.pt", "model.pt.sha256", "model.json", "metrics.jsonl"):
         assert (out / name).is_file(), name
@@ -46,9 +46,15 @@ def test_train_writes_weights_log_and_card_data(tmp_path):
     assert meta["stage_steps"] == {"tokenizer": 3, "caption": 3, "transformer": 3}
     assert meta["videos_seen"] == 3 * 4 + 3 * 4          # the caption stage draws no videos
     assert meta["tflops_per_second"] > 0
-    log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert {r["stage"] for r in log} == {"tokenizer", "caption", "transformer"}
-    assert "parse_accuracy" in next(r for r in log if r["stage"] == "caption")
+    log = training.read_log(out)
+    assert [r["stage"] for r in log] == ["tokenizer"] * 3 + ["caption"] * 3 + ["transformer"] * 3
+    caption = training.read_log(out, "caption")
+    assert [r["step"] for r in caption] == [1, 2, 3] and "parse_accuracy" in caption[0]
+    with pytest.raises(ValueError, match=r"no records of stage 'vae'; it has \['tokenizer', "
+                                         r"'caption', 'transformer'\]"):
+        training.read_log(out, "vae")
+    with pytest.raises(FileNotFoundError, match="pass the `out` folder of a training run"):
+        training.read_log(tmp_path)
     with pytest.raises(ValueError, match=r"holds model 'classic'.*\(--model classic\)"):
         training.load_model(out / "model.pt", expected_model="modern")
 
