@@ -25,7 +25,8 @@
 #
 # **CPU run time** under 30 seconds on a 2-core laptop with the `cpu` preset. The `gpu`
 # preset (picked automatically when CUDA is present; force one with `T2V_PRESET=cpu`)
-# doubles the word-vector size and trains 4–5 times as many steps on larger batches.
+# doubles the word-vector size and trains 4–5 times as many steps (the classifier on
+# larger batches).
 # These models are tiny, so they run on the CPU under either preset.
 # **Exercises** 3 (`one_hot_embed`, `skipgram_loss`, `cosine_similarity`).
 

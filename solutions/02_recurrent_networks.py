@@ -256,8 +256,10 @@ for temperature in [0.5, 1.0, 2.0]:
 #
 # When the factors have norm below 1 the product shrinks exponentially with the lag
 # $T - t$; above 1 it can explode (Bengio, Simard & Frasconi, 1994). A tanh RNN then
-# struggles to learn dependencies more than a few steps long. We measure
-# $\lVert \partial h_T / \partial x_t \rVert$ for an untrained tanh RNN and an untrained LSTM.
+# struggles to learn dependencies more than a few steps long. We measure how much
+# gradient reaches each input from a loss on the last state, $\lVert \partial (r^\top
+# h_T) / \partial x_t \rVert$ with a fixed random readout $r$, for an untrained tanh RNN
+# and an untrained LSTM.
 
 # %%
 lags = torch.arange(60)
@@ -266,7 +268,7 @@ grad_lstm = rnn.gradient_norm_by_lag("lstm", seq_len=60, forget_bias=1.0, seed=c
 fig, ax = plt.subplots(figsize=(6, 3.5))
 ax.semilogy(lags, grad_rnn, label="tanh RNN")
 ax.semilogy(lags, grad_lstm, label="LSTM (forget-gate bias 1)")
-ax.set(xlabel="lag T - t (steps)", ylabel="‖∂h_T / ∂x_t‖",
+ax.set(xlabel="lag T - t (steps)", ylabel="‖∂(rᵀh_T) / ∂x_t‖",
        title="gradient reaching back in time (untrained, 32 units)")
 ax.legend()
 plt.show()
@@ -391,8 +393,9 @@ for name, (make_encoder, lr) in encoders.items():
 # r_t)$. The caption sets the initial state, and each step predicts the next position
 # from the previous one:
 #
-# $$ h_0 = \tanh\!\left(W_0\,[\,\mathrm{enc}(\text{caption}),\ p_0\,]\right), \qquad
-#    h_t = \mathrm{GRU}(p_{t-1}, h_{t-1}), \qquad p_t = p_{t-1} + W_{\text{out}}\, h_t, $$
+# $$ h_0 = \tanh\!\left(W_0\,[\,\mathrm{enc}(\text{caption}),\ p_0\,] + b_0\right),
+#    \qquad h_t = \mathrm{GRU}(p_{t-1}, h_{t-1}), \qquad
+#    p_t = p_{t-1} + W_{\text{out}}\, h_t + b_{\text{out}}, $$
 #
 # where $\mathrm{enc}$ is a caption encoder (here the bag of embeddings of notebook 01).
 # In training the true $p_{t-1}$ is fed in (*teacher forcing*); at generation time the

@@ -177,8 +177,9 @@ print(f"at D = 1/2 everywhere, V = {gan.value_function(torch.zeros(1), torch.zer
 # ### Exercise 2 · `generator_loss`
 # Write the non-saturating $L_G$ from `fake_logits` `[B']`, mean-reduced. Compute
 # $\log \sigma(f)$ with `F.logsigmoid(f)`: `torch.log(torch.sigmoid(f))` is `-inf`
-# once $\sigma(f)$ rounds to 0 (in float32 for $f \lesssim -104$), and the check
-# tries such logits.
+# once $\sigma(f)$ rounds to 0. PyTorch computes $1/(1 + e^{-f})$, and in float32
+# $e^{-f}$ overflows for $f \lesssim -88.7$ (from $-87$ on, with the flush-denormal
+# setting `t2v_edu.setup()` makes); the check tries such logits.
 
 # %% exercise="generator_loss"
 def generator_loss(fake_logits):
@@ -444,8 +445,8 @@ print(f"diversity: real {diversity(val_frames):.2f}, GAN {diversity(samples):.2f
 # $G(z, c)$ and $D(x, c)$. Here $c$ is the one-hot shape and colour, concatenated
 # (7 numbers); any vector would do, e.g. a caption embedding from notebook 01. The
 # generator concatenates $c$ to $z$; the discriminator is a *projection
-# discriminator* (Miyato & Koyama, 2018), $f(x, c) = w^\top h(x) + (Ec)^\top h(x)$,
-# where $h(x)$ are its features. Because $D$ judges frame *and* condition together,
+# discriminator* (Miyato & Koyama, 2018), $f(x, c) = w^\top h(x) + b + (Ec)^\top
+# h(x)$, where $h(x)$ are its features. Because $D$ judges frame *and* condition together,
 # a blue frame labelled "red" is a fake, so $G$ must follow the condition, and
 # every mode is asked for.
 #

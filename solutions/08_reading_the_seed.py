@@ -30,8 +30,9 @@
 #
 # **CPU run time** about 1 minute on a 2-core laptop with the `cpu` preset. With the
 # `gpu` preset (16 frames of 64×64) the live GAN run of section 3 is longer (2000
-# steps); the shipped weights are `cpu`-only, so section 3.1 still shows them at 8
-# frames of 32×32, and section 5 tests the detectors on the model trained live.
+# steps); the seed model's shipped weights are `cpu`-only, so section 3.1 still shows
+# them at 8 frames of 32×32, and section 5 tests the detectors on the one `gpu` model
+# shipped, `classic_gpu`.
 # **Exercises** 2 (`repeat_encoding`, `pixel_frames`): find and fix two of the
 # article's errors.
 
@@ -440,8 +441,9 @@ np.set_printoptions()
 # big it is, too little to say its colour, shape or motion, which must come from
 # the caption. (In our first runs the encoder saw the whole video; $z$ could carry
 # everything, and samples from the prior ignored their captions.)
-# $$ L_G = a\,\big(-\log D(G(c, z), c)\big) + r\,\lVert G(c, z_x) - x \rVert^2
-#          + b\,\mathrm{KL}\big(q(z\mid x)\,\Vert\,\mathcal N(0, I)\big). $$
+# $$ L_G = a\,\big(-\log D(G(c, z), c)\big) + r\,\operatorname{mean}\big[(G(c, z_x) - x)^2\big]
+#          + b\,\mathrm{KL}\big(q(z\mid x)\,\Vert\,\mathcal N(0, I)\big), $$
+# the mean taken over every pixel value of the reconstructed videos.
 # Half of each batch is reconstructed ($z_x$), half sampled from the prior
 # ($z \sim \mathcal N(0, I)$, as at generation time). The reconstruction does most
 # of the teaching on a CPU; the adversarial term, with its small weight $a$, makes
@@ -539,9 +541,9 @@ shipped_videos = t2v_edu.generate(demo_captions, seed=0, model="seed")
 viz.show_videos(shipped_videos, captions=demo_captions)
 
 # %% [markdown]
-# The two symptoms again, for the longer-trained model: its frames move and its
-# samples differ, though less than real videos do (the reconstruction term pulls
-# towards averages).
+# The two symptoms again, for the longer-trained model: its frames move about as
+# much as real ones do, and its samples differ, though less than real videos do (the
+# reconstruction term pulls towards averages).
 
 # %% tags=["nbval-ignore-output"]
 shipped_samples = t2v_edu.generate([caption] * 8, seed=2, model="seed")

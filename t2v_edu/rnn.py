@@ -283,8 +283,8 @@ def render_tracks(attrs: Sequence[list[dict]], tracks: Tensor, size: int = 32) -
 
 
 class NextPositionRNN(nn.Module):
-    """h_0 = tanh(W [caption feature, first position]);  h_t = GRU(p_{t-1}, h_{t-1});
-    p_t = p_{t-1} + W_out h_t.
+    """h_0 = tanh(W [caption feature, first position] + b);  h_t = GRU(p_{t-1}, h_{t-1});
+    p_t = p_{t-1} + W_out h_t + b_out.
 
     The state is rolled forward one frame at a time, each step predicting the next
     (x, y, radius) of the object: the seed's "RNN video decoder" with a 3-number frame.

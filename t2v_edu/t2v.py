@@ -58,8 +58,9 @@ from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
                         indices_to_digits, tokenizer_loss)
 from .training import Stage, lookup_preset
 
-# weights that checkpoints from before them lack (``--init-from`` starts them fresh)
-ADDED_LATER = ("parser.",)
+# weights that checkpoints from before them lack (``--init-from`` starts them fresh): the
+# caption parser, and the plan (``plan_slots`` > 0) of a model that had none
+ADDED_LATER = ("parser.", "video.plan_")
 
 __all__ = ["Preset", "PRESETS", "TextToVideo", "VideoTransformer", "build", "stages",
            "sample_logits", "filter_logits", "guided_logits", "KVCache", "cache_mask",

@@ -174,8 +174,9 @@ class FrameVAE(nn.Module):
     - ``latent_dim`` set: flat latents z [B, latent_dim] (a linear layer on the
       encoder's grid), good for sampling and interpolation (notebook 05).
     - ``latent_dim=None``: spatial latents z [B, latent_channels, size / 2^k,
-      size / 2^k], k = len(hidden); e.g. FrameVAE(latent_channels=4, size=32) has an
-      8 x 8 grid, hidden=(32, 64, 64) a 4 x 4 one (the latent flow model, 07).
+      size / 2^k], k = len(hidden); e.g. FrameVAE(latent_channels=4, size=32,
+      hidden=(32, 64)) has an 8 x 8 grid (the latent flow model of 07), hidden=(32, 64,
+      64) a 4 x 4 one.
     encode(frames) -> (mu, logvar), each of the latent shape; decode(z) -> frames in
     [0, 1]; forward(frames) -> (recon, mu, logvar) with z = reparameterize(mu, logvar).
     """

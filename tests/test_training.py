@@ -168,8 +168,8 @@ def test_init_from_without_from_stage_trains_every_stage_from_the_weights(tmp_pa
 
 
 def test_init_from_a_checkpoint_from_before_the_caption_parser(tmp_path):
-    """Weights a model added later (t2v.ADDED_LATER: the caption parser) start fresh; any
-    other missing or extra weight is refused with a clear message."""
+    """Weights a model added later (t2v.ADDED_LATER: the caption parser, a plan) start
+    fresh; any other missing or extra weight is refused with a clear message."""
     first = train(tiny(tmp_path / "first", steps=1)).out
     state = checkpoint.load_checkpoint(first / "model.pt")
     old = {k: v for k, v in state["state_dict"].items() if not k.startswith("parser.")}
@@ -179,6 +179,13 @@ def test_init_from_a_checkpoint_from_before_the_caption_parser(tmp_path):
                         from_stage="caption"))
     assert result.meta["stage_steps"] == {"caption": 1, "transformer": 1}
     after = weights(result.out / "model.pt")
+    assert all(torch.equal(old[k], after[k]) for k in old if k.startswith("tokenizer."))
+    # a model without a plan (the shipped classic_gpu.pt) starts one with a plan
+    planned = train(tiny(tmp_path / "planned", steps=1, init_from=str(first / "model.pt"),
+                         from_stage="transformer", settings=("plan_slots=2",)))
+    after = weights(planned.out / "model.pt")
+    assert "video.plan_head.weight" in after and "video.plan_head.weight" not in old
+    assert planned.meta["stage_steps"] == {"transformer": 1}
     assert all(torch.equal(old[k], after[k]) for k in old if k.startswith("tokenizer."))
     broken = {k: v for k, v in old.items() if not k.startswith("video.head")}
     checkpoint.save_checkpoint(tmp_path / "broken.pt", {**state, "state_dict": broken})
