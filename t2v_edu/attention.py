@@ -300,7 +300,8 @@ class TransformerBlock(nn.Module):
 
 
 class TextTransformer(nn.Module):
-    """Caption encoder: token embedding + sinusoidal positions -> blocks -> LayerNorm.
+    """Caption encoder: token embedding * sqrt(E) + sinusoidal positions -> blocks ->
+    LayerNorm.
 
     forward(ids [B, L], lengths [B] or None) -> (tokens [B, L, E], pooled [B, E]); the
     pooled vector is the mean over real tokens. Padding (id 0) is never attended to.

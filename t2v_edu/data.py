@@ -304,7 +304,8 @@ def shape_distance(shape: str, dx: Tensor, dy: Tensor, r: Tensor) -> Tensor:
     """Signed distance (negative inside) of each pixel to one shape's outline.
 
     dx, dy: [N, T, H, W] offsets from the centre; r: [N, T] nominal radius.
-    All shapes have about the same area as a circle of radius r.
+    Circle, square and diamond have about the area of a circle of radius r (within
+    6 %); the triangle about 19 % less.
     """
     r = r[..., None, None]
     if shape == "circle":

@@ -200,9 +200,9 @@ def guided_velocity(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
 
 def sample_times(n: int, kind: str = "logit_normal", generator: torch.Generator | None = None,
                  device: str | torch.device = "cpu") -> Tensor:
-    """Training times t [n] in (0, 1).
+    """Training times t [n] in [0, 1).
 
-    "uniform": t ~ U(0, 1). "logit_normal": t = sigmoid(u), u ~ N(0, 1) (Esser et al.
+    "uniform": t ~ U[0, 1). "logit_normal": t = sigmoid(u), u ~ N(0, 1) (Esser et al.
     2024): more training near t = 1/2, where predicting the velocity is hardest.
     """
     if kind == "uniform":

@@ -108,7 +108,7 @@ def silhouette_features(masks: Tensor) -> dict[str, Tensor]:
     """Per-frame descriptors of each mask: [B, T, K, H, W] -> dict of [B, T, K].
 
     area = sum(m) / HW;  (cx, cy) = sum(m * (x, y)) / sum(m);
-    width = sum_x max_y m, height = sum_y max_x m (the silhouette's extent);
+    width = sum_x max_y m / W, height = sum_y max_x m / H (the silhouette's extent);
     fill = area / (width * height);  offset = (cy - middle of the rows) / height.
     """
     H, W = masks.shape[-2:]

@@ -235,7 +235,7 @@ class VideoEncoder(nn.Module):
 class SeedDiscriminator(nn.Module):
     """(video [B, T, 3, H, W], caption ids, lengths) -> logits f(x, c) [B, 1].
 
-    f = w . v + <v, W e(c)>: v is the last hidden state of an LSTM over the frame
+    f = w . v + b + <v, e(c)>: v is the last hidden state of an LSTM over the frame
     features (it sees motion), e(c) a bag of word embeddings of the caption.
     """
 
@@ -449,7 +449,8 @@ def frame_change(videos: Tensor) -> Tensor:
 
 
 def sample_spread(videos: Tensor) -> float:
-    """Mean L1 distance between the videos of a batch, over all pairs i != j.
+    """Mean absolute difference per value between the videos of a batch, over all
+    pairs i != j:  sum_{i != j} |x_i - x_j|_1 / (D * B * (B - 1)), D values per video.
 
     For samples of one caption with different noise: 0 means every z gives the same
     video (mode collapse). videos [B, ...] with B >= 2.

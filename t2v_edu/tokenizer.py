@@ -6,7 +6,8 @@ decoder and put a discrete bottleneck between them: finite scalar quantisation (
 Mentzer et al. 2023), a simpler alternative to VQ-VAE's learned codebook.
 
 FSQ with levels (L_1, .., L_d): the encoder outputs d channels per grid cell; channel
-i is squashed into [-(L_i - 1)/2, (L_i - 1)/2] with tanh and rounded to the nearest
+i is squashed with tanh into a range that holds L_i integers ([-(L_i - 1)/2, (L_i - 1)/2]
+for odd L_i, shifted by 1/2 for even L_i: ``fsq_bound``) and rounded to the nearest
 integer, so a cell takes one of prod(L_i) values (levels (5, 5, 5): 125 codes). Its
 code index is the mixed-radix number of the d digits. Rounding has zero gradient
 almost everywhere; the straight-through estimator passes the gradient through as if

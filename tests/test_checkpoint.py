@@ -90,14 +90,15 @@ def test_notebook_timings_never_leaves_a_half_written_json(tmp_path, monkeypatch
     monkeypatch.setattr(timings.course, "sources", lambda root, names: [])
     output = tmp_path / "timings.json"
     output.write_text('{"previous": true}\n')
-    real_write_text = Path.write_text
 
-    def dies_halfway(self, text, *args, **kwargs):
-        real_write_text(self, text[:len(text) // 2], *args, **kwargs)
-        raise OSError("no space left on device")  # or a kill, halfway through
+    def dies(fd):
+        raise OSError("no space left on device")  # or a kill, before the file is complete
 
-    monkeypatch.setattr(Path, "write_text", dies_halfway)
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", dies)
+        with pytest.raises(OSError, match="no space left"):
+            timings.main(["--json", str(output)])
+    assert output.read_text() == '{"previous": true}\n'
+    assert [p.name for p in tmp_path.iterdir()] == ["timings.json"]   # no temporary left
     assert timings.main(["--json", str(output)]) == 0
-    monkeypatch.undo()
     assert json.loads(output.read_text())["notebooks"] == []
-    assert [p.name for p in tmp_path.iterdir()] == ["timings.json"]

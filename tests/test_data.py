@@ -286,8 +286,25 @@ def test_to_device_keeps_values_and_stays_on_the_cpu_there():
     assert torch.equal(x, y) and y.device.type == "cpu"
 
 
+def test_to_device_pins_the_tensor_and_queues_the_copy_to_a_gpu(monkeypatch):
+    """What keeps the CPU from waiting, checked without a GPU: pinned memory and a
+    non_blocking copy (the test below does the real copy where there is a GPU)."""
+    calls = []
+    x = torch.arange(6)
+
+    def to(self, *args, **kwargs):
+        calls.append(("to", str(args[0]), kwargs.get("non_blocking", False)))
+        return self
+
+    monkeypatch.setattr(torch.Tensor, "is_pinned", lambda self: False)
+    monkeypatch.setattr(torch.Tensor, "pin_memory", lambda self: calls.append("pin") or self)
+    monkeypatch.setattr(torch.Tensor, "to", to)
+    assert data.to_device(x, "cuda") is x
+    assert calls == ["pin", ("to", "cuda", True)]
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-def test_to_device_copies_to_the_gpu_without_waiting():
+def test_to_device_copies_to_a_real_gpu():
     x = torch.arange(6)
     y = data.to_device(x, "cuda")
     assert y.is_cuda and torch.equal(y.cpu(), x)

@@ -54,12 +54,17 @@ def test_auxiliary_loss_matches_bce_and_checks_shapes():
 
 
 def test_saturating_loss_gradient_vanishes_where_non_saturating_does_not():
+    # the value: mean log(1 - D(G(z))) = mean log(1 - sigmoid(f)), by hand
+    logits = torch.tensor([-3.0, -0.5, 0.0, 2.0])
+    torch.testing.assert_close(gan.saturating_generator_loss(logits),
+                               torch.log(1 - torch.sigmoid(logits)).mean())
     fake = torch.tensor([-8.0], requires_grad=True)  # D(G(z)) ~ 0: D wins easily
     gan.saturating_generator_loss(fake).backward()
-    saturating = fake.grad.abs().item()
+    saturating = fake.grad.item()
     fake.grad = None
     gan.generator_loss(fake).backward()
-    assert saturating < 1e-3 < fake.grad.abs().item()
+    assert -1e-3 < saturating < 0, "minimising log(1 - D) pushes f up, but barely"
+    assert fake.grad.item() < -0.99, "the non-saturating loss pushes f up at full strength"
 
 
 def test_loss_errors_are_clear():

@@ -342,12 +342,30 @@ def test_ship_model_writes_the_verified_bytes_atomically(tmp_path, monkeypatch):
     weights_dir = tmp_path / "weights"
     monkeypatch.setattr(sys, "argv", ["ship_model.py", "classic", "cpu", str(source),
                                       "--weights", str(weights_dir), "--device", "cpu"])
-    ship.main()
     target = weights_dir / "classic_cpu.pt"
+    weights_dir.mkdir()
+    target.write_bytes(b"the previous weights")
+    def killed(fd):
+        raise OSError("killed")                           # before the file is complete
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", killed)
+        with pytest.raises(OSError, match="killed"):
+            ship.main()
+    assert target.read_bytes() == b"the previous weights"
+    assert [p.name for p in weights_dir.iterdir()] == ["classic_cpu.pt"]
+    ship.main()
     assert target.read_bytes() == source.read_bytes()
     assert (weights_dir / "classic_cpu.pt.sha256").read_text().strip() == \
         (source.parent / "model.pt.sha256").read_text().strip()
     assert not [p for p in weights_dir.iterdir() if p.name.endswith(".tmp")]
+    # the bytes shipped are the bytes checked: a changed source is refused, nothing shipped
+    with open(source, "ab") as f:
+        f.write(b"\0")
+    target.unlink()
+    with pytest.raises(ValueError, match="SHA-256"):
+        ship.main()
+    assert not target.exists()
 
 
 def test_training_api_has_return_types():

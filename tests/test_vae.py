@@ -131,7 +131,10 @@ def test_train_vae_reduces_loss_and_is_deterministic():
     (m, a), (_, b) = run(), run()
     assert a["loss"] == b["loss"]
     assert sum(a["recon"][-5:]) < sum(a["recon"][:5])
-    assert 0 < vae.reconstruction_mse(m, frames) < 0.25
+    torch.manual_seed(0)
+    untrained = vae.FrameVAE(size=16, latent_dim=4, hidden=(8, 16))
+    # measured 0.063 against 0.224 untrained
+    assert 0 < vae.reconstruction_mse(m, frames) < 0.5 * vae.reconstruction_mse(untrained, frames)
 
 
 def test_train_vae_gan_runs_and_records_both_players():
