@@ -149,8 +149,12 @@ with keras.shows_error(TypeError):
 # %% [markdown]
 # ### 1.4 `x, _, _ =` without `return_state`
 # The last LSTM has no `return_state=True`, so it returns **one** tensor, yet the
-# article unpacks three values from it. Python unpacks a tensor along its first
-# axis, the batch. With the article's own batch of two inputs:
+# article unpacks three values from it. In the article's Keras model this fails while
+# the model is built: `Input(shape=...)` leaves the batch size unknown, and Keras
+# refuses to iterate over it (`TypeError: Cannot iterate over a Tensor with unknown
+# first dimension`). Our port runs on real batches, which shows what the line would
+# do to data: Python unpacks a tensor along its first axis, the batch. With the
+# article's own batch of two inputs:
 
 # %%
 with keras.shows_error(ValueError):

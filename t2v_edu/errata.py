@@ -66,13 +66,18 @@ ERRATA: list[Erratum] = [
             "vector into video frames.",
             "A softmax over a vocabulary gives a probability for each *word*; y_t is a token, "
             "not a vector and not a frame. Frames need one bounded output per pixel "
-            "(a sigmoid, or discrete tokens of a learned tokenizer as in notebook 06).",
+            "(a sigmoid, or discrete tokens of a learned tokenizer as in notebook 06). "
+            "And h_t must be the decoder's own state, s_t = f(s_{t-1}, y_{t-1}, c(x)): as "
+            "printed it is the encoder's h_t, and nothing on the right depends on y_<t.",
             "Sutskever, Vinyals & Le (2014), arXiv:1409.3215", "02"),
     Erratum("formula", "数学模型 2 (RNN)",
             "The encoder is h_t = tanh(W_eh e_t + W_hh h_{t-1} + b_h) (while its code uses LSTMs).",
             "That formula is a plain (Elman) RNN cell, correct as such; the code's LSTM adds "
-            "input, forget and output gates and a cell state c_t. The two should match.",
-            "Hochreiter & Schmidhuber (1997), Long Short-Term Memory, Neural Computation 9(8)",
+            "input and output gates and a cell state c_t (Hochreiter & Schmidhuber) and a "
+            "forget gate (Gers et al.). The two should match.",
+            "Hochreiter & Schmidhuber (1997), Long Short-Term Memory, Neural Computation "
+            "9(8); Gers, Schmidhuber & Cummins (2000), Learning to Forget, Neural "
+            "Computation 12(10)",
             "02"),
     Erratum("formula", "数学模型 3 (self-attention)",
             "α_ij = e^{(QW_Q)_i (KW_K)_j} / Σ_{k=1}^{K} e^{(QW_Q)_i (KW_K)_k}",
@@ -95,8 +100,9 @@ ERRATA: list[Erratum] = [
             "RNNs handle the temporal *and spatial* information of a video.",
             "An RNN models order in time; it has no notion of space. Spatial structure "
             "needs convolutions or attention over pixels / patches.",
-            "Bengio, Simard & Frasconi (1994), IEEE Trans. Neural Networks 5(2); "
-            "Radford, Metz & Chintala (2015), arXiv:1511.06434", "06"),
+            "Shi et al. (2015), Convolutional LSTM Network, NeurIPS, arXiv:1506.04214 "
+            "(convolutions inside the LSTM, to give it space); Radford, Metz & Chintala "
+            "(2015), arXiv:1511.06434", "06"),
     Erratum("claim", "核心算法 1 (GAN)",
             "The discriminator judges the *quality* of generated data.",
             "D estimates the probability that its input came from the training data rather "
@@ -105,8 +111,10 @@ ERRATA: list[Erratum] = [
             "Synthesis, ICML, arXiv:1605.05396", "04"),
     Erratum("claim", "背景 3 (latest progress)",
             "Models based on self-attention and VAEs are the latest progress in text-to-video.",
-            "Those (VideoGPT, GODIVA, 2021) were overtaken from 2022 by diffusion and flow "
-            "models (Video Diffusion Models, Make-A-Video), now built on transformers (DiT).",
+            "Those (GODIVA, 2021, text-conditioned; VideoGPT, 2021, conditioned on classes "
+            "or frames) were overtaken from 2022 by diffusion models (Video Diffusion "
+            "Models, Make-A-Video), now built on transformers (DiT) and often trained with "
+            "flow matching (notebook 07).",
             "Ho et al. (2022), Video Diffusion Models, arXiv:2204.03458; Singer et al. "
             "(2022), Make-A-Video, arXiv:2209.14792; Peebles & Xie (2023), DiT, "
             "arXiv:2212.09748", "07"),
@@ -120,6 +128,14 @@ ERRATA: list[Erratum] = [
             "is empty for a batch [B, timesteps, input_dim], and as the discriminator's "
             "'real video' it has input_dim features where D expects output_dim.",
             "this notebook, part 1 (each failure run)", "08"),
+    Erratum("code", "项目实践 2 (source code)",
+            "build_generator() maps the text sequence alone to a video (while 数学模型 1 "
+            "writes G(z) with z the input noise).",
+            "A GAN's generator needs noise beside the condition, G(z, c): without z one "
+            "caption can give only one video, so the model cannot learn a distribution of "
+            "videos. Notebook 08's repaired model draws z.",
+            "Mirza & Osindero (2014), Conditional Generative Adversarial Nets, "
+            "arXiv:1411.1784", "08"),
     Erratum("code", "项目实践 3 (code explained)",
             "We alternately train the generator and the discriminator.",
             "Only discriminator.train_on_batch is ever called; the generator is never "
@@ -166,7 +182,8 @@ ERRATA: list[Erratum] = [
             "DCGAN by Alexy K. Krizhevsky, Ilya Sutskever, Geoffrey E. Hinton.",
             "Unsupervised Representation Learning with Deep Convolutional Generative "
             "Adversarial Networks is by Alec Radford, Luke Metz & Soumith Chintala (2015, "
-            "ICLR 2016). Krizhevsky, Sutskever & Hinton wrote AlexNet (2012).",
+            "ICLR 2016). Krizhevsky, Sutskever & Hinton wrote AlexNet (2012); the "
+            "first author is Alex Krizhevsky.",
             "arXiv:1511.06434", "04"),
     Erratum("citation", "工具和资源推荐 3",
             "\"Seq2Seq Learning with Neural Networks\" by Sutskever, Vinyals, Le and Jeff Dean.",
