@@ -28,9 +28,16 @@ def pick_device(prefer: "str | torch.device | None" = None) -> "torch.device":  
     """
     import torch
 
+    where = "" if prefer else " (from T2V_DEVICE)"
     prefer = prefer or os.environ.get("T2V_DEVICE")
     if prefer:
-        return check_available(torch.device(prefer))
+        try:
+            device = torch.device(prefer)
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device {prefer!r}{where} is unknown; use 'cpu', 'cuda' (an "
+                             "NVIDIA GPU; 'cuda:1' the second) or 'mps' (Apple silicon)"
+                             ) from None
+        return check_available(device)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available():

@@ -75,11 +75,8 @@ def check_device() -> dict:
 
     try:
         device = pick_device()
-    except RuntimeError as exc:  # e.g. a bad T2V_DEVICE
-        return _result(False, "unknown", f"T2V_DEVICE is not a valid device: {exc}")
-    except ValueError as exc:    # a valid device this machine lacks
-        return _result(False, os.environ.get("T2V_DEVICE", "?"),
-                       f"T2V_DEVICE asks for a device this machine lacks: {exc}")
+    except ValueError as exc:    # T2V_DEVICE names an unknown device, or one this machine lacks
+        return _result(False, os.environ.get("T2V_DEVICE", "?"), f"T2V_DEVICE: {exc}")
     value = device.type
     if device.type == "cuda":
         value = f"cuda ({torch.cuda.get_device_name(device)})"

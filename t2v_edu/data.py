@@ -98,6 +98,41 @@ def check_seed(seed: int) -> None:
     _check_seed(seed, 2**32, "an integer in 0 .. 2**32 - 1")
 
 
+def check_pixel_range(videos: Tensor, name: str = "videos") -> Tensor:
+    """``videos`` if its values are in [0, 1] up to a small overshoot (which a decoder may
+    give, and which drawing clamps); a clear ValueError for NaN, or for another convention
+    such as [0, 255] or [-1, 1] (clamped, it would show as a white or black picture)."""
+    if videos.numel() == 0:
+        return videos
+    if torch.isnan(videos).any():
+        raise ValueError(f"{name} contain NaN: the model or the training that made them "
+                         "diverged")
+    low, high = videos.min().item(), videos.max().item()
+    if high > 1.5:
+        raise ValueError(f"{name} must be in [0, 1], got values up to {high:.4g}: divide "
+                         "frames in [0, 255] by 255")
+    if low < -0.5:
+        raise ValueError(f"{name} must be in [0, 1], got values down to {low:.4g}: map "
+                         "frames in [-1, 1] with (x + 1) / 2")
+    return videos
+
+
+def check_frames(frames, name: str = "frames") -> Tensor:
+    """Training frames: a float tensor [N, 3, H, W] in [0, 1], or a clear error."""
+    if not isinstance(frames, Tensor):
+        hint = (" (gan.load_frames returns (frames, labels): take the first)"
+                if isinstance(frames, tuple) else "")
+        raise TypeError(f"{name} must be a tensor [N, 3, H, W], got "
+                        f"{type(frames).__name__}{hint}")
+    if frames.dim() != 4 or frames.shape[1] != 3:
+        raise ValueError(f"{name} must be [N, 3, H, W] (channels first), got "
+                         f"{tuple(frames.shape)}")
+    if not frames.is_floating_point():
+        raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 "
+                        "frames: .float() / 255)")
+    return check_pixel_range(frames, name)
+
+
 # ---------------------------------------------------------------------------------
 # Captions: a small grammar with synonyms and templates
 # ---------------------------------------------------------------------------------

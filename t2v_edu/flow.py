@@ -486,7 +486,12 @@ class LatentFlow(nn.Module):
     def sample_latents(self, captions: list[str], generator: torch.Generator | None = None,
                        guidance: float | None = None, steps: int | None = None,
                        noise: Tensor | None = None) -> Tensor:
-        """Euler-integrate the guided velocity from noise: latents [B, T, C, h, w]."""
+        """Euler-integrate the guided velocity from noise: latents [B, T, C, h, w]. One
+        caption may be a string; a word the captions' grammar lacks is a ValueError
+        naming it (``t2v_edu.generate`` also refuses what this model's data lacks)."""
+        from .generation import check_captions
+
+        captions = check_captions(captions)
         guidance = self.preset.guidance if guidance is None else float(guidance)
         steps = self.preset.sample_steps if steps is None else int(steps)
         B = len(captions)

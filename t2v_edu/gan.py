@@ -384,6 +384,7 @@ def train_gan(generator: DCGANGenerator, discriminator: nn.Module, frames: Tenso
     of G's samples for fixed noise (and the first ``num_snapshots`` conditions)
     after each step in ``snapshot_steps`` (step 0 = before training).
     """
+    data.check_frames(frames)
     if (conditions is None) != (getattr(generator, "cond_dim", 0) == 0):
         raise ValueError("pass conditions exactly when the generator is conditional "
                          f"(its cond_dim is {generator.cond_dim})")

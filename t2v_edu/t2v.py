@@ -661,9 +661,14 @@ class TextToVideo(nn.Module):
         ``plan_slots`` first draws the plan, at temperature 1 (a colder plan would crowd
         every video's objects into the likeliest cells), limited to the caption's number
         of objects (``plan_choices``): as many cells as it names, then "no object".
-        ``return_plan``: return (codes, plan [B, plan_slots]).
+        ``return_plan``: return (codes, plan [B, plan_slots]). One caption may be a
+        string; a word the captions' grammar lacks is a ValueError naming it
+        (``t2v_edu.generate`` also refuses what this model's data lacks).
         """
+        from .generation import check_captions
+
         p = self.preset
+        captions = check_captions(captions)
         guidance = p.guidance if guidance is None else guidance
         temperature = p.temperature if temperature is None else temperature
         top_k = p.top_k if top_k is None else top_k

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import data
 from .gan import PatchDiscriminator, _progress, discriminator_loss, generator_loss, num_groups
 
 __all__ = ["reparameterize", "kl_divergence", "reconstruction_loss", "vae_loss",
@@ -285,6 +286,7 @@ def train_vae(vae: FrameVAE, frames: Tensor, steps: int, beta: float = 1.0,
 
     {"step", "loss", "recon", "kl"}: lists, one entry per step (nothing printed).
     """
+    data.check_frames(frames)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
@@ -316,6 +318,7 @@ def train_vae_gan(vae: FrameVAE, discriminator: PatchDiscriminator, frames: Tens
     sharp edges a pixel loss blurs away (Larsen et al., 2016, in a simplified form).
     Returns {"step", "loss", "recon", "kl", "g_loss", "d_loss"} (nothing printed).
     """
+    data.check_frames(frames)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     discriminator.to(device).train()

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import data
+
 MP4_BLOCK = 16  # H.264 encoders want frame sizes divisible by 16
 
 
@@ -43,7 +45,10 @@ def as_video_batch(videos) -> Tensor:
                          f"{tuple(videos.shape)}")
     if videos.dtype == torch.uint8:
         return videos.float() / 255
-    return videos.float().clamp(0, 1)
+    if not (videos.is_floating_point() or videos.dtype == torch.bool):
+        raise TypeError(f"videos must be float in [0, 1] or uint8 in [0, 255], got "
+                        f"{videos.dtype}; convert with .float() / 255 or .to(torch.uint8)")
+    return data.check_pixel_range(videos.float()).clamp(0, 1)
 
 
 def upscale(videos: Tensor, scale: int) -> Tensor:

@@ -29,7 +29,7 @@ def test_device_follows_t2v_device(monkeypatch):
     assert checkup.check_device() == {"ok": True, "value": "meta", "advice": ""}
     monkeypatch.setenv("T2V_DEVICE", "gpu0")
     bad = checkup.check_device()
-    assert not bad["ok"] and "T2V_DEVICE is not a valid device" in bad["advice"]
+    assert not bad["ok"] and "device 'gpu0' (from T2V_DEVICE) is unknown" in bad["advice"]
 
 
 def test_missing_or_old_package_gives_advice(monkeypatch):
@@ -169,8 +169,15 @@ def test_a_forced_device_this_machine_lacks_is_a_clear_error(monkeypatch):
         assert "use 'cpu'" in str(info.value)
         monkeypatch.setenv("T2V_DEVICE", name)
         result = checkup.check_device()
-        assert not result["ok"] and "this machine lacks" in result["advice"]
+        assert not result["ok"] and "is not available" in result["advice"]
     assert t2v_edu.pick_device("cpu") == torch.device("cpu")
+    # a name torch does not know, given or from T2V_DEVICE: the names that exist
+    with pytest.raises(ValueError, match=r"device 'gpu' is unknown; use 'cpu', 'cuda'"):
+        t2v_edu.pick_device("gpu")
+    monkeypatch.setenv("T2V_DEVICE", "GPU")
+    with pytest.raises(ValueError, match=r"device 'GPU' \(from T2V_DEVICE\) is unknown"):
+        t2v_edu.pick_device()
+    monkeypatch.delenv("T2V_DEVICE")
     # two visible GPUs: cuda:1 is there, cuda:2 is not
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

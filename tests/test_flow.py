@@ -143,6 +143,9 @@ def test_sampler_shapes_and_determinism(tiny_model):
     assert 0 <= a.min() and a.max() <= 1
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
+    assert tiny_model.sample(CAPTIONS[0]).shape[0] == 1          # one caption as a string
+    with pytest.raises(ValueError, match="unknown word 'sideways'"):
+        tiny_model.sample(["a red circle moves sideways"])
 
 
 def test_guidance_one_equals_the_conditional_velocity(tiny_model):

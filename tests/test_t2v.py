@@ -61,6 +61,16 @@ def test_sample_shape_range_determinism(model):
     assert torch.equal(v1, v2)
 
 
+def test_sample_takes_one_caption_as_a_string_and_refuses_unknown_words(model):
+    """Not one video per character, and not <unk> in silence."""
+    one = model.sample("a red circle moves left", generator=torch.Generator().manual_seed(0))
+    assert one.shape[0] == 1
+    with pytest.raises(ValueError, match="unknown word 'purple'"):
+        model.sample(["a purple circle moves left"])
+    with pytest.raises(ValueError, match="no captions given"):
+        model.sample([])
+
+
 def test_sample_logits_top_k_and_temperature():
     logits = torch.tensor([[0.0, 1.0, 5.0, 2.0]]).repeat(2000, 1)
     g = torch.Generator().manual_seed(0)

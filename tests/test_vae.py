@@ -137,6 +137,21 @@ def test_train_vae_reduces_loss_and_is_deterministic():
     assert 0 < vae.reconstruction_mse(m, frames) < 0.5 * vae.reconstruction_mse(untrained, frames)
 
 
+def test_training_frames_in_the_wrong_form_are_refused_with_the_fix():
+    frames, labels = gan.load_frames(num_videos=4, size=16)
+    model = vae.FrameVAE(size=16, latent_dim=4, hidden=(8, 16))
+    for bad, error, message in [
+            ((frames, labels), TypeError, r"load_frames returns \(frames, labels\)"),
+            (frames * 255, ValueError, r"divide frames in \[0, 255\] by 255"),
+            ((frames * 255).to(torch.uint8), TypeError, r"uint8 frames: \.float\(\) / 255"),
+            (frames.permute(0, 2, 3, 1), ValueError, r"\[N, 3, H, W\] \(channels first\)")]:
+        with pytest.raises(error, match=message):
+            vae.train_vae(model, bad, steps=1)
+    with pytest.raises(ValueError, match="divide frames"):
+        gan.train_gan(gan.DCGANGenerator(size=16), gan.DCGANDiscriminator(size=16),
+                      frames * 255, steps=1)
+
+
 def test_train_vae_gan_runs_and_records_both_players():
     frames, _ = gan.load_frames(num_videos=8, size=16)
     torch.manual_seed(0)

@@ -44,6 +44,10 @@ def test_upscale_is_nearest_neighbour():
     (torch.rand(2, 3, 4), "must have shape"),
     (torch.rand(2, 4, 1, 8, 8), "must have shape"),
     ("video", "must be a tensor"),
+    (torch.rand(2, 3, 8, 8) * 255, r"values up to 2\d\d.*divide frames in \[0, 255\] by 255"),
+    (torch.rand(2, 3, 8, 8) * 2 - 1, r"values down to -0\.9.*\(x \+ 1\) / 2"),
+    (torch.full((2, 3, 8, 8), float("nan")), "contain NaN"),
+    (torch.randint(0, 255, (2, 3, 8, 8)), "float in \\[0, 1\\] or uint8 in \\[0, 255\\], got torch.int64"),
 ])
 def test_bad_input_says_what_is_accepted(bad, message):
     with pytest.raises((ValueError, TypeError), match=message):
