@@ -73,6 +73,16 @@ def _mps_available() -> bool:
     return mps is not None and mps.is_available()
 
 
+def _threads_from_environment() -> int:
+    """``T2V_THREADS`` as a number of threads (0 when unset)."""
+    value = os.environ.get("T2V_THREADS", "").strip()
+    if not value:
+        return 0
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"T2V_THREADS must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
 def is_smoke() -> bool:
     """True when ``T2V_SMOKE=1``: notebooks then train for the fewest steps.
 
@@ -114,8 +124,13 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     import numpy as np
     import torch
 
+    from .data import check_seed
+
+    check_seed(seed)
     if threads is None:
-        threads = int(os.environ.get("T2V_THREADS", 0)) or min(2, os.cpu_count() or 1)
+        threads = _threads_from_environment() or min(2, os.cpu_count() or 1)
+    if not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
     torch.set_num_threads(threads)
     torch.set_flush_denormal(True)
     random.seed(seed)

@@ -611,6 +611,9 @@ class MovingShapes(Dataset):
 
         Pass ``device="cuda"`` to render on the GPU.
         """
+        if isinstance(indices, numbers.Integral):
+            raise TypeError(f"get_batch takes the items' indices, e.g. range({indices}) for "
+                            f"the first {indices}, got the number {indices}")
         described = [self.describe(int(i)) for i in indices]
         captions = [d[0] for d in described]
         attrs = [d[1] for d in described]

@@ -57,6 +57,8 @@ class Vocab:
     @classmethod
     def build(cls, captions: Iterable[str], min_count: int = 1) -> "Vocab":
         """The words that occur at least ``min_count`` times in ``captions``, sorted."""
+        captions = captions if isinstance(captions, str) else list(captions)
+        check_caption_list(captions, "Vocab.build")
         counts = Counter(w for c in captions for w in tokenize(c))
         return cls(sorted(w for w, n in counts.items() if n >= min_count))
 
@@ -124,7 +126,7 @@ class Vocab:
 def check_caption_list(captions: Sequence[str], name: str) -> None:
     """A batch of captions must be a non-empty list, not one string."""
     if isinstance(captions, str):
-        raise TypeError(f"{name} takes a list of captions; use encode for one")
+        raise TypeError(f"{name} takes a list of captions, got one string; wrap it: [caption]")
     if len(captions) == 0:
         raise ValueError(f"{name} needs at least one caption")
 

@@ -184,3 +184,15 @@ def test_a_forced_device_this_machine_lacks_is_a_clear_error(monkeypatch):
     assert t2v_edu.pick_device("cuda:1") == torch.device("cuda", 1)
     with pytest.raises(ValueError, match=r"2 CUDA GPU\(s\), cuda:0 to cuda:1"):
         t2v_edu.pick_device("cuda:2")
+
+
+def test_setup_refuses_a_bad_seed_or_thread_count(monkeypatch):
+    import t2v_edu
+
+    with pytest.raises(TypeError, match="seed must be an integer"):
+        t2v_edu.setup(seed=1.5, quiet=True)
+    monkeypatch.setenv("T2V_THREADS", "two")
+    with pytest.raises(ValueError, match="T2V_THREADS must be a whole number >= 1, got 'two'"):
+        t2v_edu.setup(quiet=True)
+    with pytest.raises(ValueError, match="threads must be a whole number >= 1, got 0"):
+        t2v_edu.setup(threads=0, quiet=True)

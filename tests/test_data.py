@@ -319,3 +319,8 @@ def test_data_speed_benchmark_times_a_gpu_worker():
     assert done.returncode == 0, done.stderr
     assert re.fullmatch(r"one loader worker, classic gpu preset, batch 128, two-object share "
                         r"0\.6: [\d,]+ videos/s prepared \(the GPU draws them\)\n", done.stdout)
+
+
+def test_get_batch_wants_indices_not_a_count():
+    with pytest.raises(TypeError, match=r"get_batch takes the items' indices, e.g. range\(8\)"):
+        data.MovingShapes("test", length=8).get_batch(8)

@@ -163,3 +163,11 @@ def test_masked_mean_checks_the_lengths():
 def test_noise_distribution_power_must_be_non_negative():
     with pytest.raises(ValueError, match=r"power must be >= 0.*got -1\.0"):
         text.noise_distribution(torch.tensor([1.0, 0.0]), -1.0)
+
+
+def test_vocab_build_refuses_one_string():
+    """One string would give a vocabulary of its characters."""
+    with pytest.raises(TypeError, match=r"Vocab.build takes a list of captions, got one "
+                                        r"string; wrap it: \[caption\]"):
+        text.Vocab.build("a red circle moves left")
+    assert len(text.Vocab.build(c for c in ["a red circle moves left"])) > 4   # any iterable
