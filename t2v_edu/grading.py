@@ -117,6 +117,15 @@ class Limits:
     file_mb: int = 50             # size of the submitted notebook
     disk_mb: int = 1024           # largest file the student kernel may write
 
+    def __post_init__(self):
+        for name in ("timeout", "cell_timeout", "memory_mb", "output_mb", "file_mb",
+                     "disk_mb"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not value > 0:
+                option = f" (--{name.replace('_', '-')})" if name in (
+                    "timeout", "cell_timeout", "memory_mb") else ""
+                raise ValueError(f"{name}{option} must be a positive number, got {value!r}")
+
 
 @dataclass
 class Row:
@@ -1160,10 +1169,14 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
     package = Path(__file__).parent
     watched = [package / f for f in WATCHED_FILES] + [source_path]
     digests = _tree_digest(watched)
+    found = find_submissions(submissions, name)
+    if not found:
+        raise ValueError(f"{submissions} holds no student folders: expected "
+                         f"{Path(submissions) / '<student>' / (name + '.ipynb')} or nbgrader's "
+                         f"submitted/<student>/<assignment>/{name}.ipynb")
     results = Results(out, name, exercises, digests[str(source_path)], force)
-    todo = [(s, p) for s, p in find_submissions(submissions, name)
-            if force or not results.done(s)]
-    skipped = len(find_submissions(submissions, name)) - len(todo)
+    todo = [(s, p) for s, p in found if force or not results.done(s)]
+    skipped = len(found) - len(todo)
     if not todo:
         results.write_tables()      # from the records, in case a table was lost or locked
         return Summary(0, skipped, time.monotonic() - started, [])

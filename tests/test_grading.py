@@ -378,6 +378,23 @@ def test_a_windows_kernel_is_interrupted_through_its_event(tmp_path, monkeypatch
 # ---------------------------------------------------------------------------------
 # Pieces, without kernels
 # ---------------------------------------------------------------------------------
+def test_bad_limits_and_a_folder_without_students_are_refused(tmp_path, capsys):
+    with pytest.raises(ValueError, match=r"timeout \(--timeout\) must be a positive number, "
+                                         r"got -1"):
+        grading.Limits(timeout=-1)
+    with pytest.raises(ValueError, match=r"memory_mb \(--memory-mb\) must be a positive"):
+        grading.Limits(memory_mb=0)
+    (tmp_path / "subs").mkdir()
+    with pytest.raises(ValueError, match=r"holds no student folders: expected .*<student>"):
+        grading.grade(NAME, tmp_path / "subs", tmp_path / "out", source=DEMO_SOURCE)
+    assert not (tmp_path / "out" / "records").exists()
+    from t2v_edu import cli
+
+    assert cli.main(["grade", NAME, str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                     "--source", str(DEMO_SOURCE)]) == 2
+    assert "holds no student folders" in capsys.readouterr().err
+
+
 def test_read_submission_statuses(tmp_path):
     exercises = grading.exercises_of(course.load_source(DEMO_SOURCE))
     path = tmp_path / "x.ipynb"
