@@ -1,4 +1,5 @@
 """t2v-edu grade: a corpus of good and bad submissions, each with its expected status."""
+import contextlib
 import csv
 import json
 import os
@@ -217,6 +218,17 @@ def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path,
     assert len(wide) == 1 + len(read_long(out)), "the rerun did not rebuild the wide table"
 
 
+@contextlib.contextmanager
+def student_kernel(folder: Path, zygote=None):
+    """A grader's student kernel working in ``folder``, closed afterwards."""
+    kernel = grading.Kernel(folder, "student", memory_mb=4000, output_mb=10, disk_mb=100,
+                            zygote=zygote)
+    try:
+        yield kernel
+    finally:
+        kernel.close()
+
+
 def left_behind(folder: Path, wait: float) -> list[str]:
     """Processes (kernels, the zygote) working in ``folder`` that still run after
     ``wait`` seconds."""
@@ -242,7 +254,6 @@ def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
     """Ports are chosen free but bound only when the kernel starts; a port taken in
     between (another grader, a notebook test) kills the kernel at once: it must be
     started again on fresh ports, not graded as "kernel died"."""
-    import contextlib
     import socket
 
     import jupyter_client.connect
@@ -264,12 +275,10 @@ def test_a_kernel_whose_port_was_taken_is_started_again(tmp_path, monkeypatch):
     @contextlib.contextmanager
     def started_kernel():
         starts.clear()
-        kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10,
-                                disk_mb=100)
         try:
-            yield kernel
+            with student_kernel(tmp_path) as kernel:
+                yield kernel
         finally:
-            kernel.close()
             while squatters:
                 squatters.pop().close()
 
@@ -301,17 +310,13 @@ def test_kernels_start_without_fork_where_fork_is_unsafe(tmp_path, monkeypatch):
     monkeypatch.setenv("T2V_GRADER_SECRET", "s3cret")
     zygote = grading.Zygote(["torch"], tmp_path)
     assert zygote.proc is None, "a zygote was started where fork is unsafe"
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10,
-                            disk_mb=100, zygote=zygote)
-    try:
+    with student_kernel(tmp_path, zygote) as kernel:
         assert not isinstance(kernel.proc, grading.ForkedProcess)
         names = ["JPY_PARENT_PID", "HOME", "USERPROFILE", "SYSTEMROOT", "T2V_GRADER_SECRET"]
         code = f"import os; print([os.environ.get(n) for n in {names!r}])"
         printed = kernel.run(code, 30, capture=True).stdout
         expected = [str(os.getpid()), str(tmp_path), str(tmp_path), "C:\\Windows", None]
         assert printed == f"{expected}\n"
-    finally:
-        kernel.close()
 
 
 def test_a_kernel_and_its_children_are_stopped_without_process_groups(tmp_path,
@@ -322,11 +327,10 @@ def test_a_kernel_and_its_children_are_stopped_without_process_groups(tmp_path,
     import psutil
 
     monkeypatch.delattr(os, "killpg")
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
     code = ("import subprocess, sys\n"
             "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
             "print(child.pid)")
-    try:
+    with student_kernel(tmp_path) as kernel:
         child = int(kernel.run(code, 30, capture=True).stdout)
         pids = [kernel.proc.pid, child]
         assert all(psutil.pid_exists(p) for p in pids)
@@ -335,8 +339,6 @@ def test_a_kernel_and_its_children_are_stopped_without_process_groups(tmp_path,
         while time.monotonic() < deadline and any(alive(p) for p in pids):
             time.sleep(0.1)
         assert not any(alive(p) for p in pids), "a kernel or its child outlived kill()"
-    finally:
-        kernel.close()
 
 
 def alive(pid: int) -> bool:
@@ -356,23 +358,16 @@ def test_a_windows_kernel_is_interrupted_through_its_event(tmp_path, monkeypatch
 
     import jupyter_client.win_interrupt
 
-    kernel = grading.Kernel(tmp_path, "student", memory_mb=4000, output_mb=10, disk_mb=100)
     events = []
-
-    def send_interrupt(event):
-        events.append(event)
-        os.kill(kernel.proc.pid, signal.SIGINT)
-
-    monkeypatch.setattr(jupyter_client.win_interrupt, "send_interrupt", send_interrupt)
-    try:
-        kernel.proc.win32_interrupt_event = 1234
+    monkeypatch.setattr(jupyter_client.win_interrupt, "send_interrupt",
+                        lambda event: events.append(event) or os.kill(event, signal.SIGINT))
+    with student_kernel(tmp_path) as kernel:
+        kernel.proc.win32_interrupt_event = kernel.proc.pid   # the stand-in's "event"
         msg_id = kernel.send("import time; time.sleep(60)")
         assert kernel.wait(msg_id, 1).status == "timeout"
         assert kernel.interrupt(msg_id), f"the cell was not interrupted: {kernel.stopped!r}"
-        assert events == [1234]
+        assert events == [kernel.proc.pid]
         assert kernel.run("print(6 * 7)", 30, capture=True).stdout == "42\n"
-    finally:
-        kernel.close()
 
 
 # ---------------------------------------------------------------------------------
