@@ -478,6 +478,14 @@ def _apart(attrs: list[dict], geometry: list[dict], num_frames: int) -> bool:
     return bool(np.all(np.hypot(xa - xb, ya - yb) > EXTENT * (ra + rb)))
 
 
+def check_video_size(num_frames: int, size: int) -> None:
+    """ValueError unless ``num_frames`` >= 2 and ``size`` >= 8 are whole numbers: a
+    motion needs two frames, a shape a few pixels of a ``size`` x ``size`` frame."""
+    for name, value, least in (("num_frames", num_frames, 2), ("size", size, 8)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < least:
+            raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+
+
 def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0,
            geometry: list[dict] | None = None, spec: str | DataSpec = "cpu") -> Tensor:
     """Render one video of ``attrs``: float32 [T, 3, H, W] in [0, 1].
@@ -487,6 +495,7 @@ def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0
     """
     spec = get_spec(spec)
     attrs = _check_attrs(attrs)
+    check_video_size(num_frames, size)
     _check_seed(seed)
     if geometry is None:
         geometry = sample_geometry(attrs, num_frames, np.random.default_rng(seed), spec)
@@ -569,9 +578,11 @@ class MovingShapes(Dataset):
                  length: int | None = None, seed: int = 0, spec: str | DataSpec = "cpu"):
         if split not in SPLITS:
             raise ValueError(f"split {split!r} is unknown; use one of {SPLITS}")
-        if num_frames < 2 or size < 8:
-            raise ValueError(f"need num_frames >= 2 and size >= 8, got {num_frames}, {size}")
+        check_video_size(num_frames, size)
         _check_seed(seed)
+        if length is not None and (not isinstance(length, numbers.Integral) or length < 0):
+            raise ValueError(f"length must be a whole number of videos >= 0 (or None: the "
+                             f"split's {DEFAULT_LENGTH[split]}), got {length!r}")
         self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
         self.spec = get_spec(spec)
         self.length = DEFAULT_LENGTH[split] if length is None else int(length)
@@ -615,6 +626,9 @@ class MovingShapes(Dataset):
             raise TypeError(f"get_batch takes the items' indices, e.g. range({indices}) for "
                             f"the first {indices}, got the number {indices}")
         described = [self.describe(int(i)) for i in indices]
+        if not described:
+            raise ValueError("get_batch needs at least one index (a batch of 0 videos has "
+                             "no shape); check the batch size or num_videos")
         captions = [d[0] for d in described]
         attrs = [d[1] for d in described]
         videos = _render_many(attrs, [d[2] for d in described], self.num_frames, self.size,

@@ -45,7 +45,7 @@ from . import data
 from .attention import TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
 from .t2v import guided_logits
 from .text import Vocab, caption_batch
-from .training import Stage, lookup_preset
+from .training import Stage, check_divides, check_fields, lookup_preset
 from .vae import FrameVAE, vae_loss
 
 __all__ = ["Preset", "PRESETS", "interpolate", "velocity_target", "flow_matching_loss",
@@ -55,6 +55,7 @@ __all__ = ["Preset", "PRESETS", "interpolate", "velocity_target", "flow_matching
            "stages"]
 
 VelocityFn = Callable[[Tensor, Tensor], Tensor]
+TIME_SAMPLINGS = ("logit_normal", "uniform")   # how sample_times draws t
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,21 @@ class Preset:
     vae_share: float = 0.3
     bf16: bool = False
     storage_dtype: str = "float32"
+
+    def __post_init__(self):
+        check_fields(self, positive=("num_frames", "size", "vae_hidden", "latent_channels",
+                                     "vae_steps", "vae_lr", "vae_frames", "vae_batch",
+                                     "text_dim", "patch", "frame_patch", "embed_dim",
+                                     "num_layers", "num_heads", "flow_steps", "flow_lr",
+                                     "batch_size", "sample_steps", "notebook_minutes",
+                                     "eval_videos"),
+                     at_least_zero=("vae_beta", "text_layers", "guidance", "guidance_sweep"),
+                     shares=("caption_dropout", "vae_share"))
+        check_divides(self, "num_frames", "frame_patch", "a token covers that many frames")
+        check_divides(self, "embed_dim", "num_heads", "each head takes an equal slice")
+        if self.time_sampling not in TIME_SAMPLINGS:
+            raise ValueError(f"time_sampling {self.time_sampling!r} is unknown; use one of "
+                             f"{TIME_SAMPLINGS}")
 
 
 PRESETS: dict[str, Preset] = {
@@ -209,7 +225,7 @@ def sample_times(n: int, kind: str = "logit_normal", generator: torch.Generator 
         return torch.rand(n, generator=generator, device=device)
     if kind == "logit_normal":
         return torch.sigmoid(torch.randn(n, generator=generator, device=device))
-    raise ValueError(f"time sampling {kind!r} is unknown; use 'uniform' or 'logit_normal'")
+    raise ValueError(f"time sampling {kind!r} is unknown; use one of {TIME_SAMPLINGS}")
 
 
 # ---------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data, gan
 from .text import Vocab
-from .training import lookup_preset
+from .training import check_fields, lookup_preset
 
 NAME = "seed"
 
@@ -79,6 +79,13 @@ class SeedPreset:
     adv_weight: float = 0.05    # a: the generator's adversarial term
     mismatch_weight: float = 1.0
     storage_dtype: str = "float32"   # of the saved weights ("float16": half the size)
+
+    def __post_init__(self):
+        check_fields(self, positive=("num_frames", "size", "embed_dim", "hidden", "noise_dim",
+                                     "width", "batch_size", "steps", "live_steps", "lr"),
+                     at_least_zero=("warmup", "recon_weight", "kl_weight", "adv_weight",
+                                    "mismatch_weight"),
+                     shares=("betas",))
 
 
 PRESETS: dict[str, SeedPreset] = {

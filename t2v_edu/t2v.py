@@ -56,7 +56,7 @@ from .judges import color_masks
 from .text import PARSE_VALUES, Vocab, caption_batch, parse_targets, segment_ids
 from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
                         indices_to_digits, tokenizer_loss)
-from .training import Stage, lookup_preset
+from .training import Stage, check_divides, check_fields, lookup_preset
 
 # weights that checkpoints from before them lack (``--init-from`` starts them fresh): the
 # caption parser, and the plan (``plan_slots`` > 0) of a model that had none
@@ -74,6 +74,7 @@ class Preset:
     # what a checkpoint saved before a field existed implies (read by
     # training.preset_from_dict): earlier models predicted whole codes
     LEGACY: ClassVar[dict] = {"digit_codes": False}
+    TEXT_HEADS: ClassVar[int] = 4    # the caption encoder's attention heads
 
     data_spec: str = "cpu"           # t2v_edu.data spec: which shapes, colours, motions
     num_frames: int = 8
@@ -126,6 +127,34 @@ class Preset:
     eval_videos: int = 128
     bf16: bool = False
     storage_dtype: str = "float32"   # of the saved weights ("float16": half the size)
+
+    def __post_init__(self):
+        check_fields(self, positive=("num_frames", "size", "work_size", "hidden",
+                                     "frames_per_token", "tokenizer_steps", "tokenizer_lr",
+                                     "tokenizer_frames", "tokenizer_batch", "text_dim",
+                                     "caption_lr", "embed_dim", "num_layers", "num_heads",
+                                     "transformer_steps", "transformer_lr", "batch_size",
+                                     "notebook_minutes", "eval_videos"),
+                     at_least_zero=("text_layers", "caption_segments", "caption_parse_steps",
+                                    "caption_keep_parsing", "plan_weight", "guidance",
+                                    "temperature", "top_k"),
+                     shares=("two_object_prob", "caption_share", "caption_dropout",
+                             "tokenizer_share"))
+        if not self.levels or min(self.levels) < 2:
+            raise ValueError(f"levels={self.levels!r} does not work: FSQ needs one or more "
+                             "digits, each with 2 or more levels, e.g. (8, 5, 5, 5)")
+        check_divides(self, "num_frames", "frames_per_token", "a token codes that many frames")
+        check_divides(self, "embed_dim", "num_heads", "each head takes an equal slice")
+        if self.text_layers:
+            check_divides(self, "text_dim", "TEXT_HEADS", "the caption encoder's heads")
+        if self.reconstruction_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"reconstruction_loss {self.reconstruction_loss!r} is unknown; "
+                             f"use one of {sorted(RECONSTRUCTION_LOSSES)}")
+        most = data.get_spec(self.data_spec).max_objects
+        if self.plan_slots != 0 and not most <= self.plan_slots <= 8:
+            raise ValueError(f"plan_slots {self.plan_slots} does not fit: use 0 (no plan) "
+                             f"or {most} to 8 (data spec {self.data_spec!r} names up to "
+                             f"{most} objects per caption)")
 
 
 PRESETS: dict[str, Preset] = {
@@ -458,23 +487,13 @@ class TextToVideo(nn.Module):
 
     def __init__(self, preset: Preset = PRESETS["cpu"]):
         super().__init__()
-        if preset.reconstruction_loss not in RECONSTRUCTION_LOSSES:
-            raise ValueError(f"reconstruction_loss {preset.reconstruction_loss!r} is unknown; "
-                             f"use one of {sorted(RECONSTRUCTION_LOSSES)}")
-        most = data.get_spec(preset.data_spec).max_objects
-        if preset.plan_slots != 0 and not most <= preset.plan_slots <= 8:
-            raise ValueError(f"plan_slots {preset.plan_slots} does not fit: use 0 (no plan) "
-                             f"or {most} to 8 (data spec {preset.data_spec!r} names up to "
-                             f"{most} objects per caption)")
-        if preset.plan_weight < 0:
-            raise ValueError(f"plan_weight {preset.plan_weight} is negative: use 0 or more "
-                             "(the weight of the plan's cross-entropy in the loss)")
         self.preset = preset
         self.vocab = Vocab.default()
         self.tokenizer = FrameTokenizer(TokenizerConfig(
             preset.size, preset.work_size, tuple(preset.hidden), tuple(preset.levels),
             preset.frames_per_token))
-        self.text = TextTransformer(len(self.vocab), preset.text_dim, num_heads=4,
+        self.text = TextTransformer(len(self.vocab), preset.text_dim,
+                                    num_heads=preset.TEXT_HEADS,
                                     num_layers=preset.text_layers, max_len=48,
                                     num_segments=preset.caption_segments)
         self.video = VideoTransformer(self.tokenizer.num_codes,

@@ -79,6 +79,39 @@ def lookup_preset(presets: dict[str, PresetT], preset: str | PresetT) -> PresetT
     return presets[preset]
 
 
+STORAGE_DTYPES = ("float32", "float16")   # a preset's storage_dtype (float16: half the size)
+
+
+def check_fields(preset, positive: Sequence[str] = (), at_least_zero: Sequence[str] = (),
+                 shares: Sequence[str] = ()) -> None:
+    """ValueError naming the first field of ``preset`` out of its range: ``positive``
+    fields (sizes, counts of steps or layers, learning rates) must be > 0,
+    ``at_least_zero`` ones >= 0 and ``shares`` (probabilities, fractions) in [0, 1].
+    A tuple needs at least one item, each checked; None passes (the field is unset). Also
+    checks ``storage_dtype`` where the preset has one. Presets call it in
+    ``__post_init__``, so a bad ``--set`` or ``dataclasses.replace`` fails at once."""
+    rules = ([(name, "> 0", lambda v: v > 0) for name in positive]
+             + [(name, ">= 0", lambda v: v >= 0) for name in at_least_zero]
+             + [(name, "between 0 and 1", lambda v: 0 <= v <= 1) for name in shares])
+    for name, wanted, ok in rules:
+        value = getattr(preset, name)
+        items = value if isinstance(value, tuple) else (value,)
+        if not items or not all(v is None or ok(v) for v in items):
+            raise ValueError(f"{name}={value!r} does not work: it must be {wanted}"
+                             + (" (one or more items, each)" if isinstance(value, tuple)
+                                else ""))
+    dtype = getattr(preset, "storage_dtype", "float32")
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"storage_dtype={dtype!r} is unknown; use one of {STORAGE_DTYPES}")
+
+
+def check_divides(preset, whole: str, part: str, what: str) -> None:
+    """ValueError unless field ``part`` divides field ``whole`` (``what``: why it must)."""
+    if getattr(preset, whole) % getattr(preset, part):
+        raise ValueError(f"{whole}={getattr(preset, whole)} is not divisible by "
+                         f"{part}={getattr(preset, part)} ({what})")
+
+
 @dataclass
 class Stage:
     """One optimisation stage: which parameters, which loss, how long.
@@ -181,7 +214,10 @@ def apply_settings(preset: PresetT, settings: Sequence[str]) -> PresetT:
         except TypeError as exc:
             raise ValueError(f"--set {item!r}: {name} takes {exc} (the preset has "
                              f"{getattr(preset, name)!r})") from None
-    return replace(preset, **changes)
+    try:
+        return replace(preset, **changes)
+    except ValueError as exc:   # the preset's own checks (check_fields)
+        raise ValueError(f"{set_options(settings)}: {exc}") from None
 
 
 def training_spec(preset) -> data.DataSpec:

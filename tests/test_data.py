@@ -324,3 +324,27 @@ def test_data_speed_benchmark_times_a_gpu_worker():
 def test_get_batch_wants_indices_not_a_count():
     with pytest.raises(TypeError, match=r"get_batch takes the items' indices, e.g. range\(8\)"):
         data.MovingShapes("test", length=8).get_batch(8)
+    with pytest.raises(ValueError, match="get_batch needs at least one index"):
+        data.MovingShapes("test", length=8).get_batch([])
+
+
+@pytest.mark.parametrize("num_frames, size, message", [
+    (0, 32, "num_frames must be a whole number >= 2, got 0"),
+    (8, -3, "size must be a whole number >= 8, got -3"),
+    (8, 1.5, "size must be a whole number >= 8, got 1.5"),
+    (8, "32", "size must be a whole number >= 8, got '32'"),
+])
+def test_video_sizes_are_checked_before_rendering(num_frames, size, message):
+    attrs = data.parse_caption("a red circle moves left")
+    with pytest.raises(ValueError, match=message):        # was an empty video, or a
+        data.render(attrs, num_frames=num_frames, size=size)  # RuntimeError deep in torch
+    with pytest.raises(ValueError, match=message):
+        data.MovingShapes("train", num_frames=num_frames, size=size)
+    assert data.render(attrs, num_frames=2, size=8).shape == (2, 3, 8, 8)
+
+
+def test_moving_shapes_length_is_a_count():
+    assert len(data.MovingShapes("test", length=0)) == 0
+    with pytest.raises(ValueError, match=r"length must be a whole number of videos >= 0 "
+                                         r"\(or None: the split's \d+\), got -1"):
+        data.MovingShapes("test", length=-1)

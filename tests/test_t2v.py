@@ -498,7 +498,7 @@ def test_plan_weight_scales_the_plans_cross_entropy_in_the_loss(plan_model):
     finally:
         plan_model.preset = p
     assert metrics["plan_bits_per_token"] > 0.1
-    with pytest.raises(ValueError, match="plan_weight -0.5 is negative: use 0 or more"):
+    with pytest.raises(ValueError, match="plan_weight=-0.5 does not work: it must be >= 0"):
         t2v.build(replace(t2v.PRESETS["tiny"], plan_slots=2, plan_weight=-0.5))
 
 

@@ -4,12 +4,13 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
-from t2v_edu import checkpoint, data, t2v, training
+from t2v_edu import checkpoint, data, flow, seed_model, t2v, training
 from t2v_edu.training import TrainConfig, train
 
 
@@ -461,6 +462,44 @@ def test_apply_settings_names_what_is_wrong(item, message):
         training.apply_settings(t2v.PRESETS["gpu"], [item])
 
 
+@pytest.mark.parametrize("module, item, message", [
+    (t2v, "embed_dim=0", "embed_dim=0 does not work: it must be > 0"),
+    (t2v, "transformer_steps=0", "transformer_steps=0 does not work: it must be > 0"),
+    (t2v, "tokenizer_lr=-0.001", "tokenizer_lr=-0.001 does not work: it must be > 0"),
+    (t2v, "hidden=(32, 0)", r"hidden=\(32, 0\) does not work: it must be > 0 \(one or more"),
+    (t2v, "plan_weight=-1.0", "plan_weight=-1.0 does not work: it must be >= 0"),
+    (t2v, "caption_dropout=1.5", "caption_dropout=1.5 does not work: it must be between 0 "),
+    (t2v, "levels=(0, 5)", r"levels=\(0, 5\) does not work: FSQ needs .* 2 or more levels"),
+    (t2v, "levels=()", r"levels=\(\) does not work"),
+    (t2v, "frames_per_token=3", "num_frames=16 is not divisible by frames_per_token=3"),
+    (t2v, "num_heads=3", "embed_dim=256 is not divisible by num_heads=3"),
+    (t2v, "text_dim=30", "text_dim=30 is not divisible by TEXT_HEADS=4"),
+    (t2v, "storage_dtype=int8", r"storage_dtype='int8' is unknown; use one of \('float32'"),
+    (flow, "frame_patch=3", "num_frames=16 is not divisible by frame_patch=3"),
+    (flow, "vae_share=2.0", "vae_share=2.0 does not work: it must be between 0 and 1"),
+    (flow, "guidance_sweep=(1.0, -2.0)", "guidance_sweep=.* it must be >= 0"),
+    (flow, "time_sampling=cosine", "time_sampling 'cosine' is unknown; use one of "),
+    (seed_model, "steps=0", "steps=0 does not work: it must be > 0"),
+    (seed_model, "betas=(0.5, 1.5)", "betas=.* it must be between 0 and 1"),
+])
+def test_presets_refuse_values_that_cannot_train(module, item, message):
+    """A bad --set (or dataclasses.replace) fails at once, naming the field, instead of
+    deep in torch (a ZeroDivisionError, a shape error) or training nonsense."""
+    with pytest.raises(ValueError, match=f"--set {re.escape(item)}: {message}"):
+        training.apply_settings(module.PRESETS["gpu"], [item])
+
+
+def test_presets_accept_the_edges_of_their_ranges():
+    cpu = t2v.PRESETS["cpu"]
+    edges = training.apply_settings(cpu, ["text_layers=0", "text_dim=30", "temperature=0",
+                                          "caption_dropout=0", "plan_weight=0", "top_k=0",
+                                          "caption_parse_steps=0", "tokenizer_share=1"])
+    assert (edges.text_dim, edges.temperature, edges.tokenizer_share) == (30, 0.0, 1.0)
+    assert training.apply_settings(flow.PRESETS["cpu"], ["notebook_minutes=None"])
+    with pytest.raises(ValueError, match="embed_dim=0 does not work"):  # in Python too
+        replace(cpu, embed_dim=0)
+
+
 def test_two_object_prob_changes_the_training_videos_only():
     gpu = t2v.PRESETS["gpu"]
     assert training.training_spec(gpu).two_object_prob == 0.6          # the preset's
@@ -476,8 +515,9 @@ def test_two_object_prob_changes_the_training_videos_only():
     with pytest.raises(ValueError, match="needs a data spec with two objects"):
         training.training_spec(training.apply_settings(t2v.PRESETS["cpu"],
                                                        ["two_object_prob=0.5"]))
-    with pytest.raises(ValueError, match="share between 0 and 1"):
-        training.training_spec(training.apply_settings(gpu, ["two_object_prob=1.5"]))
+    with pytest.raises(ValueError, match="two_object_prob=1.5: two_object_prob=1.5 does not "
+                                         "work: it must be between 0 and 1"):
+        training.apply_settings(gpu, ["two_object_prob=1.5"])
     # the model card says which share trained it (the shipped gpu model: 60 %; a
     # checkpoint from before the setting existed: nothing)
     meta = json.loads((Path(training.__file__).parent / "weights" / "classic_gpu.json")
