@@ -315,11 +315,14 @@ def caption_difference(got, expected):
     if not isinstance(got, str):
         return f"write_caption should return a str but returned a {type(got).__name__}"
     odd = sorted({c for c in got if not (c.isalpha() or c.isspace() or c in ".,!")})
-    if odd:
+    if odd and set(odd) & set("()[]'\""):
         return (f"your caption {got!r} contains {' '.join(odd)}: a caption is plain words "
                 f"(did a tuple or list end up in it? each entry of "
                 f"data.MOTION_PHRASES[motion] is a (present, progressive) pair: use one "
                 f"of its two phrases)")
+    if odd:
+        return (f"your caption {got!r} contains {' '.join(odd)}: a caption is plain words, "
+                "letters and spaces only")
     try:
         parsed = data.parse_caption(got)
     except ValueError as error:

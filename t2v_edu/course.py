@@ -311,10 +311,26 @@ def _failed_cell(nb) -> str:
 
 
 def _clean_outputs(nb) -> None:
-    """Drop what varies between runs and machines: timing and kernel metadata."""
+    """Drop what varies between runs and machines: timing and kernel metadata, and
+    where a print was split into two stream outputs (one per flush of the kernel)."""
     nb.metadata = copy.deepcopy(NOTEBOOK_METADATA)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.outputs = merge_streams(cell.outputs)
+
+
+def merge_streams(outputs: list) -> list:
+    """Consecutive stream outputs of one name (stdout, stderr) as one output."""
+    merged = []
+    for out in outputs:
+        last = merged[-1] if merged else {}
+        if (out.get("output_type") == "stream" and last.get("output_type") == "stream"
+                and last.get("name") == out.get("name")):
+            last["text"] = "".join(last["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    return merged
 
 
 def repo_root() -> Path:

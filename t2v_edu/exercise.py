@@ -22,8 +22,11 @@ tests a grader runs on fresh random inputs.
 """
 from __future__ import annotations
 
+import contextlib
 import inspect
+import io
 import math
+import numbers
 import os
 import traceback
 import warnings
@@ -71,15 +74,14 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
                     f"{tuple(expected.shape)}")
         if expected.dtype == torch.bool or not expected.is_floating_point():
             return _exact_difference(got, expected, where)
-        if not got.is_floating_point() or (
-                torch.finfo(got.dtype).bits > torch.finfo(expected.dtype).bits):
-            return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (a "
-                    "constant made with numpy or torch.tensor of a float64 value is often "
-                    "the cause: give it dtype=, or use .to(x.dtype))")
-        return _float_difference(got, expected, atol, rtol, where)
+        return _float_dtype_difference(got, expected, where) or _float_difference(
+            got, expected, atol, rtol, where)
     if isinstance(expected, float):
-        if not isinstance(got, (int, float)) and not (
-                isinstance(got, torch.Tensor) and got.numel() == 1):
+        if isinstance(got, torch.Tensor) and got.dim() > 0:
+            return (f"{where} should be a number but is a tensor of shape "
+                    f"{list(got.shape)} (.item() gives its number; keepdim=True keeps a "
+                    "dimension)")
+        if not isinstance(got, (numbers.Real, torch.Tensor)) or isinstance(got, bool):
             return f"{where} should be a number but is a {type(got).__name__}"
         got = float(got)
         if not math.isclose(got, expected, abs_tol=atol, rel_tol=rtol):
@@ -92,10 +94,11 @@ def describe_difference(got: Any, expected: Any, atol: float, rtol: float,
 
 def _sequence_difference(got, expected, atol, rtol, where) -> str | None:
     """Which parts of a tuple output differ (each described) and which match."""
-    if not isinstance(got, (tuple, list)) or len(got) != len(expected):
-        n = len(got) if isinstance(got, (tuple, list)) else 1
-        return (f"{where} should be a tuple of {len(expected)} values but "
-                f"{'is a ' + type(got).__name__ if n == 1 else f'has {n}'}")
+    if not isinstance(got, (tuple, list)):
+        return (f"{where} should be a tuple of {len(expected)} values but is a "
+                f"{type(got).__name__}")
+    if len(got) != len(expected):
+        return f"{where} should be a tuple of {len(expected)} values but has {len(got)}"
     parts = [describe_difference(g, e, atol, rtol, f"{where}[{i}]")
              for i, (g, e) in enumerate(zip(got, expected))]
     wrong = [p for p in parts if p]
@@ -107,6 +110,24 @@ def _sequence_difference(got, expected, atol, rtol, where) -> str | None:
     elif same:
         wrong.append(f"{', '.join(same)} match{'es' if len(same) == 1 else ''}")
     return "; ".join(wrong)
+
+
+def _float_dtype_difference(got: torch.Tensor, expected: torch.Tensor,
+                            where: str) -> str | None:
+    """Why a float output's dtype will not do: integers, fewer bits than float32 (digits
+    lost), or more bits than expected (it would spread float64 through later cells)."""
+    if not got.is_floating_point():
+        return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (integers "
+                "lose the fractions: keep the values as floats, e.g. no .long() or //)")
+    bits = torch.finfo(got.dtype).bits
+    if bits < 32:
+        return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (half "
+                "precision keeps about 3 digits: compute in the inputs' dtype)")
+    if bits > torch.finfo(expected.dtype).bits:
+        return (f"{where} has dtype {got.dtype}, but expected {expected.dtype} (a "
+                "constant made with numpy or torch.tensor of a float64 value is often "
+                "the cause: give it dtype=, or use .to(x.dtype))")
+    return None
 
 
 def _exact_difference(got: torch.Tensor, expected: torch.Tensor, where: str) -> str | None:
@@ -186,24 +207,30 @@ def run_check(student: Callable, reference: Callable, cases: Iterable[Sequence],
         return CheckResult(NOT_DONE, "not done yet (this is the package's reference, "
                                      "not your own function: re-run your exercise cell)")
     caught: list = []
-    result = _run_cases(student, reference, cases, atol, rtol, compare, caught)
-    result.notes = warning_notes(caught)
+    written = io.StringIO()
+    result = _run_cases(student, reference, cases, atol, rtol, compare, caught, written)
+    result.notes = warning_notes(caught) + stderr_notes(written.getvalue())
     return result
 
 
-def _run_cases(student, reference, cases, atol, rtol, compare, caught) -> CheckResult:
+def _run_cases(student, reference, cases, atol, rtol, compare, caught, written
+               ) -> CheckResult:
     for k, case in enumerate(cases, 1):
         case = tuple(case)
         expected = reference(*_clone(case))
+        mine = _clone(case)
         try:
-            with warnings.catch_warnings(record=True) as seen:
+            with warnings.catch_warnings(record=True) as seen, \
+                    contextlib.redirect_stderr(written):
                 warnings.simplefilter("always")
                 try:
-                    got = student(*_clone(case))
+                    got = student(*mine)
                 finally:
                     caught += seen
         except NotImplementedError as exc:
-            return CheckResult(NOT_DONE, not_done_message(student, exc))
+            if not _raised_inside_torch(student, exc):
+                return CheckResult(NOT_DONE, not_done_message(student, exc))
+            return _failure(k, f" it raised NotImplementedError: {exc}", case, reference)
         except Exception as exc:  # the learner's code may raise anything
             text = str(exc).strip().rstrip(".")
             return _failure(k, f" it raised {type(exc).__name__}"
@@ -212,9 +239,55 @@ def _run_cases(student, reference, cases, atol, rtol, compare, caught) -> CheckR
             got, expected, atol, rtol)
         if msg and got is None:
             msg = f"it returned None — did you forget `return`? ({msg})"
+        msg = msg or _changed_inputs(case, mine, reference)
         if msg:
             return _failure(k, f", {msg}", case, reference)
     return CheckResult(PASSED, "matches the reference on every test case")
+
+
+def _changed_inputs(before: tuple, after: tuple, reference: Callable) -> str | None:
+    """What the learner's function changed in its inputs (an in-place edit such as
+    ``x += 1``, ``x.add_()``, ``x[0] = 0``, ``list.pop``), or None."""
+    names = _input_names(before, reference)
+    changed = [name for name, b, a in zip(names, before, after) if not _same(b, a)]
+    if not changed:
+        return None
+    return (f"it changed its input {', '.join(changed)} in place (e.g. +=, add_, fill_, "
+            "x[i] = ..., pop): the caller's values must stay as they were, so compute "
+            "into a new tensor or copy first")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """a and b hold the same values (tensors entry by entry, nan equal to nan)."""
+    if isinstance(a, torch.Tensor):
+        return (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype
+                and bool(((a == b) | ((a != a) & (b != b))).all()))
+    if isinstance(a, (list, tuple)):
+        return (type(a) is type(b) and len(a) == len(b)
+                and all(_same(x, y) for x, y in zip(a, b)))
+    if isinstance(a, dict):
+        return (isinstance(b, dict) and a.keys() == b.keys()
+                and all(_same(a[key], b[key]) for key in a))
+    return True   # numbers, strings, generators, modules: not compared
+
+
+def _raised_inside_torch(student: Callable, exc: NotImplementedError) -> bool:
+    """True when torch raised ``exc`` inside the learner's own code (a module without
+    ``forward``, an operation a dtype lacks): an error to show, not a stub."""
+    code = getattr(_unwrapped(student), "__code__", None)
+    frames = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    return (code in frames and os.path.abspath(frames[-1].co_filename).startswith(
+        os.path.dirname(os.path.abspath(torch.__file__))))
+
+
+def stderr_notes(text: str) -> list[str]:
+    """What the learner's code wrote to stderr, as a note for stdout: a graded cell that
+    writes to stderr scores 0, so the check keeps it off stderr."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return []
+    more = f" (and {len(lines) - 1} more line(s))" if len(lines) > 1 else ""
+    return [f"note: your code wrote to stderr (shown here instead): {lines[0][:200]}{more}"]
 
 
 def _failure(k: int, what: str, case: tuple, reference: Callable) -> CheckResult:
@@ -272,14 +345,18 @@ def value_and_gradient(fn: Callable) -> Callable:
 
         run(z, w, *rest) = (fn(z, *rest), d/dz sum(w * fn(z, *rest)))
 
-    (zeros when no gradient reaches z, as with ``torch.round`` or a detached output).
+    (zeros when no gradient reaches z, as with ``torch.round`` or a detached output, or
+    when the output's shape is not w's: the output's comparison then says what is wrong;
+    None when fn returns None, so that the check asks about a missing ``return``).
     Its ``__wrapped__`` is ``fn``, so ``run_check`` still tells the reference from the
     learner's function, and messages name ``fn``.
     """
-    def run(z: torch.Tensor, w: torch.Tensor, *rest: Any) -> tuple[Any, torch.Tensor]:
+    def run(z: torch.Tensor, w: torch.Tensor, *rest: Any) -> tuple[Any, torch.Tensor] | None:
         z = z.detach().clone().requires_grad_(True)
         out = fn(z, *rest)
-        if isinstance(out, torch.Tensor) and out.requires_grad:
+        if out is None:
+            return None
+        if isinstance(out, torch.Tensor) and out.requires_grad and out.shape == w.shape:
             (out * w).sum().backward()
         grad = z.grad if z.grad is not None else torch.zeros_like(z)
         return (out.detach() if isinstance(out, torch.Tensor) else out), grad
@@ -306,14 +383,18 @@ def _name(fn: Callable) -> str:
 def describe_inputs(case: tuple, reference: Callable) -> str:
     """"q [2, 4, 8], mask [4, 4] bool, top_k=3": the inputs of a case, named after the
     reference's parameters, so that a learner can reason about broadcasting."""
+    return ", ".join(f"{n} {_short(x)}" if isinstance(x, torch.Tensor) else f"{n}={_short(x)}"
+                     for n, x in zip(_input_names(case, reference), case))
+
+
+def _input_names(case: tuple, reference: Callable) -> list[str]:
+    """The reference's parameter names for a case's inputs ("input 3" past them)."""
     try:
         params = [p.name for p in inspect.signature(reference).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):
         params = []
-    names = params + [f"input {i + 1}" for i in range(len(params), len(case))]
-    return ", ".join(f"{n} {_short(x)}" if isinstance(x, torch.Tensor) else f"{n}={_short(x)}"
-                     for n, x in zip(names, case))
+    return params + [f"input {i + 1}" for i in range(len(params), len(case))]
 
 
 def _short(x: Any) -> str:
@@ -323,7 +404,9 @@ def _short(x: Any) -> str:
         return f"{list(x.shape)}{dtype}"
     if isinstance(x, (tuple, list)):
         inner = ", ".join(_short(v) for v in x[:4]) + (", …" if len(x) > 4 else "")
-        return f"({inner})" if isinstance(x, tuple) else f"[{inner}]"
+        if isinstance(x, list):
+            return f"[{inner}]"
+        return f"({inner},)" if len(x) == 1 else f"({inner})"
     if callable(x):
         return getattr(x, "__name__", "a function")
     text = repr(x) if isinstance(x, (bool, int, float, str, type(None))) else type(x).__name__
@@ -337,6 +420,8 @@ def _clone(case: tuple) -> tuple:
             return x.clone()
         if isinstance(x, (list, tuple)):        # e.g. a list of tensors
             return type(x)(copy(item) for item in x)
+        if isinstance(x, dict):                 # e.g. a caption's attributes
+            return {key: copy(value) for key, value in x.items()}
         return x
     return tuple(copy(x) for x in case)
 

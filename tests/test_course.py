@@ -271,3 +271,15 @@ def test_cli_build_reports_failures_and_builds_the_rest(tmp_path, monkeypatch, c
     assert "wrote notebooks/99_test.ipynb" in out
     assert "98_broken.py is not a jupytext py:percent file" in err and "failed: 98_broken" in err
     assert course.cli(parser.parse_args(["check"])) == 1
+
+
+def test_a_print_split_across_flushes_is_stored_as_one_output():
+    out = [nbformat.v4.new_output("stream", name="stdout", text="caption:"),
+           nbformat.v4.new_output("stream", name="stdout", text=" 'a red circle'\n"),
+           nbformat.v4.new_output("stream", name="stderr", text="warning\n"),
+           nbformat.v4.new_output("execute_result", data={"text/plain": "1"}),
+           nbformat.v4.new_output("stream", name="stdout", text="after\n")]
+    merged = course.merge_streams(out)
+    assert [(o["output_type"], o.get("name"), o.get("text")) for o in merged] == [
+        ("stream", "stdout", "caption: 'a red circle'\n"), ("stream", "stderr", "warning\n"),
+        ("execute_result", None, None), ("stream", "stdout", "after\n")]

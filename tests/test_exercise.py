@@ -308,3 +308,119 @@ def test_value_and_gradient_checks_the_gradient_and_sees_through_to_the_referenc
     again = exercise.run_check(
         exercise.value_and_gradient(tokenizer.straight_through_round), reference, [(z, w)])
     assert again.status == exercise.NOT_DONE and "package's reference" in again.message
+
+
+def doubles_W(x, W):
+    return W.mul_(2)[x] / 2                 # the right values, but W is changed
+
+
+def clears_x(x, W):
+    out = W[x]
+    x.zero_()                               # the right values, but x is changed
+    return out
+
+
+@pytest.mark.parametrize("edit, name", [(doubles_W, "W"), (clears_x, "x")])
+def test_an_answer_that_changes_its_inputs_fails_naming_them(edit, name):
+    result = exercise.run_check(edit, reference, CASES)
+    assert result.status == exercise.FAILED
+    assert f"it changed its input {name} in place (e.g. +=" in result.message
+    assert exercise.run_check(correct, reference, CASES).passed
+
+
+def test_edits_to_lists_and_dicts_inside_the_inputs_are_seen():
+    def pops(attrs):
+        return [obj.pop("motion") for obj in attrs]
+
+    cases = [([{"shape": "circle", "motion": "left"}],)]
+    result = exercise.run_check(pops, lambda attrs: [o["motion"] for o in attrs], cases)
+    assert "it changed its input attrs in place" in result.message
+    assert cases[0][0][0] == {"shape": "circle", "motion": "left"}   # the caller's intact
+
+
+def test_what_the_learners_code_writes_to_stderr_is_a_note_on_stdout(capsys):
+    import sys
+
+    def chatty(x, W):
+        print("debug", tuple(x.shape), file=sys.stderr)
+        return W[x]
+
+    exercise.check(chatty, reference, CASES, name="one_hot_embed")
+    out = capsys.readouterr()
+    assert out.err == ""      # nbgrader scores a test cell with stderr 0
+    assert "✓ one_hot_embed" in out.out
+    assert "note: your code wrote to stderr (shown here instead): debug (3,)" in out.out
+
+
+def test_a_not_implemented_error_from_torch_is_an_error_not_a_stub():
+    class Dense(torch.nn.Module):
+        def foward(self, x):          # the typo: nn.Module has no forward
+            return x
+
+    def uses_dense(x, W):
+        return Dense()(W[x])
+
+    result = exercise.run_check(uses_dense, reference, CASES)
+    assert result.status == exercise.FAILED
+    assert 'it raised NotImplementedError: Module [Dense] is missing the required "forward"' \
+        in result.message
+    assert exercise.run_check(stub, reference, CASES).status == exercise.NOT_DONE
+
+
+@pytest.mark.parametrize("got, fragment", [
+    (torch.tensor([1.5]), "should be a number but is a tensor of shape [1] (.item()"),
+    ("1.5", "should be a number but is a str"),
+    (True, "should be a number but is a bool"),
+])
+def test_a_number_output_must_be_one(got, fragment):
+    assert fragment in exercise.describe_difference(got, 1.5, 1e-6, 1e-6)
+
+
+def test_numbers_of_any_kind_and_0_dim_tensors_are_numbers():
+    import numpy as np
+
+    for got in (np.float32(1.5), torch.tensor(1.5), 1.5):
+        assert exercise.describe_difference(got, 1.5, 1e-6, 1e-6) is None
+
+
+def test_tuple_length_messages():
+    assert exercise.describe_difference((1.0,), (1.0, 2.0, 3.0), 0, 0) == \
+        "output should be a tuple of 3 values but has 1"
+    assert exercise.describe_difference(1.0, (1.0, 2.0), 0, 0) == \
+        "output should be a tuple of 2 values but is a float"
+
+
+@pytest.mark.parametrize("dtype, fragment", [
+    (torch.float16, "has dtype torch.float16, but expected torch.float32 (half precision"),
+    (torch.uint8, "has dtype torch.uint8, but expected torch.float32 (integers lose"),
+    (torch.float64, "(a constant made with numpy"),
+])
+def test_a_float_output_of_another_dtype_says_why_it_will_not_do(dtype, fragment):
+    message = exercise.describe_difference(torch.ones(2, dtype=dtype), torch.ones(2), 1e-3, 0)
+    assert fragment in message
+
+
+def test_a_gradient_check_reports_the_outputs_shape_not_its_own_error():
+    def flattened(z):
+        return (z + (torch.round(z) - z).detach()).flatten()
+
+    def rounded(z):
+        return z + (torch.round(z) - z).detach()
+
+    case = [(torch.randn(4, 3), torch.randn(4, 3))]
+    result = exercise.run_check(exercise.value_and_gradient(flattened),
+                                exercise.value_and_gradient(rounded), case)
+    assert "output[0] has shape (12,) but expected (4, 3)" in result.message
+    assert "raised" not in result.message
+
+    def no_return(z):
+        z + 1
+
+    result = exercise.run_check(exercise.value_and_gradient(no_return),
+                                exercise.value_and_gradient(rounded), case)
+    assert result.message.startswith("on test case 1, it returned None — did you forget")
+
+
+def test_a_one_item_tuple_input_is_shown_as_one():
+    assert exercise.describe_inputs((torch.ones(2), (5,)), lambda z, levels: z) == \
+        "z [2], levels=(5,)"
