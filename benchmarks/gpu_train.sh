@@ -45,7 +45,7 @@
 # evaluation.json,evaluation.md,ceiling.json}, $OUT/classic/binding.{md,json} (the binding
 # test, benchmarks/binding_test.py), $OUT/weights/<model>_<preset>.{pt,json,md}
 # (copy these into t2v_edu/weights/), $OUT/summary.{json,md}, $OUT/log.txt.
-# DEADLINE_SECONDS (0: none): stop everything this many seconds after the start, e.g. 570
+# DEADLINE_SECONDS (0: none): stop everything this many seconds after the start, e.g. 590
 # for a device call limited to 600 s; a TERM or INT signal does the same. What is done is
 # kept, and with PACK=1 packed: the weights already exported, else each run's model.pt as
 # <run>_model.pt (its .sha256 in the archive), so trained weights survive a late stop.
