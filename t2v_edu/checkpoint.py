@@ -86,14 +86,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 def save_checkpoint(path: str | os.PathLike, state: dict) -> str:
     """Save ``state`` (tensors, numbers, strings, lists, dicts) atomically.
 
-    Also writes ``<path>.sha256``; returns the digest.
+    Also writes ``<path>.sha256``; returns the digest. While the file is replaced, the
+    sidecar lists the new digest and the old one, so a kill between the two renames
+    leaves a pair that still verifies (``read_verified`` accepts any digest listed).
     """
     buffer = io.BytesIO()
     torch.save(state, buffer)
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
+    side = Path(f"{path}.sha256")
+    old = side.read_text(encoding="utf-8").split()[:1] if side.is_file() else []
+    atomic_write_text(side, "\n".join([digest, *old]) + "\n")
     atomic_write_bytes(path, data)
-    atomic_write_text(f"{path}.sha256", digest + "\n")
+    atomic_write_text(side, digest + "\n")
     return digest
 
 
@@ -116,10 +121,11 @@ def read_verified(path: str | os.PathLike,
         expected_sha256 = side.read_text(encoding="utf-8")
     blob = path.read_bytes()
     actual = hashlib.sha256(blob).hexdigest()
-    if actual != expected_sha256.strip().lower():
+    listed = expected_sha256.lower().split()   # two while save_checkpoint replaces a file
+    if actual not in listed:
         raise ValueError(f"checkpoint {path} has SHA-256 {actual[:16]}… but "
-                         f"{expected_sha256.strip()[:16]}… was expected: the file is corrupt "
-                         "or not the one that was shipped")
+                         f"{(listed or ['(none)'])[0][:16]}… was expected: the file is "
+                         "corrupt or not the one that was shipped")
     return blob, actual
 
 

@@ -257,6 +257,15 @@ def read_submission(path: str | os.PathLike, exercises: list[Exercise],
     return answers, "", ""
 
 
+def submission_digest(path: Path | None) -> str | None:
+    """SHA-256 of a submitted file (None when it is missing or unreadable): a record
+    holds it, so that a rerun grades a resubmission again."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() if path else None
+    except OSError:
+        return None
+
+
 def find_submissions(folder: str | os.PathLike, notebook: str) -> list[tuple[str, Path | None]]:
     """(student, path or None) for each student folder.
 
@@ -1025,21 +1034,24 @@ class Results:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         self.progress_dir.mkdir(parents=True, exist_ok=True)
         self.lock = threading.Lock()
-        if force:
-            for p in list(self.records_dir.glob("*.json")) + list(self.progress_dir.iterdir()):
+        if force:   # crash counts start again; records stay until each is regraded
+            for p in self.progress_dir.iterdir():
                 p.unlink()
         self.mine: dict[str, tuple[str, str]] = {}     # file -> (sha256, text)
         for p in self.records_dir.glob("*.json"):       # finished by earlier runs
             text = p.read_text(encoding="utf-8", errors="replace")
             self.mine[str(p)] = (hashlib.sha256(p.read_bytes()).hexdigest(), text)
 
-    def done(self, student: str) -> bool:
+    def done(self, student: str, submission_sha: str | None) -> bool:
+        """Graded already, against this source, and the submission is the one graded
+        (a resubmitted notebook is graded again)."""
         path = self.records_dir / f"{safe_name(student)}.json"
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        return record.get("source_sha256") == self.source_sha
+        return (record.get("source_sha256") == self.source_sha
+                and record.get("submission_sha256", "") == submission_sha)
 
     def start(self, student: str) -> int:
         """Mark a submission in progress; returns how many earlier runs stopped on it."""
@@ -1051,17 +1063,19 @@ class Results:
         self.write(path, str(count + 1))
         return count
 
-    def save(self, student: str, rows: list[Row]) -> None:
+    def save(self, student: str, rows: list[Row], submission_sha: str | None) -> None:
+        """Write the feedback, then the record (what marks the submission done)."""
         name = safe_name(student)
         text = json.dumps({"student": student, "notebook": self.notebook,
                            "source_sha256": self.source_sha,
+                           "submission_sha256": submission_sha,
                            "rows": [asdict(r) for r in rows]}, indent=1, sort_keys=True)
         with self.lock:
+            self.write(self.out / "feedback" / self.notebook / f"{name}.md",
+                       feedback_markdown(student, self.notebook, rows))
             path = self.records_dir / f"{name}.json"
             self.write(path, text)
             self.mine[str(path)] = (hashlib.sha256(text.encode()).hexdigest(), text)
-            self.write(self.out / "feedback" / self.notebook / f"{name}.md",
-                       feedback_markdown(student, self.notebook, rows))
             self.write_tables()
             try:
                 (self.progress_dir / name).unlink()
@@ -1175,7 +1189,8 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
                          f"{Path(submissions) / '<student>' / (name + '.ipynb')} or nbgrader's "
                          f"submitted/<student>/<assignment>/{name}.ipynb")
     results = Results(out, name, exercises, digests[str(source_path)], force)
-    todo = [(s, p) for s, p in found if force or not results.done(s)]
+    submitted = {s: submission_digest(p) for s, p in found}
+    todo = [(s, p) for s, p in found if force or not results.done(s, submitted[s])]
     skipped = len(found) - len(todo)
     if not todo:
         results.write_tables()      # from the records, in case a table was lost or locked
@@ -1204,7 +1219,7 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
                         "graded at the same time was); regrade it with --jobs 1")
                     for s in suspects for e in exercises]
             for s in suspects:
-                results.save(s, [r for r in rows if r.student == s])
+                results.save(s, [r for r in rows if r.student == s], submitted[s])
             if changed:
                 raise GradingError(f"grading stopped: {', '.join(changed)} changed while "
                                    f"grading {', '.join(suspects)}; restore the files "
@@ -1243,7 +1258,7 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
                     if not ref.kernel.alive():
                         ref.close()
                         ref = Reference(source_nb, exercises, workroot, limits, forbidden)
-                results.save(student, rows)
+                results.save(student, rows, submitted[student])
                 with state_lock:
                     in_flight.discard(student)
                 check_integrity(student)

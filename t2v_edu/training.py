@@ -486,6 +486,7 @@ class TrainConfig:
     from_stage: str | None = None     # with init_from: skip the stages before this one
     to_stage: str | None = None       # stop after this stage (None: train every stage)
     settings: tuple[str, ...] = ()    # NAME=VALUE preset fields to change (--set)
+    overwrite: bool = False           # train afresh into an ``out`` that holds a run
 
     def __post_init__(self):
         """Numbers that would train nothing, divide by zero or never stop are errors."""
@@ -637,6 +638,10 @@ def train(config: TrainConfig) -> TrainResult:
         opt_state = saved["optimizer"]
     if config.resume:  # killed before the first save too: its steps are re-run
         _truncate_log(out / "metrics.jsonl", position)
+    else:
+        _check_fresh_out(out, config.overwrite)
+        if dist_info.main:
+            (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run, a fresh log
     budget_s = None if config.time_budget is None else 60.0 * config.time_budget
     if dist_info.main:
         out.mkdir(parents=True, exist_ok=True)
@@ -810,12 +815,21 @@ def read_log(run_dir: str | os.PathLike, stage: str | None = None) -> list[dict]
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: pass the `out` folder of a "
                                 "training run (it holds model.pt and metrics.jsonl)")
-    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-               if line.strip()]
+    records = [record for _, record in _log_records(path)]
     stages = list(dict.fromkeys(r["stage"] for r in records))
     if stage is not None and stage not in stages:
         raise ValueError(f"{path} has no records of stage {stage!r}; it has {stages}")
     return [r for r in records if stage is None or r["stage"] == stage]
+
+
+def _check_fresh_out(out: Path, overwrite: bool) -> None:
+    """ValueError when ``out`` holds a run (its weights or its resumable state) that a
+    fresh run would replace, unless ``overwrite``."""
+    held = [name for name in ("train_state.pt", "model.pt") if (out / name).is_file()]
+    if held and not overwrite:
+        raise ValueError(f"{out} already holds a run ({', '.join(held)}): continue it with "
+                         "--resume, train into another --out, or pass --overwrite to "
+                         "replace it")
 
 
 def _append_log(path: Path, record: dict) -> None:
@@ -823,26 +837,30 @@ def _append_log(path: Path, record: dict) -> None:
         f.write(json.dumps(record) + "\n")
 
 
-def _truncate_log(path: Path, position: dict) -> None:
-    """Drop log lines written after the saved position (they will be re-run).
-
-    A last line cut short (the run was killed while appending it) is dropped too; an
-    unreadable line before the last is an error naming the file and the line.
-    """
-    if not path.is_file():
-        return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    keep = []
+def _log_records(path: Path) -> list[tuple[str, dict]]:
+    """(line, record) of each line of a ``metrics.jsonl``. A last line cut short (the
+    run was killed, or the disk filled, while appending it) is dropped; an unreadable
+    line before the last is an error naming the file and the line."""
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = []
     for number, line in enumerate(lines, start=1):
         try:
-            r = json.loads(line)
+            records.append((line, json.loads(line)))
         except json.JSONDecodeError as exc:
             if number == len(lines):
                 break  # half-written when the run was killed
             raise ValueError(f"{path}, line {number}, is not a JSON record ({exc.msg}); "
-                             "fix or delete that line, then resume again") from exc
-        if (r["stage_index"], r["step"]) <= (position["stage"], position["step"]):
-            keep.append(line)
+                             "fix or delete that line") from exc
+    return records
+
+
+def _truncate_log(path: Path, position: dict) -> None:
+    """Drop log lines written after the saved position (they will be re-run), and a
+    last line cut short (``_log_records``)."""
+    if not path.is_file():
+        return
+    keep = [line for line, r in _log_records(path)
+            if (r["stage_index"], r["step"]) <= (position["stage"], position["step"])]
     ckpt.atomic_write_text(path, "".join(k + "\n" for k in keep))
 
 
@@ -982,6 +1000,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop cleanly and save after this many minutes of training")
     parser.add_argument("--resume", action="store_true",
                         help="continue from OUT/train_state.pt if it exists")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train afresh into an OUT that holds a run, replacing it")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: best)")
     parser.add_argument("--save-every", type=int, default=200, help="steps between saves")
@@ -1012,7 +1032,7 @@ def cli(args: argparse.Namespace) -> int:
                          sample_every=args.sample_every, compile=args.compile,
                          progress=not args.no_progress, init_from=args.init_from,
                          from_stage=args.from_stage, to_stage=args.to_stage,
-                         settings=tuple(args.settings))
+                         settings=tuple(args.settings), overwrite=args.overwrite)
     result = train(config)
     if int(os.environ.get("RANK", "0")) == 0:
         m = result.meta

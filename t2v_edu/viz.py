@@ -136,7 +136,27 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
         for frame in frames:
             writer.send(np.ascontiguousarray(frame))
         writer.close()
+        _check_mp4(tmp, len(frames), path)
     return Path(path)
+
+
+def _check_mp4(tmp: Path, num_frames: int, path) -> None:
+    """RuntimeError unless the MP4 at ``tmp`` is on disk and reads back with all its
+    frames: ffmpeg's exit status is not checked by imageio-ffmpeg, so a full disk would
+    otherwise replace ``path`` with a file no player opens."""
+    import imageio_ffmpeg
+
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    try:
+        found, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp))
+    except (OSError, RuntimeError) as exc:
+        found, reason = 0, f": {exc}"
+    else:
+        reason = ""
+    if found != num_frames:
+        raise RuntimeError(f"ffmpeg wrote a broken MP4 ({found} of {num_frames} frames "
+                           f"read back{reason}); is the disk full? {path} is unchanged")
 
 
 def _shell():

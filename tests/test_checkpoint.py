@@ -28,6 +28,32 @@ def test_corrupt_file_is_refused(tmp_path):
         checkpoint.load_checkpoint(path)
 
 
+@pytest.mark.parametrize("dies_at", [2, 3])   # the data's write, the final sidecar's
+def test_a_save_killed_between_its_writes_leaves_a_pair_that_verifies(tmp_path, monkeypatch,
+                                                                      dies_at):
+    """The checkpoint and its .sha256 are two files; a kill between their renames must
+    not leave a good file that its sidecar calls corrupt (--resume would refuse it)."""
+    path = tmp_path / "train_state.pt"
+    checkpoint.save_checkpoint(path, {"step": torch.tensor(1)})
+    writes = []
+
+    def dies(fd):
+        writes.append(fd)
+        if len(writes) == dies_at:
+            raise OSError("killed")
+
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", dies)
+        with pytest.raises(OSError, match="killed"):
+            checkpoint.save_checkpoint(path, {"step": torch.tensor(2)})
+    expected = 1 if dies_at == 2 else 2                # the old file, or the new one
+    assert checkpoint.load_checkpoint(path)["step"] == expected
+    checkpoint.save_checkpoint(path, {"step": torch.tensor(3)})   # the next save tidies up
+    assert (tmp_path / "train_state.pt.sha256").read_text() == checkpoint.sha256_file(path) + "\n"
+    with pytest.raises(ValueError, match="corrupt"):    # a listed digest must still match
+        checkpoint.load_checkpoint(path, expected_sha256="0" * 64 + "\n" + "1" * 64)
+
+
 def test_missing_file_and_missing_digest(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         checkpoint.load_checkpoint(tmp_path / "nope.pt")

@@ -1,8 +1,10 @@
 """t2v-edu grade: a corpus of good and bad submissions, each with its expected status."""
 import contextlib
 import csv
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -182,6 +184,33 @@ def test_a_grader_crash_loses_no_finished_grade(graded, tmp_path):
     assert set(read_long(tmp_path / "out")) == {"correct", "blank"}
 
 
+def test_a_resubmission_is_graded_again_and_force_keeps_grades_until_regraded(graded,
+                                                                              tmp_path):
+    root, _, _, _ = graded
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    for kind in ("blank", "correct"):
+        (subs / kind).mkdir(parents=True)
+        shutil.copy(root / "submissions" / kind / f"{NAME}.ipynb", subs / kind)
+    grade = functools.partial(grading.grade, NAME, subs, out, jobs=1, limits=LIMITS,
+                              source=DEMO_SOURCE)
+    assert grade().graded == 2
+    assert {r["status"] for r in read_long(out)["blank"].values()} == {grading.NOT_DONE}
+    # blank hands in the finished notebook: a rerun grades it again, and only it
+    shutil.copy(root / "submissions" / "correct" / f"{NAME}.ipynb", subs / "blank")
+    summary = grade()
+    assert (summary.graded, summary.skipped) == (1, 1)
+    assert {r["status"] for r in read_long(out)["blank"].values()} == {grading.PASSED}
+    # --force stopped after its first submission: the other grade is still there
+
+    def stop(student, rows):
+        raise KeyboardInterrupt
+
+    with pytest.raises(grading.GradingError, match="KeyboardInterrupt"):
+        grade(force=True, progress=stop)
+    assert set(read_long(out)) == {"blank", "correct"}
+    assert len(list((out / "records" / NAME).glob("*.json"))) == 2
+
+
 def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path, capsys):
     """Windows: a CSV open in a spreadsheet cannot be replaced. The grade is still
     recorded, a warning names the file, and a rerun with nothing left to grade writes
@@ -203,7 +232,7 @@ def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path,
 
     results.write = locked
     results.save("late", [grading.Row("late", NAME, e.grade_id, 0.0, e.points,
-                                      grading.NOT_DONE, "") for e in exercises])
+                                      grading.NOT_DONE, "") for e in exercises], None)
     assert (out / "records" / NAME / "late.json").is_file()
     assert (out / "feedback" / NAME / "late.md").is_file()
     err = capsys.readouterr().err

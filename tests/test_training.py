@@ -102,6 +102,32 @@ def test_truncate_log_drops_a_half_written_last_line(tmp_path):
     assert [json.loads(line) for line in log.read_text().splitlines()] == records[:2]
 
 
+def test_read_log_skips_a_half_written_last_line(tmp_path):
+    records = [{"stage": "tokenizer", "stage_index": 0, "step": 1},
+               {"stage": "transformer", "stage_index": 1, "step": 1}]
+    (tmp_path / "metrics.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in records) + '{"stage": "trans')  # disk full
+    assert training.read_log(tmp_path) == records
+    assert training.read_log(tmp_path, "transformer") == records[1:]
+
+
+def test_a_fresh_run_does_not_replace_a_run_in_its_out_folder(tmp_path):
+    out = train(tiny(tmp_path / "run", steps=2)).out
+    weights = (out / "model.pt").read_bytes()
+    for resumable in (False, True):      # a finished run; one killed after a save
+        if resumable:
+            (out / "train_state.pt").write_bytes(b"state")
+        with pytest.raises(ValueError, match=r"run already holds a run \((train_state.pt, )?"
+                                             r"model.pt\): continue it with --resume, train "
+                                             r"into another --out, or pass --overwrite"):
+            train(tiny(out, steps=3))
+        assert (out / "model.pt").read_bytes() == weights
+    (out / "train_state.pt").unlink()
+    train(tiny(out, steps=3, log_every=1, overwrite=True))
+    # a fresh log: the earlier run's 2 steps per stage are not mixed with these 3
+    assert [r["step"] for r in training.read_log(out, "tokenizer")] == [1, 2, 3]
+
+
 def test_truncate_log_names_a_corrupt_line_in_the_middle(tmp_path):
     log = tmp_path / "metrics.jsonl"
     log.write_text('{"stage_index": 0, "step": 1}\n{"stage_ind\n{"stage_index": 0, "step": 2}\n')

@@ -108,6 +108,33 @@ def test_gif_and_mp4_get_the_usual_file_mode_and_leave_no_temporary(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.gif", "a.mp4"]
 
 
+def test_a_broken_mp4_does_not_replace_the_file_there(tmp_path, monkeypatch):
+    """imageio-ffmpeg does not check ffmpeg's exit status: a disk that fills up mid-write
+    leaves an MP4 no player opens, which must not replace a good one."""
+    import imageio_ffmpeg
+
+    videos, _ = moving_batch(1)
+    good = viz.save_mp4(videos, tmp_path / "out.mp4")
+    before = good.read_bytes()
+    real = imageio_ffmpeg.write_frames
+
+    def cut_short(path, *args, **kwargs):
+        writer = real(path, *args, **kwargs)
+        yield next(writer)                       # the primer: send(None)
+        for _ in range(3):                       # 3 of 8 frames, then ffmpeg dies
+            writer.send((yield))
+        writer.close()
+        while True:
+            yield
+
+    monkeypatch.setattr(imageio_ffmpeg, "write_frames", cut_short)
+    with pytest.raises(RuntimeError, match=r"ffmpeg wrote a broken MP4 \(3 of 8 frames read "
+                                           r"back\); is the disk full\? .*out.mp4 is unchanged"):
+        viz.save_mp4(videos, good)
+    assert good.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]   # no temporary left
+
+
 def test_pad_to_multiple():
     frames = np.ones((2, 17, 32, 3), np.uint8)
     out = viz.pad_to_multiple(frames)
