@@ -192,10 +192,14 @@ def main(argv: list[str] | None = None) -> int:
             atomic_write_text(run / "ceiling.md", evaluation.format_table(ceil))
             if result is not None:
                 result["reconstruction"] = ceil
-        paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
-        row = summarise(run, result)
-        if result is not None:
-            write_shipped_evaluation(paths["weights"], row["model"], result, device)
+        try:   # one run's broken files (a kill between two writes) must not stop the rest
+            paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
+            row = summarise(run, result)
+            if result is not None:
+                write_shipped_evaluation(paths["weights"], row["model"], result, device)
+        except Exception as exc:  # noqa: BLE001 - reported in the summary
+            problems.append(f"{name}: export failed: {type(exc).__name__}: {exc}")
+            continue
         if row["megabytes"] > MAX_MEGABYTES:
             problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
         rows.append(row)

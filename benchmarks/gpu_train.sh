@@ -67,6 +67,10 @@ EXTRA_SECONDS=${EXTRA_SECONDS:-120}
 EVAL_SECONDS=${EVAL_SECONDS:-300}
 PY=${PYTHON:-$(command -v python || command -v python3)}
 mkdir -p "$OUT"
+if [ -n "$(ls -A "$OUT")" ]; then   # its runs, weights and clean-up assume a fresh folder
+    echo "gpu_train.sh: OUT=$OUT is not empty; give a new or empty folder" >&2
+    exit 2
+fi
 LOG="$OUT/log.txt"
 log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 
@@ -76,7 +80,7 @@ log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$LOG"; }
 pack() {
     [ "${PACK:-0}" = 1 ] || return 0
     local keep run
-    keep=$(mktemp -d)
+    keep=$(mktemp -d "$OUT/.pack.XXXXXX")   # beside the results: a move, not a copy
     for run in "$OUT"/*/; do
         run=$(basename "$run")
         [ "$run" = weights ] && continue
@@ -84,7 +88,7 @@ pack() {
             mv "$OUT/$run/model.pt" "$keep/${run}_model.pt"
         fi
     done
-    tar -czf "$keep/results.tar.gz" -C "$OUT" --exclude='*.pt' .
+    tar -czf "$keep/results.tar.gz" -C "$OUT" --exclude='*.pt' --exclude="./${keep##*/}" .
     mv "$OUT"/weights/*.pt "$keep"/ 2>/dev/null
     rm -rf "${OUT:?}"/*
     mv "$keep"/* "$OUT"/

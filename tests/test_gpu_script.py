@@ -55,21 +55,34 @@ def run_as_typed(settings: dict[str, str], path: str | None = None
 
 @needs_bash
 def test_wrong_train_groups_stop_before_any_training(tmp_path):
-    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+    done = run_as_typed({"OUT": str(tmp_path / "a"), "T2V_DEVICE": "cpu", "PRESET": "cpu",
                          "TRAIN_GROUPS": "classic;modrn seed"})
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
     assert "model 'modrn' is unknown" in done.stdout
     assert "nothing trained" in done.stdout
-    assert not any(p.is_dir() for p in tmp_path.iterdir())   # no model folder made
-    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+    assert not any(p.is_dir() for p in (tmp_path / "a").iterdir())   # no model folder made
+    done = run_as_typed({"OUT": str(tmp_path / "b"), "T2V_DEVICE": "cpu", "PRESET": "cpu",
                          "TRAIN_GROUPS": "classic classic-two",
                          "SET_classic_two": "two_object_prob=0.6"})
     assert done.returncode == 2, done.stdout[-3000:] + done.stderr[-3000:]
     assert "classic-two: two_object_prob=0.6 needs a data spec with two objects" in done.stdout
-    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+    done = run_as_typed({"OUT": str(tmp_path / "c"), "T2V_DEVICE": "cpu", "PRESET": "cpu",
                          "TRAIN_GROUPS": "classic classic-two"})
     assert done.returncode == 2 and 'needs its settings, e.g. SET_classic_two=' in done.stdout
-    assert not any(p.is_dir() for p in tmp_path.iterdir())
+    assert not any(p.is_dir() for p in (tmp_path / "c").iterdir())
+
+
+@needs_bash
+def test_an_out_folder_in_use_is_refused(tmp_path):
+    """The script deletes resumable state and, with PACK=1, everything it does not pack:
+    an earlier call's results in OUT would be lost."""
+    (tmp_path / "classic").mkdir()
+    (tmp_path / "classic" / "train_state.pt").write_bytes(b"an earlier run")
+    done = run_as_typed({"OUT": str(tmp_path), "T2V_DEVICE": "cpu", "PRESET": "cpu",
+                         "MODELS": "classic", "PACK": "1"})
+    assert done.returncode == 2
+    assert f"OUT={tmp_path} is not empty; give a new or empty folder" in done.stderr
+    assert (tmp_path / "classic" / "train_state.pt").read_bytes() == b"an earlier run"
 
 
 @needs_bash
@@ -351,3 +364,22 @@ def test_missing_objects_prints_both_rows_and_they_add_up(capsys):
     assert [r[0] for r in rows] == ["first draw", "likeliest of 2"]
     for _, both, fewer, more, _ in rows:
         assert float(both) + float(fewer) + float(more) == pytest.approx(100, abs=0.2)
+
+
+def test_the_report_exports_the_other_runs_when_one_is_broken(tmp_path):
+    """A run killed between two of its writes (model.pt without model.json) is a
+    problem in the summary; the runs beside it are still exported."""
+    out = tmp_path / "out"
+    training.train(training.TrainConfig(model="classic", preset="tiny", out=str(out / "good"),
+                                        steps=1, progress=False, sample_every=0))
+    (out / "broken").mkdir()
+    shutil.copy(out / "good" / "model.pt", out / "broken")
+    shutil.copy(out / "good" / "model.pt.sha256", out / "broken")   # but no model.json
+    report = subprocess.run([sys.executable, "benchmarks/gpu_report.py", str(out), "--preset",
+                             "tiny", "--ceiling-videos", "2"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert report.returncode == 1, report.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert [row["run"] for row in summary["models"]] == ["good"]
+    assert any(p.startswith("broken: export failed:") for p in summary["problems"])
+    assert (out / "weights" / "good_tiny.pt").is_file()
