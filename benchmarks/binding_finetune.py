@@ -27,6 +27,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from t2v_edu import data, evaluation, generation, setup, t2v, training  # noqa: E402
+from t2v_edu.checkpoint import atomic_write_text  # noqa: E402
 
 
 def binding(model, num_captions: int) -> dict:
@@ -82,7 +83,7 @@ def main(argv=None) -> int:
                   after=binding(model, args.captions))
     print(result, flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=1), encoding="utf-8")
+        atomic_write_text(args.out, json.dumps(result, indent=1))
     return 0
 
 

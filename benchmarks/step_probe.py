@@ -31,6 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from t2v_edu import pick_device, setup, training  # noqa: E402
+from t2v_edu.checkpoint import atomic_write_text  # noqa: E402
 
 
 def sync_sites(step_fn, device: torch.device) -> collections.Counter:
@@ -125,7 +126,7 @@ def main(argv=None) -> int:
                   f"{row['cpu_ms_per_step']} | {row['videos_per_s']} | {syncs} | {where} |",
                   flush=True)
     if args.out:
-        Path(args.out).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        atomic_write_text(args.out, json.dumps(rows, indent=1))
     return 0
 
 

@@ -42,12 +42,14 @@ def train_and_save(spec: str, out: Path, seed: int, steps: int | None, num_eval:
     seconds = time.perf_counter() - start
     path, card_path = judges.judge_paths(spec, out)
     cfg = judges.JUDGE_CONFIGS[spec]
-    digest = save_checkpoint(path, {"spec": spec, "config": asdict(cfg), "seed": seed,
-                                    "model": net.state_dict()})
     net = net.cpu()
     judge = judges.LearnedJudge(net, spec)
     real = evaluate_real(spec, ("test", "heldout"), num_videos=num_eval, seed=0,
                          judges={"oracle": judges.OracleJudge(spec), "learned": judge})
+    # saved after the minutes of evaluation, just before its card: the shipped judge
+    # and its card's digest are never out of step for longer than two renames
+    digest = save_checkpoint(path, {"spec": spec, "config": asdict(cfg), "seed": seed,
+                                    "model": net.state_dict()})
     card = {
         "name": f"judge_{spec}",
         "what": "learned judge: per-colour presence, shape and motion of video objects",
