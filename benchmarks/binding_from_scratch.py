@@ -34,6 +34,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from t2v_edu import data, evaluation, setup, t2v, training  # noqa: E402
+from t2v_edu.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint  # noqa: E402
 from t2v_edu.judges import OracleJudge, VideoFormat  # noqa: E402
 
 SPEC = data.DataSpec(shapes=data.ALL_SHAPES, colors=("red", "blue", "green", "yellow"),
@@ -92,7 +93,7 @@ def rescore(paths: list[str], num_videos: int) -> None:
     for path in map(Path, paths):
         result = json.loads(path.read_text(encoding="utf-8"))
         model = build(result)
-        model.load_state_dict(torch.load(path.with_suffix(".pt"), weights_only=True))
+        model.load_state_dict(load_checkpoint(path.with_suffix(".pt"))["state_dict"])
         print(json.dumps({"run": path.stem, **{split: generated(model, split, num_videos)
                                                for split in ("test", "heldout")}}), flush=True)
 
@@ -173,17 +174,21 @@ def main(argv=None) -> int:
     stages = t2v.stages(model, preset)         # tokenizer, [caption,] transformer
     tokenizer_stage, transformer_stage = stages[0], stages[-1]
     path = Path(args.tokenizer)
+    made_for = {"tokenizer_steps": args.tokenizer_steps, "hidden": list(preset.hidden)}
     if path.exists():
-        model.tokenizer.load_state_dict(torch.load(path, weights_only=True))
+        saved = load_checkpoint(path)
+        if saved["made_for"] != made_for:
+            raise SystemExit(f"{path} holds a tokenizer trained for {saved['made_for']}, not "
+                             f"{made_for}: pass another --tokenizer path")
+        model.tokenizer.load_state_dict(saved["state_dict"])
     else:
         start = time.time()
         losses, _ = train_stage(tokenizer_stage, args.tokenizer_steps, videos_of, first=9 * 10**8,
                              batch_size=preset.tokenizer_batch)
         print(f"tokenizer: {len(losses)} steps in {time.time() - start:.0f} s, "
               f"last MSE {sum(losses[-50:]) / 50:.5f}", flush=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.tokenizer.state_dict(), path.with_suffix(".tmp"))
-        path.with_suffix(".tmp").replace(path)
+        save_checkpoint(path, {"made_for": made_for,
+                               "state_dict": model.tokenizer.state_dict()})
     if args.parse_steps:   # the package's caption stage (t2v.stages)
         start = time.time()
         _, metrics = train_stage(stages[1], args.parse_steps, videos_of, first=8 * 10**8,
@@ -213,10 +218,9 @@ def main(argv=None) -> int:
                                     for split in ("test", "heldout")}
     print(result["final"], flush=True)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=1), encoding="utf-8")
-        torch.save(model.state_dict(), out.with_suffix(".pt"))
+        out = Path(args.out)   # the weights first: --rescore reads a JSON's .pt beside it
+        save_checkpoint(out.with_suffix(".pt"), {"state_dict": model.state_dict()})
+        atomic_write_text(out, json.dumps(result, indent=1))
     return 0
 
 

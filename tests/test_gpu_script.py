@@ -278,6 +278,13 @@ def test_binding_from_scratch_runs_at_its_smallest(tmp_path):
     assert run.returncode == 0, run.stderr
     again = json.loads(run.stdout.splitlines()[-1])
     assert again["run"] == "b" and again["test"] == sampled
+    # the cached tokenizer is for 2 steps: asking for more does not silently reuse it
+    more = list(args)
+    more[more.index("--tokenizer-steps") + 1] = "3"
+    run = subprocess.run(more + ["--out", str(tmp_path / "c.json")],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "holds a tokenizer trained for {'tokenizer_steps': 2" \
+        in run.stderr
 
 
 def test_tokenizer_errors_lists_what_the_oracle_gets_wrong():
