@@ -1,6 +1,7 @@
 """t2v_edu.doctor(): the installation report."""
 import argparse
 import os
+import shutil
 import sys
 from importlib import metadata
 
@@ -57,10 +58,26 @@ def test_read_only_folder_is_reported(tmp_path):
     assert not result["ok"] and "cannot write" in result["advice"]
 
 
-def test_writable_folder_and_disk(tmp_path):
+def test_writable_folder_and_disk(tmp_path, monkeypatch):
     assert checkup.check_writable(tmp_path) == {"ok": True, "value": "yes", "advice": ""}
     assert list(tmp_path.iterdir()) == []  # the probe file is gone
     assert checkup.check_disk(tmp_path)["value"].endswith("GB free")
+    usage = shutil.disk_usage(tmp_path)
+    for free, ok in ((0.5e9, False), (50e9, True)):
+        monkeypatch.setattr(checkup.shutil, "disk_usage",
+                            lambda folder, free=free: usage._replace(free=int(free)))
+        result = checkup.check_disk(tmp_path)
+        assert (result["ok"], result["value"]) == (ok, f"{free / 1e9:.1f} GB free")
+        assert ("free at least 1 GB" in result["advice"]) == (not ok)
+
+
+def test_a_folder_that_cannot_be_written_is_reported_even_as_root(tmp_path):
+    """Permission bits do not stop root (CI runs as root): a path under a regular file
+    cannot be written by anyone."""
+    (tmp_path / "file").write_text("x")
+    result = checkup.check_writable(tmp_path / "file")
+    assert not result["ok"] and result["value"] == "no"
+    assert "cannot write in the current folder" in result["advice"]
 
 
 def test_report_shows_advice_under_failures():

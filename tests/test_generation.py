@@ -54,6 +54,9 @@ def test_generate_from_a_checkpoint(tiny_checkpoint):
     gen = generation.load_generator("classic", tiny_checkpoint, device="cpu")
     assert not gen.is_fallback and (gen.num_frames, gen.size) == (4, 16)
     assert not torch.equal(gen(caps, seed=1), v1)
+    # each video is its own caption's: the second changes with the second caption only
+    same = generation.generate(caps[:1] * 3, seed=0, checkpoint=tiny_checkpoint, device="cpu")
+    assert torch.equal(same[0], v1[0]) and not torch.equal(same[1], v1[1])
 
 
 def test_corrupt_checkpoint_is_refused(tiny_checkpoint, tmp_path):
@@ -154,6 +157,11 @@ def test_the_shipped_default_is_the_gpu_model_with_its_vocabulary():
 def test_caption_to_gif_for_the_demo_widget(no_weights):
     gif, message = generation.caption_to_gif("a red circle moves left", seed=2)
     assert gif[:6] == b"GIF89a" and "seed 2" in message
+    # the video of that caption and seed, not a blank or another caption's
+    video = generation.generate(["a red circle moves left"], seed=2)
+    assert video.amax() > 0.5
+    assert gif == viz.gif_bytes(video, fps=4, scale=4)
+    assert gif != generation.caption_to_gif("a blue square moves up", seed=2)[0]
     gif, message = generation.caption_to_gif("a purple circle moves left")
     assert gif is None and "unknown word 'purple'" in message
 

@@ -139,6 +139,8 @@ def test_bag_of_embeddings_classifier_learns(vocab):
     caps, labels = text.caption_dataset("train")
     enc = text.BagOfEmbeddings(len(vocab), 16)
     model = text.CaptionClassifier(enc, enc.out_dim)
+    untrained = text.attribute_accuracy(model, vocab, caps, labels)
+    assert untrained["all"] < 0.2 and untrained["shape"] < 0.7   # the accuracy is measured
     losses = text.train_caption_classifier(model, vocab, caps, labels, steps=150, lr=1e-2, seed=0)
     assert losses[-1] < 0.3 * losses[0]
     acc = text.attribute_accuracy(model, vocab, caps, labels)

@@ -161,6 +161,17 @@ def test_tubelets_code_two_frames_per_token():
     codes = tok.encode(video)
     assert codes.shape == (2, 3, 4, 4)
     assert tok.decode(codes).shape == video.shape
+    # token t holds frames 2t and 2t + 1, both: its input channels are their pixels
+    tubelets = tok._frames(video)                                    # [2 * 3, 6, 16, 16]
+    assert torch.equal(tubelets[4, :3], video[1, 2]) and torch.equal(tubelets[4, 3:], video[1, 3])
+    # and the second frame of a tubelet changes that token's latents, not the others'
+    later = video.clone()
+    later[1, 3] = 1 - later[1, 3]
+    with torch.no_grad():
+        moved = (tok.quantize(later) != tok.quantize(video)).flatten(2).any(-1)  # [2, 3]
+        raw = (tok.encoder(tok._frames(later)) - tok.encoder(tubelets)).abs().flatten(1)
+    assert raw.amax(1).nonzero().flatten().tolist() == [4]
+    assert not moved[0].any() and not moved[1, [0, 2]].any()
     with pytest.raises(ValueError, match="tubelets of 2 frames"):
         tok.encode(torch.rand(1, 5, 3, 16, 16))
 
