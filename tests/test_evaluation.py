@@ -221,6 +221,9 @@ def test_evaluate_data_generator_and_ceiling():
         s = result["splits"][split]
         assert s["oracle"]["joint"] == 1.0 and s["learned"]["joint"] >= 0.98
         assert s["identity"] >= 0.99
+        # the control: the same videos scored against shuffled captions are near chance
+        for judge in ("shuffled_oracle", "shuffled_learned"):
+            assert s[judge]["joint"] < 0.1 and s[judge]["color"] < 0.5, (split, judge, s[judge])
     # FVD-lite: two real samples are far closer than real and damaged videos
     real_videos = judges.real_videos("cpu", "test", 128, seed=0)[0]
     feats = ev.real_features(ev.load_judges("cpu"), "cpu", "test", 128, seed=1)
