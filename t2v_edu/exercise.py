@@ -275,9 +275,14 @@ def _raised_inside_torch(student: Callable, exc: NotImplementedError) -> bool:
     """True when torch raised ``exc`` inside the learner's own code (a module without
     ``forward``, an operation a dtype lacks): an error to show, not a stub."""
     code = getattr(_unwrapped(student), "__code__", None)
-    frames = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    frames = _traceback_codes(exc)
     return (code in frames and os.path.abspath(frames[-1].co_filename).startswith(
         os.path.dirname(os.path.abspath(torch.__file__))))
+
+
+def _traceback_codes(exc: BaseException) -> list:
+    """The code objects of ``exc``'s traceback, outermost first."""
+    return [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
 
 
 def stderr_notes(text: str) -> list[str]:
@@ -319,7 +324,7 @@ def _raising_helper(student: Callable, exc: BaseException) -> str | None:
     """The name of the function that raised ``exc`` when it is not ``student`` itself;
     None when it is, or when that cannot be told (a grader's proxy, a lambda, a library)."""
     code = getattr(_unwrapped(student), "__code__", None)
-    frames = [frame.f_code for frame, _ in traceback.walk_tb(exc.__traceback__)]
+    frames = _traceback_codes(exc)
     if code is None or code.co_name == "<lambda>" or code not in frames:
         return None
     last = frames[-1]
