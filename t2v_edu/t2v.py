@@ -107,9 +107,9 @@ class Preset:
     num_heads: int = 4
     plan_slots: int = 0              # > 0: first sample where each named object starts (a
                                      # cell of the code grid; up to this many objects), then
-                                     # the codes: "plan, then draw" (README: missing objects)
+                                     # the codes: "plan, then draw" (benchmarks/results/)
     plan_weight: float = 1.0         # of the plan's mean cross-entropy in the loss, against
-                                     # the codes' mean (README: missing objects)
+                                     # the codes' mean (benchmarks/results/README.md)
     digit_codes: bool = True         # embed and predict codes digit by digit (measured on
                                      # this preset: held-out joint 42 -> 69 %, test 80 -> 89 %)
     transformer_steps: int = 3000    # a smaller model taking more steps learns more in
@@ -160,17 +160,18 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "cpu": Preset(),
     # gpu: 60 % two-object captions in training, not the data's 30 % (measured on CPU, 2
-    # seeds: sampled two-object videos bind 61 -> 79-81 %, one-object unchanged; README)
+    # seeds: sampled two-object videos bind 61 -> 79-81 %, one-object unchanged;
+    # benchmarks/results/README.md)
     # gpu batches of 128: the first H100 run (batch 64) used ~5 of ~800 TFLOP/s, its steps
     # bound by kernel launches, so a bigger batch costs about the same time per step
     # (measured at 128, alone on the H100: 3668 videos/s, 15 TFLOP/s, the GPU ~40 % busy)
     # gpu tokenizer: the absolute error (L1), not MSE (measured on CPU, 1500 steps of 32, 2
     # seeds: the oracle's errors on reconstructed two-object videos 97-105 -> 50-58 of 512;
-    # benchmarks/tokenizer_loss.py, README; not yet on an H100)
+    # benchmarks/tokenizer_loss.py, benchmarks/results; not yet on an H100)
     # gpu plan: 2 slots, weighted 0.3 (measured on CPU at the gpu grid's 8 x 8, 2-3 seeds
     # each: two-object test videos missing an object 21-24 % with no plan, 4-13 % at 0.3,
     # 2-10 % at 1; two-object joint 26 %, 32-36 %, 28-34 %; one-object joint, held out,
-    # 61-69 %, 70-77 %, 66-69 %; README: missing objects)
+    # 61-69 %, 70-77 %, 66-69 %; benchmarks/results/README.md)
     "gpu": Preset(data_spec="gpu", num_frames=16, size=64, work_size=64,
                   hidden=(32, 64, 128), levels=(8, 6, 5, 5), frames_per_token=4,
                   tokenizer_steps=50_000, tokenizer_lr=2e-3, tokenizer_frames=2,

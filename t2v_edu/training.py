@@ -373,7 +373,7 @@ def data_workers(device: torch.device, dist_info: Distributed,
 
     One worker prepares about 2,200-2,700 gpu-preset videos/s on a slow 2-core machine
     (``benchmarks/data_speed.py --prepare``); the three workers of the first H100 runs
-    likely held the tokenizer stage to about 6,000 videos/s (README, GPU section).
+    likely held the tokenizer stage to about 6,000 videos/s (benchmarks/results/README.md).
     """
     if device.type != "cuda":
         return 0
