@@ -232,6 +232,36 @@ def test_drawn_objects_move_the_way_the_caption_says():
         assert expected, (obj, dx.item(), dy.item(), grow.item())
 
 
+def test_grow_and_shrink_change_the_area_the_right_way():
+    """The gpu spec's size motions (the cpu spec has no "shrink")."""
+    for seed in range(4):
+        for motion, wanted in (("grow", lambda ratio: ratio > 1.5),
+                               ("shrink", lambda ratio: ratio < 0.67)):
+            video = data.render([{"shape": "circle", "color": "red", "motion": motion}],
+                                num_frames=16, size=64, seed=seed, spec="gpu")
+            area = (video.amax(1) > 0.25).float().sum((1, 2))        # [T]
+            assert wanted(area[-1] / area[0]), (motion, seed, area[0].item(), area[-1].item())
+
+
+# Where each shape is drawn and where not, at offsets (dx, dy) from its centre in units
+# of its radius (y points down): the square fills its corners, the triangle (apex up)
+# its lower corners only, the diamond reaches further up than the circle.
+SHAPE_PROBES = [(0.0, -1.1), (0.8, 0.8), (0.8, -0.8), (0.95, 0.0)]
+SHAPE_SIGNATURES = {"circle": [0, 0, 0, 1], "square": [0, 1, 1, 0],
+                    "triangle": [0, 1, 0, 0], "diamond": [1, 0, 0, 1]}
+
+
+@pytest.mark.parametrize("shape", data.ALL_SHAPES)
+def test_each_shape_is_drawn_as_its_name_says(shape):
+    size, r = 128, 0.3
+    geometry = [{"x": 0.5, "y": 0.5, "radius": r, "travel": 0.0}]
+    frame = data.render([{"shape": shape, "color": "yellow", "motion": "still"}],
+                        num_frames=2, size=size, geometry=geometry, spec="gpu")[0].amax(0)
+    lit = [int(frame[int((0.5 + dy * r) * size), int((0.5 + dx * r) * size)] > 0.5)
+           for dx, dy in SHAPE_PROBES]
+    assert lit == SHAPE_SIGNATURES[shape]
+
+
 def test_dataloader_collate():
     ds = data.MovingShapes("val", length=10)
     loader = DataLoader(ds, batch_size=4, collate_fn=data.collate)

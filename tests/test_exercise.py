@@ -424,3 +424,14 @@ def test_a_gradient_check_reports_the_outputs_shape_not_its_own_error():
 def test_a_one_item_tuple_input_is_shown_as_one():
     assert exercise.describe_inputs((torch.ones(2), (5,)), lambda z, levels: z) == \
         "z [2], levels=(5,)"
+
+
+def test_every_case_is_compared_not_only_the_first():
+    """An answer right on the first case and wrong on a later one fails, naming it."""
+    def right_for_three_ids(x, W):
+        return W[x] if len(x) == 3 else W[x] * 2
+
+    cases = CASES + [(torch.tensor([1, 0]), CASES[0][1])]
+    result = exercise.run_check(right_for_three_ids, reference, cases)
+    assert result.status == exercise.FAILED and result.message.startswith("on test case 2,")
+    assert exercise.run_check(correct, reference, cases).passed

@@ -249,6 +249,43 @@ def test_nll_is_the_summed_cross_entropy_of_the_codes(model):
     assert not torch.allclose(model.nll(videos[:1], ["a yellow square grows"]), nll[:1])
 
 
+def test_the_logits_of_code_n_see_only_the_codes_before_it(model):
+    """Teacher forcing shifts the codes by one (the start token first): the logits at
+    position n read codes 0..n-1, never code n itself (that would leak the label)."""
+    torch.manual_seed(6)
+    caps = ["a red circle moves left", "a blue square rises"]
+    codes = torch.randint(0, model.tokenizer.num_codes, (2, model.video.length))
+    n = 3
+    changed = codes.clone()
+    changed[:, n] = (codes[:, n] + 1) % model.tokenizer.num_codes
+    with torch.no_grad():
+        before, after = model.code_logits(codes, caps), model.code_logits(changed, caps)
+    torch.testing.assert_close(after[:, :n + 1], before[:, :n + 1])
+    assert not torch.allclose(after[:, n + 1], before[:, n + 1])
+
+
+def test_sampling_uses_guidance_and_temperature(model):
+    """At temperature 0 the first code is the argmax of the guided logits,
+    uncond + g (cond - uncond), computed here from teacher forcing's first position."""
+    caps = ["a red circle moves left", "a blue square rises", "a green triangle falls",
+            "a yellow circle grows"]
+    codes = torch.zeros(4, model.video.length, dtype=torch.long)
+    with torch.no_grad():
+        cond = model.code_logits(codes, caps)[:, 0]
+        uncond = model.code_logits(codes, caps, drop=torch.ones(4, dtype=torch.bool))[:, 0]
+        for g in (1.0, 3.0):
+            sampled = model.sample_codes(caps, torch.Generator().manual_seed(0), guidance=g,
+                                         temperature=0.0).flatten(1)[:, 0]
+            expected = t2v.guided_logits(cond, uncond, g).argmax(-1)
+            assert torch.equal(sampled, expected), g
+        # here the guided and the swapped (cond for uncond) choices differ, so a sampler
+        # that swapped them would fail above
+        assert not torch.equal(expected, t2v.guided_logits(uncond, cond, 3.0).argmax(-1))
+        warm = [model.sample_codes(caps, torch.Generator().manual_seed(0), temperature=t)
+                for t in (0.0, 5.0)]
+    assert not torch.equal(*warm)                     # the temperature is used
+
+
 def test_caption_segments_reach_the_text_encoder():
     from dataclasses import replace
 

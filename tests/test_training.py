@@ -102,6 +102,23 @@ def test_truncate_log_drops_a_half_written_last_line(tmp_path):
     assert [json.loads(line) for line in log.read_text().splitlines()] == records[:2]
 
 
+def test_each_step_runs_at_the_scheduled_learning_rate(tmp_path, monkeypatch):
+    """The optimizer's lr at each step is the schedule's (warm-up, cosine), the one the
+    log records; not the stage's base lr throughout."""
+    seen = []
+    real_step = training.train_step
+
+    def recording(stage, optimizer, *args, **kwargs):
+        seen.append((stage.name, optimizer.param_groups[0]["lr"]))
+        return real_step(stage, optimizer, *args, **kwargs)
+
+    monkeypatch.setattr(training, "train_step", recording)
+    out = train(tiny(tmp_path / "lr", steps=6, log_every=1)).out
+    assert seen == [(r["stage"], r["lr"]) for r in training.read_log(out)]
+    transformer = [lr for name, lr in seen if name == "transformer"]
+    assert len(set(transformer)) == 6 and max(transformer) <= t2v.PRESETS["tiny"].transformer_lr
+
+
 def test_read_log_skips_a_half_written_last_line(tmp_path):
     records = [{"stage": "tokenizer", "stage_index": 0, "step": 1},
                {"stage": "transformer", "stage_index": 1, "step": 1}]
