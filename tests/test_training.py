@@ -308,6 +308,30 @@ def test_ddp_two_processes_gloo(tmp_path):
     training.load_model(tmp_path / "ddp" / "model.pt")
 
 
+def _average_in_two_processes(rank: int, rendezvous: str, results: str) -> None:
+    """One of two gloo processes: gradients rank + 1 and 10 * (rank + 1), averaged."""
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=f"file://{rendezvous}", rank=rank,
+                            world_size=2)
+    params = [torch.nn.Parameter(torch.zeros(3)), torch.nn.Parameter(torch.zeros(2, 2))]
+    params[0].grad = torch.full((3,), rank + 1.0)
+    params[1].grad = torch.full((2, 2), 10.0 * (rank + 1))
+    training.average_gradients(params, training.Distributed(rank=rank, world=2))
+    torch.save([p.grad for p in params], f"{results}.{rank}")
+    dist.destroy_process_group()
+
+
+def test_average_gradients_gives_every_process_the_mean(tmp_path):
+    """What DDP does: after the all-reduce each process holds the mean gradient."""
+    torch.multiprocessing.spawn(_average_in_two_processes, nprocs=2,
+                                args=(str(tmp_path / "rendezvous"), str(tmp_path / "grads")))
+    for rank in (0, 1):
+        first, second = torch.load(tmp_path / f"grads.{rank}", weights_only=True)
+        assert torch.equal(first, torch.full((3,), 1.5))
+        assert torch.equal(second, torch.full((2, 2), 15.0))
+
+
 def test_batch_source_workers_give_the_same_batches():
     preset = t2v.PRESETS["tiny"]
     plain = training.BatchSource(preset, 0, torch.device("cpu"), training.Distributed(), 0)
