@@ -95,6 +95,16 @@ def test_sample_times_in_unit_interval_and_seeded():
         assert abs(a.mean().item() - 0.5) < 0.05
 
 
+def test_sample_times_are_torch_draws_from_the_same_seed():
+    """uniform is torch.rand, logit_normal is sigmoid(torch.randn), draw for draw."""
+    def seed():
+        return torch.Generator().manual_seed(7)
+
+    assert torch.equal(flow.sample_times(50, "uniform", seed()), torch.rand(50, generator=seed()))
+    assert torch.equal(flow.sample_times(50, "logit_normal", seed()),
+                       torch.sigmoid(torch.randn(50, generator=seed())))
+
+
 def test_patchify_round_trip_and_layout():
     z = torch.randn(2, 4, 3, 6, 6)
     tokens = flow.patchify(z, patch=2, frame_patch=2)
@@ -125,6 +135,15 @@ def test_velocity_network_shapes(tiny_model):
     assert v.shape == x.shape
     with pytest.raises(ValueError, match="must be"):
         tiny_model.velocity(x[:, :2], torch.tensor([0.3, 0.9]), text)
+
+
+def test_velocity_depends_on_the_flow_time(tiny_model):
+    """The same x_t and caption at t = 0.2 and t = 0.8 give different velocities."""
+    x = torch.randn(2, *tiny_model.latent_shape, generator=torch.Generator().manual_seed(0))
+    text = tiny_model.encode_text(CAPTIONS)
+    early = tiny_model.velocity(x, torch.full((2,), 0.2), text)
+    late = tiny_model.velocity(x, torch.full((2,), 0.8), text)
+    assert not torch.allclose(early, late, atol=1e-4)
 
 
 def test_untrained_network_predicts_zero_velocity():
@@ -166,6 +185,55 @@ def test_guidance_one_equals_the_conditional_velocity(tiny_model):
     assert torch.allclose(got, expected, atol=1e-6)
     guided = tiny_model.sample_latents(CAPTIONS, guidance=3.0, noise=noise)
     assert not torch.allclose(guided, expected, atol=1e-3)
+
+
+def test_sampler_guidance_is_euler_on_the_guided_velocity(tiny_model):
+    """sample_latents(guidance=3) = Euler on v_uncond + 3 (v_cond - v_uncond)."""
+    B, steps = len(CAPTIONS), 3
+    noise = torch.randn(B, *tiny_model.latent_shape, generator=torch.Generator().manual_seed(1))
+    cond = tiny_model.encode_text(CAPTIONS)
+    uncond = tiny_model.encode_text(CAPTIONS, torch.ones(B, dtype=torch.bool))
+
+    def guided(z, s):
+        return flow.guided_velocity(tiny_model.velocity(z, s, cond),
+                                    tiny_model.velocity(z, s, uncond), 3.0)
+
+    expected = flow.euler_sample(guided, noise, steps)
+    got = tiny_model.sample_latents(CAPTIONS, guidance=3.0, steps=steps, noise=noise)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=1e-4)
+
+
+def test_flow_loss_is_flow_matching_with_caption_dropout():
+    """flow_loss = mean ||v(x_t, t, caption or empty) - (eps - x_0)||^2, recomputed from
+    the same global RNG draws: the dropout mask, then t, then eps."""
+    from dataclasses import replace
+
+    from t2v_edu import data
+
+    torch.manual_seed(0)
+    model = flow.build("tiny").eval()
+    torch.nn.init.normal_(model.flow.head.weight, std=0.1)   # the caption must matter
+    model.preset = replace(model.preset, caption_dropout=0.5)
+    model.latent_ready.fill_(True)                           # keep the identity latent stats
+    videos, captions, _ = data.MovingShapes("train", num_frames=4, size=16, length=6,
+                                            spec="cpu").get_batch(range(6))
+    B = len(captions)
+    torch.manual_seed(0)
+    loss, _ = model.flow_loss(videos, captions)
+
+    torch.manual_seed(0)
+    drop = torch.rand(B) < 0.5
+    t = flow.sample_times(B, model.preset.time_sampling)
+    x0 = model.encode(videos)
+    noise = torch.randn(x0.shape)
+    assert drop.any() and not drop.all()                    # some captions dropped, not all
+
+    def expected(text):
+        v = model.velocity(flow.interpolate(x0, noise, t), t, text)
+        return F.mse_loss(v, noise - x0)
+
+    torch.testing.assert_close(loss, expected(model.encode_text(captions, drop)))
+    assert not torch.allclose(loss, expected(model.encode_text(captions)))   # dropout matters
 
 
 def test_training_steps_lower_the_flow_loss():

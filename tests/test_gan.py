@@ -186,6 +186,32 @@ def test_train_gan_is_deterministic_and_records_history():
                       conditions=gan.attribute_condition(labels))
 
 
+def test_train_gan_first_step_updates_both_players_and_logs_the_d_loss():
+    """The first logged d_loss is BCE(D(real), 1) + BCE(D(G(z)), 0) on the first batch
+    (drawn as train_gan draws it: fixed z, batch indices, z), and both G and D move."""
+    import copy
+
+    frames, _ = gan.load_frames(num_videos=8, size=16)
+    torch.manual_seed(0)
+    G, D = gan.DCGANGenerator(latent_dim=4, size=16, width=4), gan.DCGANDiscriminator(16, 4)
+    G0, D0 = copy.deepcopy(G).train(), copy.deepcopy(D).train()
+    history = gan.train_gan(G, D, frames, steps=2, batch_size=4, num_snapshots=2, seed=5)
+
+    rng = torch.Generator().manual_seed(5)
+    gan.sample_noise(2, 4, rng)                                   # the snapshots' fixed z
+    real = frames[torch.randint(len(frames), (4,), generator=rng)]
+    fake = G0(gan.sample_noise(4, 4, rng))
+    with torch.no_grad():
+        real_logits, fake_logits = D0(real), D0(fake)
+    expected = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+                + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    assert history["d_loss"][0] == pytest.approx(expected.item(), rel=1e-5)
+    def moved(a, b):
+        return any(not torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+    assert moved(G, G0) and moved(D, D0)
+
+
 def test_classifier_learns_colour_quickly_and_accuracy_counts():
     torch.manual_seed(0)
     frames, labels = gan.load_frames(num_videos=64, size=16)

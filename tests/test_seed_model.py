@@ -265,6 +265,43 @@ def test_gan_losses_route_each_gradient_to_its_own_player(tiny_preset, monkeypat
                for p in model.generator.parameters())
 
 
+def test_gan_losses_match_their_formula(tiny_preset):
+    """Recompute L_D and L_G from the model's parts with the same random draws:
+    L_D = BCE(f(real, c), 1) + BCE(f(fake, c), 0) + m BCE(f(real, wrong c), 0),
+    L_G = a BCE(f(fake, c), 1) + r mean (x_hat - x)^2 + b KL(q(z | x) || N(0, I))."""
+    from dataclasses import replace
+
+    import torch.nn.functional as F
+
+    p = replace(tiny_preset, adv_weight=0.5, recon_weight=2.0, kl_weight=0.3,
+                mismatch_weight=0.7)                   # every term visible in the sum
+    torch.manual_seed(0)
+    model = seed_model.build(p)
+    videos, captions, _ = data.MovingShapes("train", num_frames=4, size=16, length=4
+                                            ).get_batch(range(4))
+    loss, metrics = seed_model.gan_losses(model, videos, captions,
+                                          torch.Generator().manual_seed(2))
+
+    g = torch.Generator().manual_seed(2)                # the same draws, in the same order
+    ids, lengths = model.encode(captions)
+    mu, logvar = model.encoder(videos[:2])
+    z = torch.cat([mu + (logvar / 2).exp() * torch.randn(mu.shape, generator=g),
+                   torch.randn(2, p.noise_dim, generator=g)])
+    wrong = seed_model.mismatched(4, g)
+    fake = model.generator(ids, lengths, z)
+    D = model.discriminator
+    bce = F.binary_cross_entropy_with_logits
+    real, fake_logits, mis = D(videos, ids), D(fake, ids), D(videos, ids[wrong])
+    loss_d = (bce(real, torch.ones_like(real)) + bce(fake_logits, torch.zeros_like(fake_logits))
+              + p.mismatch_weight * bce(mis, torch.zeros_like(mis)))
+    kl = 0.5 * (mu ** 2 + logvar.exp() - logvar - 1).sum(1).mean()
+    loss_g = (p.adv_weight * bce(fake_logits, torch.ones_like(fake_logits))
+              + p.recon_weight * F.mse_loss(fake[:2], videos[:2]) + p.kl_weight * kl)
+    torch.testing.assert_close(metrics["loss_d"], loss_d.detach())
+    torch.testing.assert_close(metrics["kl"], kl.detach())
+    torch.testing.assert_close(loss, loss_d + loss_g)
+
+
 def test_gan_losses_need_an_even_batch(tiny_preset):
     model = seed_model.build(tiny_preset)
     with pytest.raises(ValueError, match="even batch of at least 4"):
