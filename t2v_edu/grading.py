@@ -105,6 +105,7 @@ USE_ZYGOTE = True         # fork student kernels from a process with torch impor
                           # (on Linux only: see fork_is_safe)
 MB = 1 << 20
 START_TRIES = 3           # starts of a kernel that exits at once, before "kernel died"
+REFERENCE_STARTS = 2      # starts of the reference kernel whose grader fails to boot
 
 
 @dataclass(frozen=True)
@@ -706,9 +707,16 @@ class Reference:
     def __init__(self, source_nb, exercises: list[Exercise], workdir: Path, limits: Limits,
                  extra_forbidden: dict[str, list[str]] | None = None):
         self.exercises = {e.grade_id: e for e in exercises}
-        self.kernel = Kernel(workdir, "reference", memory_mb=max(limits.memory_mb, 4000),
-                             output_mb=1000, disk_mb=4096)
-        self._warm_up(source_nb, limits, extra_forbidden or {})
+        for attempt in range(REFERENCE_STARTS):   # a kernel that died while starting
+            self.kernel = Kernel(workdir, "reference", memory_mb=max(limits.memory_mb, 4000),
+                                 output_mb=1000, disk_mb=4096)
+            try:
+                self._warm_up(source_nb, limits, extra_forbidden or {})
+                break
+            except GradingError:
+                self.kernel.close()
+                if attempt == REFERENCE_STARTS - 1:
+                    raise
         modules = {p.rsplit(".", 1)[0] for p in self.all_forbidden()}
         modules |= {"torch", "numpy", "t2v_edu", "t2v_edu.exercise", "matplotlib.pyplot"}
         self.zygote = Zygote(sorted(modules), workdir) if USE_ZYGOTE else None
@@ -720,8 +728,11 @@ class Reference:
 
     def _warm_up(self, source_nb, limits: Limits, extra: dict[str, list[str]]) -> None:
         k = self.kernel
-        if k.run(BOOT + "__t2v_grader__.record_checks()", 120).status != "ok":
-            raise GradingError("the reference kernel could not start the grader")
+        reply = k.run(BOOT + "__t2v_grader__.record_checks()", 120)
+        if reply.status != "ok":
+            why = ": ".join(x for x in (reply.ename, reply.evalue) if x) or "no reason"
+            raise GradingError(f"the reference kernel could not start the grader "
+                               f"({reply.status}, {_clean(why)})")
         for cell in source_nb.cells:
             if cell.cell_type != "code":
                 continue

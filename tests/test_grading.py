@@ -247,6 +247,35 @@ def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path,
     assert len(wide) == 1 + len(read_long(out)), "the rerun did not rebuild the wide table"
 
 
+def test_a_reference_kernel_that_fails_to_boot_is_started_again(tmp_path, monkeypatch):
+    """A kernel can die while starting (another process took its port): the grader
+    starts the reference kernel once more; a second failure is an error that says why."""
+    source = course.load_source(DEMO_SOURCE)
+    exercises = grading.exercises_of(source)
+    real_run, boots = grading.Kernel.run, []
+
+    def first_boot_dies(kernel, code, *args, **kwargs):
+        if code.startswith(grading.BOOT) and len(boots) < fail_boots:
+            boots.append(kernel)
+            kernel.kill("died")
+        return real_run(kernel, code, *args, **kwargs)
+
+    monkeypatch.setattr(grading.Kernel, "run", first_boot_dies)
+    fail_boots = 1
+    ref = grading.Reference(source, exercises, tmp_path, LIMITS)
+    try:
+        assert len(boots) == 1 and ref.kernel is not boots[0]
+        assert ref.kernel.run("1 + 1", 30).status == "ok"       # the second one works
+    finally:
+        ref.close()
+    boots.clear()
+    fail_boots = 2
+    with pytest.raises(grading.GradingError, match=r"could not start the grader \(stopped, "
+                                                   r"died\)"):
+        grading.Reference(source, exercises, tmp_path, LIMITS)
+    assert len(boots) == 2 and not any(kernel.alive() for kernel in boots)
+
+
 @contextlib.contextmanager
 def student_kernel(folder: Path, zygote=None):
     """A grader's student kernel working in ``folder``, closed afterwards."""
