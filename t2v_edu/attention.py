@@ -299,6 +299,9 @@ class TransformerBlock(nn.Module):
         return (x, weights) if return_weights else x
 
 
+TEXT_HEADS = 4   # the attention heads of the course's caption encoders (06, 07)
+
+
 class TextTransformer(nn.Module):
     """Caption encoder: token embedding * sqrt(E) + sinusoidal positions -> blocks ->
     LayerNorm.

@@ -40,8 +40,8 @@ SHOW_WHOLE = 64        # int/bool outputs up to this many entries are shown in f
 MAX_NOTES = 3          # warnings reported per check
 # a NotImplementedError raised in these folders comes from a library or from a grader's
 # proxy (grading_kernel.Remote), never from a learner's stub
-LIBRARY_DIRS = (os.path.dirname(os.path.abspath(__file__)),
-                os.path.dirname(os.path.abspath(torch.__file__)))
+TORCH_DIR = os.path.dirname(os.path.abspath(torch.__file__))
+LIBRARY_DIRS = (os.path.dirname(os.path.abspath(__file__)), TORCH_DIR)
 
 
 @dataclass
@@ -276,8 +276,7 @@ def _raised_inside_torch(student: Callable, exc: NotImplementedError) -> bool:
     ``forward``, an operation a dtype lacks): an error to show, not a stub."""
     code = getattr(_unwrapped(student), "__code__", None)
     frames = _traceback_codes(exc)
-    return (code in frames and os.path.abspath(frames[-1].co_filename).startswith(
-        os.path.dirname(os.path.abspath(torch.__file__))))
+    return code in frames and os.path.abspath(frames[-1].co_filename).startswith(TORCH_DIR)
 
 
 def _traceback_codes(exc: BaseException) -> list:

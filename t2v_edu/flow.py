@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .attention import TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
+from .attention import TEXT_HEADS, TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
 from .t2v import guided_logits
 from .text import Vocab, caption_batch
 from .training import Stage, check_divides, check_fields, lookup_preset
@@ -61,6 +61,8 @@ TIME_SAMPLINGS = ("logit_normal", "uniform")   # how sample_times draws t
 @dataclass(frozen=True)
 class Preset:
     """Sizes and training settings of the modern model (data, not branches)."""
+
+    TEXT_HEADS: ClassVar[int] = TEXT_HEADS   # the caption encoder's attention heads
 
     data_spec: str = "cpu"            # t2v_edu.data spec: which shapes, colours, motions
     num_frames: int = 8
@@ -109,6 +111,8 @@ class Preset:
                      shares=("caption_dropout", "vae_share"))
         check_divides(self, "num_frames", "frame_patch", "a token covers that many frames")
         check_divides(self, "embed_dim", "num_heads", "each head takes an equal slice")
+        if self.text_layers:
+            check_divides(self, "text_dim", "TEXT_HEADS", "the caption encoder's heads")
         if self.time_sampling not in TIME_SAMPLINGS:
             raise ValueError(f"time_sampling {self.time_sampling!r} is unknown; use one of "
                              f"{TIME_SAMPLINGS}")
@@ -406,7 +410,8 @@ class LatentFlow(nn.Module):
                             latent_channels=preset.latent_channels, hidden=tuple(preset.vae_hidden))
         C, h, w = self.vae.latent_shape
         self.latent_shape = (preset.num_frames, C, h, w)
-        self.text = TextTransformer(len(self.vocab), preset.text_dim, num_heads=4,
+        self.text = TextTransformer(len(self.vocab), preset.text_dim,
+                                    num_heads=preset.TEXT_HEADS,
                                     num_layers=preset.text_layers, max_len=48)
         self.flow = VideoFlowTransformer(self.latent_shape, preset.patch, preset.frame_patch,
                                          preset.embed_dim, preset.num_layers, preset.num_heads,

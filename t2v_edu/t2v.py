@@ -51,7 +51,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .attention import TextTransformer, TransformerBlock, causal_mask, padding_mask
+from .attention import TEXT_HEADS, TextTransformer, TransformerBlock, causal_mask, padding_mask
 from .judges import color_masks
 from .text import PARSE_VALUES, Vocab, caption_batch, parse_targets, segment_ids
 from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
@@ -74,7 +74,7 @@ class Preset:
     # what a checkpoint saved before a field existed implies (read by
     # training.preset_from_dict): earlier models predicted whole codes
     LEGACY: ClassVar[dict] = {"digit_codes": False}
-    TEXT_HEADS: ClassVar[int] = 4    # the caption encoder's attention heads
+    TEXT_HEADS: ClassVar[int] = TEXT_HEADS   # the caption encoder's attention heads
 
     data_spec: str = "cpu"           # t2v_edu.data spec: which shapes, colours, motions
     num_frames: int = 8

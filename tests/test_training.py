@@ -543,6 +543,7 @@ def test_apply_settings_names_what_is_wrong(item, message):
     (t2v, "text_dim=30", "text_dim=30 is not divisible by TEXT_HEADS=4"),
     (t2v, "storage_dtype=int8", r"storage_dtype='int8' is unknown; use one of \('float32'"),
     (flow, "frame_patch=3", "num_frames=16 is not divisible by frame_patch=3"),
+    (flow, "text_dim=30", "text_dim=30 is not divisible by TEXT_HEADS=4"),
     (flow, "vae_share=2.0", "vae_share=2.0 does not work: it must be between 0 and 1"),
     (flow, "guidance_sweep=(1.0, -2.0)", "guidance_sweep=.* it must be >= 0"),
     (flow, "time_sampling=cosine", "time_sampling 'cosine' is unknown; use one of "),
