@@ -268,7 +268,9 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict):
         return (isinstance(b, dict) and a.keys() == b.keys()
                 and all(_same(a[key], b[key]) for key in a))
-    return True   # numbers, strings, generators, modules: not compared
+    if isinstance(a, (numbers.Number, str, bytes)) or a is None:   # e.g. in a dict
+        return type(a) is type(b) and bool(a == b or (a != a and b != b))
+    return True   # generators, modules: not compared
 
 
 def _raised_inside_torch(student: Callable, exc: NotImplementedError) -> bool:

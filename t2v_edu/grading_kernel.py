@@ -43,6 +43,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .exercise import _clone, _same
+
 REQUEST, RESPONSE = "req-{:06d}.pkl", "resp-{:06d}.pt"
 CALLBACK_REQUEST, CALLBACK_RESPONSE = "cb-req-{:06d}.pt", "cb-resp-{:06d}.pt"
 STOP = "stop"          # written by the grader: the student kernel's serve() returns
@@ -153,7 +155,9 @@ def _answer(request: dict) -> dict:
         target = _resolve(request["target"])
         op = request["op"]
         caught: list = []
+        changed: list = []
         if op in ("call", "vjp"):
+            before = _clone(tuple(request["args"])) if op == "call" else ()
             _active[0] = frozenset(request.get("forbidden", ()))
             try:
                 with warnings.catch_warnings(record=True) as caught:
@@ -162,17 +166,27 @@ def _answer(request: dict) -> dict:
                              else _vjp(target, request))
             finally:
                 _active[0] = frozenset()
+            changed = _changed_args(before, request["args"])
         elif op == "getattr":
             value = getattr(target, request["name"])
         else:  # "value"
             value = target
         return {"ok": True, **_pack(value), "delegated": list(_tripped),
+                "changed": changed,
                 "warnings": [[w.category.__name__, str(w.message)[:MAX_MESSAGE]]
                              for w in caught[:MAX_WARNINGS]]}
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - the student's code may raise anything
         return _error(exc, delegated=list(_tripped))
+
+
+def _changed_args(before: tuple, after) -> list:
+    """[index, new value] of each input the call edited in place (x += 1, list.pop),
+    sent back so that the reference kernel's copy of the inputs shows the same edit
+    and the check can tell the learner (see exercise._changed_inputs)."""
+    return [[i, _detached(a)] for i, (b, a) in enumerate(zip(before, after))
+            if not _same(b, a) and _is_data(a)]
 
 
 def _error(exc: BaseException, message: str | None = None, delegated: list | None = None
@@ -364,6 +378,25 @@ class RemoteFunction(torch.autograd.Function):
         return (None, None, *out)
 
 
+def _mirror(target: Any, value: Any) -> None:
+    """Make ``target`` (an input of the reference kernel) hold ``value`` (the same input
+    after the student's call edited it in the student kernel), in place."""
+    if isinstance(target, torch.Tensor) and isinstance(value, torch.Tensor):
+        with torch.no_grad():
+            if target.shape == value.shape and target.dtype == value.dtype:
+                target.copy_(value)
+            else:
+                target.data = value
+    elif type(target) is list and type(value) is list:
+        target[:] = value
+    elif type(target) is dict and type(value) is dict:
+        target.clear()
+        target.update(value)
+    elif type(target) is tuple and type(value) is tuple and len(target) == len(value):
+        for t, v in zip(target, value):
+            _mirror(t, v)
+
+
 def _warning_category(name: str) -> type:
     """The built-in warning class of that name (UserWarning for any other name)."""
     category = getattr(builtins, name, None)
@@ -426,6 +459,7 @@ class Link:
 
     def request(self, request: dict):
         request["forbidden"] = self.forbidden
+        inputs = request.get("args", ())    # the caller's own objects, before _by_reference
         for key in ("args", "kwargs"):
             if key in request:
                 request[key] = self._by_reference(request[key])
@@ -466,6 +500,10 @@ class Link:
             if response.get("not_implemented"):
                 raise NotImplementedError(message)
             raise _remote_error(str(response.get("error", "Exception")))(message)
+        for item in list(response.get("changed") or []):
+            if isinstance(item, (list, tuple)) and len(item) == 2 \
+                    and type(item[0]) is int and 0 <= item[0] < len(inputs):
+                _mirror(inputs[item[0]], item[1])
         if "handle" in response:
             return Remote(self, ("handle", int(response["handle"])),
                           str(response.get("type", "object")))

@@ -175,6 +175,8 @@ def build_corpus(out: str | Path, source: str | Path = DEMO_SOURCE,
                  "    @classmethod\n"
                  "    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
                  "        return True\n")
+        # an input edited in place: the student kernel's edit must reach the check
+        save("in_place", solved((c, body(c, "x.pow_(2)\nreturn x.mean()"))), {c: F})
         save("fake_tensor", solved(
             (c, trick + body(c, "return torch.zeros(()).as_subclass(Liar)"))), {c: F})
     if spy_file:

@@ -337,6 +337,16 @@ def test_edits_to_lists_and_dicts_inside_the_inputs_are_seen():
     assert "it changed its input attrs in place" in result.message
     assert cases[0][0][0] == {"shape": "circle", "motion": "left"}   # the caller's intact
 
+    def renames(attrs):                     # a value replaced, no key added or removed
+        attrs[0]["motion"] = "right"
+        return ["left"]
+
+    result = exercise.run_check(renames, lambda attrs: [o["motion"] for o in attrs], cases)
+    assert "it changed its input attrs in place" in result.message
+    nan = [{"size": float("nan"), "n": 1}]  # nan stays nan: not an edit
+    assert exercise._same(nan, exercise._clone((nan,))[0])
+    assert not exercise._same([{"n": 1}], [{"n": 1.0}]) and not exercise._same([2], [3])
+
 
 def test_what_the_learners_code_writes_to_stderr_is_a_note_on_stdout(capsys):
     import sys

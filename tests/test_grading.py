@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import torch
 import pytest
 
 from t2v_edu import course, grading
@@ -97,6 +98,9 @@ def test_feedback_explains_without_revealing_hidden_tests(graded):
     warns = (root / "out" / "feedback" / NAME / "warns.md").read_text()
     assert "note: your code warned: FutureWarning: an answer that warns" in warns
     assert "warned" not in (root / "out" / "feedback" / NAME / "correct.md").read_text()
+    # an input edited in the student kernel is seen by the check in the reference kernel
+    in_place = read_long(root / "out")["in_place"]["mean_square"]["message"]
+    assert "it changed its input x in place" in in_place, in_place
 
 
 def test_hidden_tests_never_reach_the_student_kernel(graded):
@@ -499,3 +503,29 @@ def test_csv_cells_cannot_become_spreadsheet_formulas():
     text = grading.long_csv([row])
     assert "'=HYPERLINK(1)" in text and "'+1 bad" in text
     assert grading.safe_name("../etc") != "../etc" and "/" not in grading.safe_name("a/b")
+
+
+def test_in_place_edits_in_the_student_kernel_are_made_to_the_reference_copy():
+    from t2v_edu import grading_kernel as gk
+    x, ids, attrs, pair = torch.arange(3.0), [1, 2, 3], {"shape": "circle"}, (torch.ones(2),)
+    inputs = (x, ids, attrs, pair, torch.zeros(2), 5)
+    sent = gk._clone(inputs)                                  # the student kernel's copy
+
+    def edits(x, ids, attrs, pair, flat, n):
+        x.add_(1)
+        ids.pop()
+        attrs["shape"] = "square"
+        pair[0].mul_(2)
+        flat.unsqueeze_(0)                                    # a new shape
+        return n
+
+    before = gk._clone(sent)
+    edits(*sent)
+    changed = gk._changed_args(before, sent)
+    assert [i for i, _ in changed] == [0, 1, 2, 3, 4]         # the number is not an edit
+    for i, value in changed:
+        gk._mirror(inputs[i], value)
+    assert torch.equal(x, torch.tensor([1.0, 2.0, 3.0])) and inputs[0] is x
+    assert ids == [1, 2] and attrs == {"shape": "square"}
+    assert torch.equal(pair[0], torch.full((2,), 2.0)) and inputs[4].shape == (1, 2)
+    assert gk._changed_args(gk._clone(inputs), inputs) == []  # nothing edited: nothing sent
