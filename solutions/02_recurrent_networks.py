@@ -252,8 +252,9 @@ for temperature in [0.5, 1.0, 2.0]:
 # Backpropagating from step $T$ to step $t$ multiplies one Jacobian per step:
 #
 # $$ \frac{\partial h_T}{\partial h_t} = \prod_{s=t+1}^{T}
-#    \operatorname{diag}\!\left(1 - h_s^2\right) W_{hh}. $$
+#    \operatorname{diag}\!\left(1 - h_s^2\right) W_{hh}, $$
 #
+# with the factor of $s = T$ on the left (matrices do not commute).
 # When the factors have norm below 1 the product shrinks exponentially with the lag
 # $T - t$; above 1 it can explode (Bengio, Simard & Frasconi, 1994). A tanh RNN then
 # struggles to learn dependencies more than a few steps long. We measure how much

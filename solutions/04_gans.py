@@ -25,7 +25,8 @@
 # **Prerequisites** notebook 00 (the data set), PyTorch modules and optimisers,
 # binary cross-entropy.
 #
-# **CPU run time** about 2–3 minutes on a 2-core laptop with the `cpu` preset.
+# **CPU run time** about 2 minutes on a 2-core laptop with the `cpu` preset (1:44
+# measured on an idle machine; up to 3 on a slower or busier one).
 # **Exercises** 3 (`discriminator_loss`, `generator_loss`, `diversity`).
 
 # %%

@@ -26,7 +26,8 @@
 #
 # **Prerequisites** notebook 04 (GANs), Gaussian distributions, expectations.
 #
-# **CPU run time** about 2–3 minutes on a 2-core laptop with the `cpu` preset.
+# **CPU run time** about 2 minutes on a 2-core laptop with the `cpu` preset (1:33
+# measured on an idle machine; up to 3 on a slower or busier one).
 # **Exercises** 3 (`reparameterize`, `kl_divergence`, `vae_loss`).
 
 # %%

@@ -128,7 +128,9 @@ plt.show()
 # The encoder maps a clip of `frames_per_token` frames (stacked in the channels) to a
 # grid of $d$-dimensional vectors $z$. Finite scalar quantisation (FSQ, Mentzer et
 # al. 2023) rounds **each channel** to a few levels: channel $i$ is squashed into
-# $[-\tfrac{L_i-1}{2}, \tfrac{L_i-1}{2}]$ and rounded, so with levels
+# $[-\tfrac{L_i-1}{2}, \tfrac{L_i-1}{2}]$ and rounded (for an even $L_i$ the range is
+# shifted by $\tfrac12$ so that it holds $L_i$ integers: $-4, \dots, 3$ for
+# $L_i = 8$), so with levels
 # $(L_1,\dots,L_d)$ a grid cell takes one of $\prod_i L_i$ values: its **code**. VQ-VAE
 # learns a codebook instead and needs extra losses to keep it in use; FSQ's codebook
 # is a fixed grid, so it cannot collapse as long as the encoder's outputs are
@@ -519,8 +521,9 @@ exercise.assert_matches(filter_logits, t2v.filter_logits, hidden, name="filter_l
 #
 # `t2v-edu train --model classic` runs both stages; here the same loop, called from
 # Python with the `cpu` preset (`gpu` on a GPU: bigger, 16 frames of 64×64, two
-# objects). The step counts are the preset's, with a time budget as a safety net on
-# a slow machine.
+# objects). Training stops at the preset's step counts or after `P.notebook_minutes`
+# (2.5 minutes, shared between the two stages), whichever comes first: on most CPUs the
+# time limit ends the transformer stage.
 
 # %% tags=["nbval-ignore-output"]
 run_dir = Path(tempfile.mkdtemp(prefix="classic_run_"))
@@ -696,7 +699,8 @@ else:
 
 # %% [markdown]
 # Compare it with the ceiling: the same judges score the tokenizer's reconstructions of
-# real videos at 97 % joint (oracle), so the tokenizer is not what holds the model back.
+# real videos at 97 % joint (oracle), but only 90 % on two-object captions: the tokenizer
+# is not the main limit, though it caps what the model can reach on two objects.
 # The last rows split the captions by how many objects they name: one-object captions are
 # nearly solved, two-object ones are not yet.
 #
@@ -755,10 +759,10 @@ else:
 # plan first, one token per named object for the cell where it starts, then the codes
 # (`Preset.plan_slots`, $p(\text{plan} \mid x)\,\prod_n p(c_n \mid c_{<n},
 # \text{plan}, x)$). In a CPU experiment on the `gpu` preset's 8 × 8 grid it cut the
-# two-object videos that lose an object from 21–24 % to 3–10 %. Where an object starts is
-# mostly chance, so the plan's cross-entropy stays high; at full weight in the loss it
-# cost accuracy on held-out captions, at 0.3 (`Preset.plan_weight`) it did not, and it
-# still kept most objects. The shipped model was trained before the plan. Below are four
+# two-object videos that lose an object from 21–24 % to 3–10 % at full weight in the loss.
+# Where an object starts is mostly chance, so the plan's cross-entropy stays high; at full
+# weight it cost accuracy on held-out captions, at 0.3 (`Preset.plan_weight`) it did not,
+# and it still cut the lost objects to 4–13 %. The shipped model was trained before the plan. Below are four
 # of the shipped model's videos, from captions that use words the `cpu` data lacks
 # (sampling on a CPU takes a few seconds). The third one names two objects: count what it
 # gets right.

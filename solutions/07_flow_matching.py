@@ -78,8 +78,10 @@ P = flow.PRESETS[cfg.preset]
 # know which $(x_0, \varepsilon)$ pair produced $x_t$, so we regress it on the
 # velocity of the line through the point:
 #
-# $$\mathcal L(\theta) = \mathbb E_{x_0, \varepsilon, t}\,
-#   \big\| v_\theta(x_t, t, c) - (\varepsilon - x_0) \big\|^2 .$$
+# $$\mathcal L(\theta) = \mathbb E_{x_0, \varepsilon, t}\, \frac1D
+#   \big\| v_\theta(x_t, t, c) - (\varepsilon - x_0) \big\|^2 ,$$
+#
+# where $D$ is the number of entries of a latent video $x_0$: the mean squared error.
 #
 # Training draws $t = \sigma(u)$ with $u \sim \mathcal N(0, 1)$ (logit-normal, Esser
 # et al. 2024), so more of the training lands near $t = \tfrac12$, where the velocity
@@ -294,7 +296,7 @@ plt.show()
 # hold about 400 VAE + 1400 flow steps, its loss ends near 0.35 and its joint accuracy
 # lands around 55–75 %. A machine half as fast (the one that built the outputs stored
 # here fitted about 300 + 770 steps) stops well short of that: colour right, shape
-# and motion often wrong.
+# often wrong and motion sometimes.
 
 # %%
 model = flow.build(P)
@@ -430,7 +432,8 @@ display(Markdown(evaluation.format_table(live)))
 #
 # We sweep the guidance scale $g$ and measure joint accuracy on test captions and the
 # spread of the start positions over seeds (diversity; real videos' spread is the
-# dashed line). Colour is right at every scale, so the plot shows shape and motion.
+# dashed line). Colour is the attribute learned first (near 100 % in the table above),
+# so the plot shows shape and motion.
 
 # %% tags=["nbval-ignore-output"]
 scales = P.guidance_sweep

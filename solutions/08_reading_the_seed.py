@@ -524,6 +524,12 @@ print(f"sample spread: generated {seed_model.sample_spread(samples):.3f}, "
       f"real {seed_model.sample_spread(renders):.3f}")
 
 # %% [markdown]
+# After about a minute of training the live model usually shows both symptoms: its
+# frames change and its samples differ several times less than real videos do. It has
+# not collapsed for good; it has not trained long enough. The longer-trained weights
+# below tell the two apart.
+
+# %% [markdown]
 # ### 3.1 The shipped weights, and the comparison table
 # A short live run shows the training works; the weights shipped with the package
 # were trained with the same code and preset, for longer: `t2v-edu train --model seed
@@ -583,8 +589,8 @@ display(Markdown(errata.as_markdown()))
 #
 # - **run it**: a code listing that has never run cannot have printed its results;
 # - **open the source**: a title, an author list or an arXiv number takes seconds to
-#   check, and an arXiv number next to the one cited (1212.5701 for 1212.5700) is a
-#   classic sign of an invented reference.
+#   check. Reference 5's number, 1212.5700, does not lead to a paper of that title, and
+#   no paper of that title could be found under any number: an invented reference.
 
 # %% [markdown]
 # ## 5. Ethics made concrete: can we tell generated videos from real ones?
@@ -659,8 +665,9 @@ for name in fakes:
 # %% [markdown]
 # ### 5.2 A learned detector
 # A small 3-D convolutional network (space-time kernels) trained with binary
-# cross-entropy, real = 1. First trained on the seed model's videos only, then on
-# all the generators together; scored, like the threshold, on the held-out halves.
+# cross-entropy, real = 1. First trained on one generator's videos only (the first
+# in `fakes`: the seed model's with the `cpu` preset), then on all the generators
+# together; scored, like the threshold, on the held-out halves.
 
 # %% tags=["nbval-ignore-output"]
 det_config = detector.DetectorConfig(steps=t2v_edu.budget(150), batch_size=32, width=8)
@@ -681,8 +688,8 @@ for name, videos in fakes.items():
 # has to discover its cues, and a few CPU seconds of training find weaker ones.
 # And the network trained on the seed model alone does much worse on the
 # generators it never saw, close to chance in our runs. Trained on all of them, it
-# catches some far more often (the modern model's videos, in our runs), at a small
-# cost on the seed model; the classic model's videos, the closest to real ones,
+# catches some far more often (the modern model's videos, in our runs), at a cost of
+# a few points on the seed model; the classic model's videos, the closest to real ones,
 # stayed near chance for this small network and its few seconds of training.
 #
 # ### 5.3 What this does and does not mean for real deepfakes

@@ -42,11 +42,11 @@ def palette_directions(spec: str | data.DataSpec = "cpu") -> Tensor:
 
 
 def palette_residual(videos: Tensor, spec: str | data.DataSpec = "cpu") -> Tensor:
-    """Mean distance of each video's pixels to the rays black -> palette colour: [B].
+    """r(x) = min_k |x - max(0, x.u_k) u_k|, averaged over each video's pixels: [B].
 
-    For a pixel x and a unit colour direction u, the distance to the ray from black
-    along u is |x - max(0, x.u) u|; the pixel's residual is the smallest over the
-    colours, r(x) = min_k |x - max(0, x.u_k) u_k|. Real videos of the data set score
+    The distance of a pixel x to the ray from black along the unit colour direction u
+    is |x - max(0, x.u) u|; r(x) is the smallest over the palette's colours u_k: how far
+    the pixel is from every colour the data can draw. Real videos of the data set score
     ~0 (floating-point rounding, and where two objects overlap).
     """
     videos = _check_videos(videos)

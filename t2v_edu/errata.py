@@ -68,9 +68,10 @@ ERRATA: list[Erratum] = [
             "not a vector and not a frame. Frames need one bounded output per pixel "
             "(a sigmoid, or discrete tokens of a learned tokenizer as in notebook 06). "
             "And h_t must be the decoder's own state, s_t = f(s_{t-1}, y_{t-1}, c(x)): as "
-            "printed it is the encoder's h_t, and nothing on the right depends on y_<t.",
+            "printed it reuses the encoder's symbol h_t ('the decoded sequence vector'), no "
+            "recurrence for it is given, and nothing on the right depends on y_<t.",
             "Sutskever, Vinyals & Le (2014), arXiv:1409.3215", "02"),
-    Erratum("formula", "数学模型 2 (RNN)",
+    Erratum("code", "数学模型 2 (RNN) / 项目实践 2",
             "The encoder is h_t = tanh(W_eh e_t + W_hh h_{t-1} + b_h) (while its code uses LSTMs).",
             "That formula is a plain (Elman) RNN cell, correct as such; the code's LSTM adds "
             "input and output gates and a cell state c_t (Hochreiter & Schmidhuber) and a "
@@ -96,14 +97,14 @@ ERRATA: list[Erratum] = [
             "Attention from video queries to text keys and values is *cross*-attention; "
             "self-attention relates the positions of one sequence to each other.",
             VASWANI_2017, "03"),
-    Erratum("claim", "背景 2 / 核心概念 4 (RNN)",
+    Erratum("claim", "背景 2 / 核心概念 4 / 核心算法 2 (RNN)",
             "RNNs handle the temporal *and spatial* information of a video.",
             "An RNN models order in time; it has no notion of space. Spatial structure "
             "needs convolutions or attention over pixels / patches.",
             "Shi et al. (2015), Convolutional LSTM Network, NeurIPS, arXiv:1506.04214 "
             "(convolutions inside the LSTM, to give it space); Radford, Metz & Chintala "
             "(2015), arXiv:1511.06434", "06"),
-    Erratum("claim", "核心算法 1 (GAN)",
+    Erratum("claim", "核心概念 3 / 核心算法 1 / 项目实践 3 (GAN)",
             "The discriminator judges the *quality* of generated data.",
             "D estimates the probability that its input came from the training data rather "
             "than from G; a conditional D also judges whether it matches the condition.",
@@ -153,6 +154,14 @@ ERRATA: list[Erratum] = [
             "A softmax makes the values of each frame sum to 1, so no two pixels can be "
             "bright. Pixels in [0, 1] need an element-wise sigmoid (or tanh for [-1, 1]).",
             "Radford, Metz & Chintala (2015), arXiv:1511.06434", "04"),
+    Erratum("code", "项目实践 3 (code explained)",
+            "The generator encodes with two LSTM layers, repeats the result, then decodes "
+            "with one more LSTM layer.",
+            "The listing has two decoding LSTMs after RepeatVector, the first called with "
+            "return_state=True and the second started from the first one's output "
+            "(initial_state=x[:, -1, :]): the explanation describes another network than "
+            "the code it explains, and neither of those two calls can run.",
+            "this notebook, part 1", "08"),
     Erratum("code", "项目实践 3 (code explained)",
             "We first convert the text input into a numeric sequence (then encode it).",
             "No code tokenises or embeds any text: the input is a hand-written 0/1 vector, "

@@ -16,7 +16,9 @@ model follows the diffusion/flow line (Stable Diffusion 3, Sora-style video DiTs
 
    A network v_theta(x_t, t, caption) learns it by regression:
 
-       L = E_{x_0, eps, t} || v_theta(x_t, t, caption) - (eps - x_0) ||^2.
+       L = E_{x_0, eps, t} (1/D) || v_theta(x_t, t, caption) - (eps - x_0) ||^2,
+
+   with D the number of entries of x_0 (the mean squared error, as F.mse_loss takes it).
 
 3. Sampling integrates dx/dt = v_theta backwards in time, from noise at t = 1 to data
    at t = 0, with a few Euler steps: x_{t - dt} = x_t - dt v_theta(x_t, t).
@@ -173,10 +175,11 @@ def velocity_target(x0: Tensor, noise: Tensor) -> Tensor:
 
 
 def flow_matching_loss(velocity_fn: VelocityFn, x0: Tensor, noise: Tensor, t: Tensor) -> Tensor:
-    """L = mean || v_theta(x_t, t) - (eps - x_0) ||^2 with x_t = (1 - t) x_0 + t eps.
+    """L = E (1/D) || v_theta(x_t, t) - (eps - x_0) ||^2 with x_t = (1 - t) x_0 + t eps.
 
     velocity_fn(x_t [B, ...], t [B]) -> v [B, ...]; x0, noise: [B, ...]; t: [B].
-    Returns the mean over every element (a scalar), as F.mse_loss does.
+    D is the number of entries of one x_0: the loss is the mean over every element (a
+    scalar), as F.mse_loss takes it.
     """
     xt = interpolate(x0, noise, t)
     return F.mse_loss(velocity_fn(xt, t).float(), velocity_target(x0, noise).float())
@@ -220,10 +223,10 @@ def guided_velocity(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
 
 def sample_times(n: int, kind: str = "logit_normal", generator: torch.Generator | None = None,
                  device: str | torch.device = "cpu") -> Tensor:
-    """Training times t [n] in [0, 1).
+    """t = sigmoid(u), u ~ N(0, 1) ("logit_normal"), or t ~ U[0, 1) ("uniform"): [n].
 
-    "uniform": t ~ U[0, 1). "logit_normal": t = sigmoid(u), u ~ N(0, 1) (Esser et al.
-    2024): more training near t = 1/2, where predicting the velocity is hardest.
+    Training times in [0, 1). Logit-normal (Esser et al. 2024) puts more training near
+    t = 1/2, where predicting the velocity is hardest.
     """
     if kind == "uniform":
         return torch.rand(n, generator=generator, device=device)

@@ -562,7 +562,7 @@ def kinds_covered(counts: Tensor, min_share: float = 0.02) -> int:
 
 
 def diversity(frames: Tensor) -> float:
-    """Mean pairwise RMS distance between frames: mean_{i<j} ||x_i - x_j|| / sqrt(D).
+    """diversity = mean_{i<j} ||x_i - x_j|| / sqrt(D), the mean pairwise RMS distance.
 
     frames [N, ...] with N >= 2; D = pixels per frame. 0 for identical samples (total
     mode collapse); compare with the same number for real frames.

@@ -119,7 +119,7 @@ def lm_loss(model: CaptionLM, inputs: Tensor, targets: Tensor) -> Tensor:
 
 @torch.no_grad()
 def perplexity(model: CaptionLM, vocab: Vocab, captions: Sequence[str]) -> float:
-    """exp(mean negative log-likelihood per word, <eos> included)."""
+    """PPL = exp(-(1/N) sum_i log p(w_i | w_<i)) over the N words, <eos> included."""
     model.eval()
     return math.exp(lm_loss(model, *lm_batch(vocab, captions)).item())
 
@@ -203,7 +203,7 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
 def gradient_norm_by_lag(cell: str = "rnn", seq_len: int = 60, hidden_size: int = 32,
                          input_size: int = 8, batch_size: int = 16, forget_bias: float = 1.0,
                          seed: int = 0) -> Tensor:
-    """|∂h_T/∂x_t| (mean over the batch) for lags T - t = 0 .. seq_len-1 -> [seq_len].
+    """‖∂(rᵀh_T)/∂x_t‖ (mean over the batch) for lags T - t = 0 .. seq_len-1 -> [seq_len].
 
     An untrained ``nn.RNN`` (tanh) or ``nn.LSTM`` with PyTorch's initialisation; the
     LSTM's forget-gate bias is set to ``forget_bias`` (a common choice is 1), so the

@@ -246,6 +246,12 @@ def skipgram_pairs(sequences: Iterable[Sequence[int]], window: int = 2) -> tuple
     return torch.tensor(centers, dtype=torch.long), torch.tensor(contexts, dtype=torch.long)
 
 
+def word_counts(sequences: Iterable[Sequence[int]], vocab_size: int) -> Tensor:
+    """count(w): how many times each word id occurs in the sequences. -> int64 [vocab_size]"""
+    ids = torch.tensor([i for seq in sequences for i in seq], dtype=torch.long)
+    return torch.bincount(ids, minlength=vocab_size)
+
+
 def noise_distribution(counts: Tensor, power: float = 0.75) -> Tensor:
     """P_n(w) ∝ count(w)^0.75, the negative-sampling distribution. counts: [V] -> [V]
 
@@ -297,9 +303,9 @@ def train_skipgram(captions: Sequence[str], vocab: Vocab, embed_dim: int = 16,
     """Train skip-gram on ``captions`` with Adam: (model, loss per step)."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    centers, contexts = skipgram_pairs([vocab.encode(c) for c in captions], window)
-    counts = torch.bincount(torch.cat([centers, contexts]), minlength=len(vocab))
-    noise = noise_distribution(counts)
+    sequences = [vocab.encode(c) for c in captions]
+    centers, contexts = skipgram_pairs(sequences, window)
+    noise = noise_distribution(word_counts(sequences, len(vocab)))   # unigram counts
     model = SkipGram(len(vocab), embed_dim)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []

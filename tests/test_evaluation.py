@@ -77,6 +77,27 @@ def test_score_finds_objects_by_colour_and_counts_extras():
     assert not score["color"][0, 0] and score["shape"][0, 0] and score["motion"][0, 0]
 
 
+def test_caption_log_likelihood_is_bce_over_colours_plus_shape_and_motion(learned):
+    judge = learned["cpu"]
+    names = judge.names
+    K, S, M = len(names["color"]), len(names["shape"]), len(names["motion"])
+    g = torch.Generator().manual_seed(0)
+    p, s, m = (torch.randn(3, K, generator=g), torch.randn(3, K, S, generator=g),
+               torch.randn(3, K, M, generator=g))
+    triples = [("circle", "red", "left"), ("square", "blue", "grow")]
+    got = judge.caption_log_likelihood((p, s, m), triples)
+    for n, (shape, colour, motion) in enumerate(triples):
+        c = names["color"].index(colour)
+        one_hot = torch.nn.functional.one_hot(torch.tensor(c), K).float().expand(3, K)
+        expected = (-torch.nn.functional.binary_cross_entropy_with_logits(
+                        p, one_hot, reduction="none").sum(1)
+                    + torch.distributions.Categorical(logits=s[:, c]).log_prob(
+                        torch.tensor(names["shape"].index(shape)))
+                    + torch.distributions.Categorical(logits=m[:, c]).log_prob(
+                        torch.tensor(names["motion"].index(motion))))
+        torch.testing.assert_close(got[:, n], expected)
+
+
 def test_judges_reject_bad_videos(learned):
     with pytest.raises(ValueError, match=r"\[B, T, 3, H, W\]"):
         judges.OracleJudge("cpu").predict(torch.zeros(8, 3, 32, 32))

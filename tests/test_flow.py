@@ -84,6 +84,9 @@ def test_guided_velocity():
     assert torch.equal(flow.guided_velocity(cond, uncond, 1.0), cond)
     assert torch.equal(flow.guided_velocity(cond, uncond, 0.0), uncond)
     assert torch.equal(flow.guided_velocity(cond, uncond, 3.0), torch.tensor([3.0, 7.0]))
+    for guidance in (0.5, 2.0):
+        torch.testing.assert_close(flow.guided_velocity(cond, uncond, guidance),
+                                   torch.lerp(uncond, cond, guidance))
 
 
 def test_sample_times_in_unit_interval_and_seeded():

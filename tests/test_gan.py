@@ -58,6 +58,9 @@ def test_saturating_loss_gradient_vanishes_where_non_saturating_does_not():
     logits = torch.tensor([-3.0, -0.5, 0.0, 2.0])
     torch.testing.assert_close(gan.saturating_generator_loss(logits),
                                torch.log(1 - torch.sigmoid(logits)).mean())
+    # log(1 - σ(f)) is minus the BCE of f against label 0
+    torch.testing.assert_close(gan.saturating_generator_loss(logits),
+                               -F.binary_cross_entropy_with_logits(logits, torch.zeros(4)))
     fake = torch.tensor([-8.0], requires_grad=True)  # D(G(z)) ~ 0: D wins easily
     gan.saturating_generator_loss(fake).backward()
     saturating = fake.grad.item()

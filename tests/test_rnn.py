@@ -79,6 +79,19 @@ def test_untrained_lm_perplexity_near_vocab_size(vocab):
     assert 0.6 * len(vocab) < ppl < 1.6 * len(vocab)
 
 
+def test_perplexity_is_exp_of_the_mean_negative_log_likelihood_per_word(vocab):
+    torch.manual_seed(0)
+    model = rnn.CaptionLM(len(vocab), 16, 32)
+    captions = ["a red circle moves left", "the blue square grows"]
+    inputs, targets = rnn.lm_batch(vocab, captions)
+    logits, _ = model.eval()(inputs)
+    real = targets != vocab.pad_id                        # the words and their <eos>
+    log_p = torch.distributions.Categorical(logits=logits).log_prob(targets)[real]
+    assert real.sum() == (5 + 1) + (4 + 1)                # 9 words, 2 <eos>
+    assert rnn.perplexity(model, vocab, captions) == pytest.approx(
+        torch.exp(-log_p.mean()).item(), rel=1e-5)
+
+
 def test_caption_lm_learns_and_samples_parse(vocab):
     torch.manual_seed(0)
     caps = data.all_captions("train")

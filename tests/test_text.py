@@ -1,4 +1,6 @@
 """t2v_edu.text: vocabulary, one-hot lookup, skip-gram, caption classifier."""
+import collections
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -85,6 +87,17 @@ def test_skipgram_loss_matches_bce_with_logits():
 def test_noise_distribution_power():
     p = text.noise_distribution(torch.tensor([1.0, 16.0, 0.0]))
     torch.testing.assert_close(p, torch.tensor([1 / 9, 8 / 9, 0.0]))
+
+
+def test_negatives_are_drawn_by_word_counts_not_pair_counts(vocab, monkeypatch):
+    captions = ["a red circle moves left", "a red square falls", "the circle"]
+    assert text.word_counts([[1, 2, 2], [], [5]], 7).tolist() == [0, 1, 2, 0, 0, 1, 0]
+    seen = []
+    monkeypatch.setattr(text, "noise_distribution",
+                        lambda counts: seen.append(counts) or torch.ones(len(vocab)))
+    text.train_skipgram(captions, vocab, steps=1, batch_size=4)
+    words = collections.Counter(text.tokenize(" ".join(captions)))
+    assert seen[0].tolist() == [words[w] for w in vocab.itos]   # count(w), word2vec's
 
 
 def test_cosine_similarity_matches_torch():

@@ -63,6 +63,7 @@ def test_vae_loss_is_reconstruction_plus_beta_kl():
     mu, logvar = _gauss(2, 5)
     loss, rec, kl = vae.vae_loss(recon, x, mu, logvar, beta=0.5)
     torch.testing.assert_close(rec, torch.nn.functional.mse_loss(recon, x, reduction="sum") / 2)
+    torch.testing.assert_close(vae.reconstruction_loss(recon, x), rec)
     torch.testing.assert_close(loss, rec + 0.5 * vae.kl_divergence(mu, logvar))
 
 
