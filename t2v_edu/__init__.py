@@ -127,6 +127,7 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     from .data import check_seed
 
     check_seed(seed)
+    seed = int(seed)                   # a numpy integer too (random.seed refuses it)
     if threads is None:
         threads = _threads_from_environment() or min(2, os.cpu_count() or 1)
     if not isinstance(threads, int) or threads < 1:

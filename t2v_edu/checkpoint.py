@@ -58,6 +58,9 @@ def _temporary_beside(path: Path, suffix: str) -> str:
 
 def check_writable(path: str | os.PathLike) -> None:
     """Raise OSError now if ``path`` could not be written later (before a long run)."""
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"{path} is a folder: give a file name inside it, e.g. "
+                                f"{Path(path) / 'result.json'}")
     os.unlink(_temporary_beside(Path(path), ".probe"))
 
 

@@ -41,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except (ValueError, OSError) as exc:  # bad input, or a file that cannot be read/written
+    except (ValueError, OSError, ImportError) as exc:  # bad input, a file that cannot be
+        # read or written, or an optional package that is missing (imageio-ffmpeg)
         print(f"t2v-edu {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

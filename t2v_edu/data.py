@@ -14,7 +14,9 @@ import functools
 import itertools
 import math
 import numbers
+import operator
 import re
+import reprlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,6 +188,9 @@ MOTION_WORDS = {
 }
 # "does not move" is "still": its "move" is a filler, "not" marks stillness.
 NEGATION_MOTION = "still"
+NEGATED_WORDS = ("move", "moving")  # the only words "not" may negate
+# The attributes of one caption, as the functions that take ``attrs`` expect them.
+ATTRS_EXAMPLE = "[{'shape': 'circle', 'color': 'red', 'motion': 'left'}]"
 
 
 def known_words() -> list[str]:
@@ -198,6 +203,12 @@ def caption(attrs: list[dict], template: int = 0, synonym: int = 0) -> str:
 
     caption([{"shape": "circle", "color": "red", "motion": "left"}]) == "a red circle moves left"
     """
+    attrs = _check_attrs(attrs, "caption")
+    num_synonyms = len(MOTION_PHRASES["left"])
+    if template not in range(len(TEMPLATES)) or synonym not in range(num_synonyms):
+        raise ValueError(f"template must be in 0 .. {len(TEMPLATES) - 1} and synonym in "
+                         f"0 .. {num_synonyms - 1}, got template={template!r}, "
+                         f"synonym={synonym!r}")
     clauses = []
     for k, obj in enumerate(attrs):
         t = TEMPLATES[template]
@@ -210,7 +221,7 @@ def caption(attrs: list[dict], template: int = 0, synonym: int = 0) -> str:
 
 def canonical_caption(attrs: list[dict]) -> str:
     """The simplest caption for ``attrs``: "a red circle moves left"."""
-    return caption(attrs, template=0, synonym=0)
+    return caption(_check_attrs(attrs, "canonical_caption"), template=0, synonym=0)
 
 
 def tokenize_caption(text: str) -> list[str]:
@@ -251,8 +262,9 @@ def _split_objects(words: list[str]) -> list[list[str]]:
 def parse_caption(text: str) -> list[dict]:
     """Attributes named by a caption: one dict {"shape", "color", "motion"} per object.
 
-    Raises ValueError naming an unknown word (and the known vocabulary), or a clause
-    that names no colour, shape or motion, or more than one of them.
+    Raises ValueError naming an unknown word (and the known vocabulary), a clause
+    that names no colour, shape or motion, or more than one of them, or a negation other
+    than "does not move" / "is not moving" (which mean "still").
     """
     if not isinstance(text, str):
         raise TypeError(f"caption must be a str, got {type(text).__name__}")
@@ -275,7 +287,8 @@ def parse_caption(text: str) -> list[dict]:
             "color": [w for w in clause if w in PALETTE],
             "motion": [MOTION_WORDS[w] for w in clause if w in MOTION_WORDS],
         }
-        if not found["motion"] and "not" in clause:
+        if "not" in clause:
+            _check_negation(clause, found["motion"], text)
             found["motion"] = [NEGATION_MOTION]
         obj = {}
         for key, values in found.items():
@@ -289,6 +302,19 @@ def parse_caption(text: str) -> list[dict]:
             obj[key] = values[0]
         objects.append(obj)
     return objects
+
+
+def _check_negation(clause: list[str], motions: list[str], text: str) -> None:
+    """A clause with "not" must say "does not move" or "is not moving" (= still), with no
+    motion word but "still": "does not move left" may mean right, up or still."""
+    after_not = [clause[i + 1] if i + 1 < len(clause) else "" for i, w in enumerate(clause)
+                 if w == "not"]
+    if all(w in NEGATED_WORDS for w in after_not) and set(motions) <= {NEGATION_MOTION}:
+        return
+    raise ValueError(f"caption {text!r}: the part {' '.join(clause)!r} negates a motion; "
+                     "'not' is only understood as 'does not move' or 'is not moving' (the "
+                     "shape stays still). Name the motion instead, e.g. 'a red circle moves "
+                     "right' or 'a red circle does not move'")
 
 
 # ---------------------------------------------------------------------------------
@@ -494,11 +520,12 @@ def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0
     (a list of {"x", "y", "radius", "travel"}, one per object).
     """
     spec = get_spec(spec)
-    attrs = _check_attrs(attrs)
+    attrs = _check_attrs(attrs, "render")
     check_video_size(num_frames, size)
     _check_seed(seed)
     if geometry is None:
         geometry = sample_geometry(attrs, num_frames, np.random.default_rng(seed), spec)
+    _check_geometry(geometry, len(attrs))
     return _render_many([attrs], [geometry], num_frames, size)[0]
 
 
@@ -546,9 +573,21 @@ def to_device(tensor: Tensor, device: str | torch.device) -> Tensor:
     return tensor.to(device, non_blocking=True)
 
 
-def _check_attrs(attrs: list[dict]) -> list[dict]:
+def _check_attrs(attrs: list[dict], caller: str) -> list[dict]:
+    """``attrs`` as a list of object dicts (one dict is one object) with values the module
+    knows, or a clear error naming ``caller``, the function that was given them."""
+    if isinstance(attrs, str):
+        raise TypeError(f"{caller} takes the attributes of a caption, a list of dicts such "
+                        f"as {ATTRS_EXAMPLE}, not the caption itself: use "
+                        f"{caller}(parse_caption({attrs!r}))")
     if isinstance(attrs, dict):
         attrs = [attrs]
+    if not isinstance(attrs, (list, tuple)) or not all(isinstance(o, dict) for o in attrs):
+        raise TypeError(f"{caller} takes a list with one dict per object, such as "
+                        f"{ATTRS_EXAMPLE}, got {type(attrs).__name__} {reprlib.repr(attrs)}")
+    if not attrs:
+        raise ValueError(f"{caller} needs at least one object, got an empty list; e.g. "
+                         f"{ATTRS_EXAMPLE}")
     options = {"shape": ALL_SHAPES, "color": tuple(PALETTE), "motion": ALL_MOTIONS}
     for obj in attrs:
         for key, allowed in options.items():
@@ -556,6 +595,19 @@ def _check_attrs(attrs: list[dict]) -> list[dict]:
                 raise ValueError(f"attribute {key}={obj.get(key)!r} is not valid; "
                                  f"use one of {allowed}")
     return attrs
+
+
+GEOMETRY_KEYS = ("x", "y", "radius", "travel")
+
+
+def _check_geometry(geometry: list[dict], num_objects: int) -> None:
+    """One dict {"x", "y", "radius", "travel"} per object, or a clear error."""
+    if (not isinstance(geometry, (list, tuple)) or len(geometry) != num_objects
+            or not all(isinstance(g, dict) and set(GEOMETRY_KEYS) <= set(g) for g in geometry)):
+        raise ValueError(f"geometry must be a list with one dict {{'x', 'y', 'radius', "
+                         f"'travel'}} per object ({num_objects} here), as "
+                         f"MovingShapes.describe gives it, or None to draw it from the "
+                         f"seed; got {reprlib.repr(geometry)}")
 
 
 # ---------------------------------------------------------------------------------
@@ -611,6 +663,16 @@ class MovingShapes(Dataset):
         return text, attrs, geometry
 
     def __getitem__(self, index: int):
+        if isinstance(index, slice):
+            many = range(*index.indices(self.length))
+            raise TypeError(f"MovingShapes[index] takes one integer index, got {index}; for "
+                            f"many items use get_batch({many}), which renders them at once")
+        try:
+            index = operator.index(index)
+        except TypeError:
+            raise TypeError(f"MovingShapes[index] takes one integer index, got "
+                            f"{type(index).__name__} {index!r}; for many items use "
+                            "get_batch(indices)") from None
         return self.__getitems__([index])[0]
 
     def __getitems__(self, indices: list[int]):
@@ -649,6 +711,12 @@ def attribute_labels(attrs: list[list[dict]], spec: str | DataSpec = "cpu") -> T
     """
     spec = get_spec(spec)
     names = attribute_names(spec)
+    for i, a in enumerate(attrs):
+        if not isinstance(a, (list, tuple)) or not a or not isinstance(a[0], dict):
+            raise TypeError(f"attribute_labels takes one list of objects per video, e.g. "
+                            f"[{ATTRS_EXAMPLE}] or get_batch's attrs; video {i} is "
+                            f"{type(a).__name__} {reprlib.repr(a)} (one video's objects: "
+                            "attribute_labels([attrs]))")
     return torch.tensor([[_class_index(a[0], key, names[key], spec) for key in ATTRIBUTES]
                          for a in attrs])
 

@@ -23,13 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-
-
-def _check_videos(videos: Tensor, name: str = "videos") -> Tensor:
-    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[2] != 3:
-        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
-        raise ValueError(f"{name} must be a float tensor [B, T, 3, H, W], got {shape}")
-    return videos
+from .judges import check_videos
 
 
 # ---------------------------------------------------------------------------------
@@ -49,7 +43,7 @@ def palette_residual(videos: Tensor, spec: str | data.DataSpec = "cpu") -> Tenso
     the pixel is from every colour the data can draw. Real videos of the data set score
     ~0 (floating-point rounding, and where two objects overlap).
     """
-    videos = _check_videos(videos)
+    videos = data.check_pixel_range(check_videos(videos))
     x = videos.permute(0, 1, 3, 4, 2).reshape(len(videos), -1, 3)    # [B, N, 3]
     u = palette_directions(spec).to(x)                                 # [K, 3]
     along = x @ u.T                                                    # [B, N, K]
@@ -99,7 +93,7 @@ class VideoDetector(nn.Module):
         self.read_out = nn.Linear(4 * width, 1)
 
     def forward(self, videos: Tensor) -> Tensor:
-        h = self.body(_check_videos(videos).transpose(1, 2))  # [B, C, T', H', W']
+        h = self.body(check_videos(videos).transpose(1, 2))  # [B, C, T', H', W']
         return self.read_out(h.mean(dim=(2, 3, 4))).squeeze(1)
 
 
@@ -123,8 +117,8 @@ def train_detector(real: Tensor, fake: Tensor, config: DetectorConfig = Detector
     Each step draws half a batch from each set (balanced). Returns (detector in eval
     mode, losses).
     """
-    _check_videos(real, "real")
-    _check_videos(fake, "fake")
+    check_videos(real, name="real")
+    check_videos(fake, name="fake")
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     detector = VideoDetector(config.width)

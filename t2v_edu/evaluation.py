@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import time
 from typing import Callable, Sequence
 
@@ -137,7 +138,8 @@ def generate_videos(generate_fn: GenerateFn, captions: list[str], seed: int, bat
         if len(videos) != len(batch):
             raise ValueError(f"generate_fn returned {len(videos)} videos for "
                              f"{len(batch)} captions")
-        chunks.append(videos.clamp(0, 1))
+        # a small overshoot is clamped; [-1, 1], [0, 255] or NaN would be scored wrongly
+        chunks.append(data.check_pixel_range(videos, "generate_fn's videos").clamp(0, 1))
     seconds = time.perf_counter() - start
     return torch.cat(chunks), seconds / max(len(captions), 1)
 
@@ -362,6 +364,15 @@ def evaluate_diversity(generate_fn: GenerateFn, oracle: OracleJudge, spec: str, 
     return {**spreads, "num_captions": len(captions), "num_seeds": num_seeds}
 
 
+def _check_count(name: str, value, minimum: int) -> None:
+    """A whole number >= minimum, or a clear error naming the argument."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a whole number >= {minimum}, got "
+                        f"{type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+
 def evaluate_generator(generate_fn: GenerateFn, spec: str = "cpu",
                        split: str | Sequence[str] = ("test", "heldout"), num_videos: int = 256,
                        seed: int = 0, batch_size: int = 64, judges: dict | None = None,
@@ -376,11 +387,13 @@ def evaluate_generator(generate_fn: GenerateFn, spec: str = "cpu",
     if spec not in VIDEO_FORMATS:
         raise ValueError(f"spec {spec!r} is unknown; use one of {sorted(VIDEO_FORMATS)}")
     splits = (split,) if isinstance(split, str) else tuple(split)
+    if not splits:
+        raise ValueError(f"no split given; use some of {data.SPLITS}")
     for name in splits:
         if name not in data.SPLITS:
             raise ValueError(f"split {name!r} is unknown; use some of {data.SPLITS}")
-    if num_videos < 2:
-        raise ValueError(f"num_videos must be at least 2, got {num_videos}")
+    _check_count("num_videos", num_videos, 2)
+    _check_count("batch_size", batch_size, 1)
     judges = load_judges(spec) if judges is None else judges
     result = {"kind": "generator", "spec": spec, "num_videos": num_videos, "seed": seed,
               "chance": chance_rates(spec), "splits": {}}
@@ -422,7 +435,8 @@ def reconstruction_ceiling(autoencode_fn: Callable[[Tensor], Tensor], spec: str 
     videos, _, attrs = real_videos(spec, split, num_videos, seed)
     with torch.no_grad():
         recon = torch.cat([check_videos(autoencode_fn(v), spec).detach().float().cpu()
-                           for v in videos.split(batch_size)]).clamp(0, 1)
+                           for v in videos.split(batch_size)])
+    recon = data.check_pixel_range(recon, "autoencode_fn's videos").clamp(0, 1)
     reference = real_features(judges, spec, split, num_videos, seed + 1)
     scores = score_videos(judges, recon, attrs, seed, reference)
     mse = float(((recon - videos) ** 2).mean())
@@ -770,6 +784,10 @@ def cli(args) -> int:
 
         check_writable(args.out)  # fail now, not after the evaluation
     if args.model == "data":
+        if args.checkpoint:
+            raise ValueError("--model data renders the data set and loads no weights: drop "
+                             f"--checkpoint {args.checkpoint}, or name the model it holds "
+                             "(--model classic, modern or seed)")
         generate_fn = data_generator(args.spec or "cpu")
     else:
         from .generation import load_generator  # noqa: PLC0415 (heavy, only when needed)

@@ -569,6 +569,9 @@ def diversity(frames: Tensor) -> float:
     """
     if frames.dim() < 2 or len(frames) < 2:
         raise ValueError(f"diversity needs at least 2 frames [N, ...], got {tuple(frames.shape)}")
+    if not frames.is_floating_point():
+        raise TypeError(f"diversity needs float frames (pixels in [0, 1]), got "
+                        f"{frames.dtype}: convert uint8 frames with frames / 255")
     flat = frames.flatten(1).double()                              # [N, D]
     dist = torch.cdist(flat, flat)                                 # [N, N]
     n = len(flat)

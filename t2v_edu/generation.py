@@ -50,7 +50,7 @@ class Generator:
     def __call__(self, captions: str | list[str], seed: int = 0) -> Tensor:
         data.check_seed(seed)
         captions = check_captions(captions, self.spec)
-        videos = self.sample(captions, seed)
+        videos = self.sample(captions, int(seed))        # int: a numpy integer too
         return videos.float().clamp(0, 1)
 
 
@@ -64,6 +64,9 @@ def check_captions(captions: str | list[str],
     """
     if isinstance(captions, str):
         captions = [captions]
+    if not isinstance(captions, (list, tuple)):
+        raise TypeError(f"captions must be a str or a list of str, got "
+                        f"{type(captions).__name__}; e.g. ['a red circle moves left']")
     captions = list(captions)
     if not captions:
         raise ValueError("no captions given; pass e.g. ['a red circle moves left']")
@@ -169,6 +172,18 @@ def load_generator(model: str = "classic", checkpoint: str | os.PathLike | None 
 _CACHE: dict[tuple, Generator] = {}
 
 
+def _file_key(path: str | os.PathLike | None) -> tuple:
+    """Which file ``path`` is now: its absolute path and, when it exists, its inode,
+    size and modification time (a file replaced in place gets new ones)."""
+    if path is None:
+        return (None,)
+    path = Path(path).resolve()
+    if not path.is_file():
+        return (str(path),)
+    stat = path.stat()
+    return (str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
 def generate(captions: str | list[str], seed: int = 0, model: str = "classic",
              checkpoint: str | os.PathLike | None = None,
              device: str | torch.device | None = None) -> Tensor:
@@ -176,13 +191,14 @@ def generate(captions: str | list[str], seed: int = 0, model: str = "classic",
 
     The same (captions, seed, model, checkpoint) gives the same videos. The loaded
     generator is cached, so calling this in a loop (a widget) stays fast; the key is
-    the checkpoint and device that are actually used, so naming the default ones
-    explicitly reuses the same generator.
+    the checkpoint file and device that are actually used (so naming the default ones
+    explicitly reuses the same generator), and a checkpoint replaced since (a run
+    trained again into the same folder) is loaded again.
     """
     from . import pick_device
 
     path = checkpoint if checkpoint is not None else default_checkpoint(model)
-    key = (model, str(path), str(pick_device(device)))
+    key = (model, _file_key(path), str(pick_device(device)))
     if key not in _CACHE:
         _CACHE[key] = load_generator(model, path, device)
     return _CACHE[key](captions, seed)
@@ -240,12 +256,14 @@ def save_video(videos: Tensor, path: Path, fps: int = 4, scale: int = 4) -> None
 
 
 def cli(args: argparse.Namespace) -> int:
-    from . import setup
+    from . import setup, viz
 
     data.check_seed(args.seed)
+    viz._check_fps(args.fps)              # before loading a model and sampling
+    viz._check_int(args.scale, "--scale")
     setup(seed=args.seed, quiet=True)
     output = Path(args.output)
-    if output.suffix.lower() not in (".gif", ".mp4"):
+    if output.suffix.lower() not in viz.WRITERS:
         raise ValueError(f"output {output.name!r} must end in .gif or .mp4")
     checkpoint = args.checkpoint
     if args.preset is not None:

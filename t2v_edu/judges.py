@@ -36,15 +36,17 @@ class VideoFormat:
 VIDEO_FORMATS: dict[str, VideoFormat] = {"cpu": VideoFormat(8, 32), "gpu": VideoFormat(16, 64)}
 
 
-def check_videos(videos: Tensor, spec: str | None = None) -> Tensor:
+def check_videos(videos: Tensor, spec: str | None = None, name: str = "videos") -> Tensor:
     """Raise a clear error unless ``videos`` is a float tensor [B, T, 3, H, W]."""
     if not isinstance(videos, Tensor):
-        raise TypeError(f"videos must be a torch.Tensor [B, T, 3, H, W], got "
+        raise TypeError(f"{name} must be a torch.Tensor [B, T, 3, H, W], got "
                         f"{type(videos).__name__}")
     if videos.dim() != 5 or videos.shape[2] != 3:
-        raise ValueError(f"videos must have shape [B, T, 3, H, W], got {tuple(videos.shape)}")
+        hint = " (one video: add the batch axis, videos[None])" if videos.dim() == 4 else ""
+        raise ValueError(f"{name} must have shape [B, T, 3, H, W], got "
+                         f"{tuple(videos.shape)}{hint}")
     if not videos.is_floating_point():
-        raise ValueError(f"videos must be float in [0, 1], got dtype {videos.dtype}")
+        raise ValueError(f"{name} must be float in [0, 1], got dtype {videos.dtype}")
     if spec is not None:
         fmt = VIDEO_FORMATS[spec]
         if videos.shape[1] != fmt.num_frames or videos.shape[-1] != fmt.size:

@@ -51,6 +51,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data, gan
+from .judges import check_videos
 from .text import Vocab
 from .training import check_fields, lookup_preset
 
@@ -445,13 +446,21 @@ def train_steps(model: SeedGAN, steps: int, seed: int = 0, progress: Callable | 
 # ---------------------------------------------------------------------------------
 # Two symptoms of a generator that did not learn (the article's "twelve equal rows")
 # ---------------------------------------------------------------------------------
+def _check_pixels(videos: Tensor) -> Tensor:
+    """Videos [B, T, 3, H, W] of floats in [0, 1] (one video [T, 3, H, W] would be read
+    as T videos of 3 frames), or a clear error."""
+    return data.check_pixel_range(check_videos(videos))
+
+
 def frame_change(videos: Tensor) -> Tensor:
     """mean_t |x_{t+1} - x_t| per video: [B]. 0 means every frame is the same (no motion).
 
-    videos [B, T, ...] with T >= 2.
+    videos [B, T, 3, H, W] in [0, 1] with T >= 2.
     """
-    if videos.dim() < 3 or videos.shape[1] < 2:
-        raise ValueError(f"videos must be [B, T, ...] with T >= 2, got {tuple(videos.shape)}")
+    videos = _check_pixels(videos)
+    if videos.shape[1] < 2:
+        raise ValueError(f"videos must be [B, T, 3, H, W] with T >= 2, got "
+                         f"{tuple(videos.shape)}")
     return (videos[:, 1:] - videos[:, :-1]).abs().flatten(1).mean(1)
 
 
@@ -460,8 +469,9 @@ def sample_spread(videos: Tensor) -> float:
     pairs i != j:  sum_{i != j} |x_i - x_j|_1 / (D * B * (B - 1)), D values per video.
 
     For samples of one caption with different noise: 0 means every z gives the same
-    video (mode collapse). videos [B, ...] with B >= 2.
+    video (mode collapse). videos [B, T, 3, H, W] in [0, 1] with B >= 2.
     """
+    videos = _check_pixels(videos)
     if len(videos) < 2:
         raise ValueError("sample_spread needs at least 2 videos")
     flat = videos.flatten(1)

@@ -636,6 +636,11 @@ def train(config: TrainConfig) -> TrainResult:
         model.load_state_dict(saved["state_dict"])
         position = saved["position"]
         opt_state = saved["optimizer"]
+    if config.resume and not state_path.is_file() and (out / "model.pt").is_file() \
+            and not config.overwrite:
+        raise ValueError(f"{out} holds model.pt but no train_state.pt: there is nothing to "
+                         "resume, and a new run would replace those weights; train into "
+                         "another --out, or pass --overwrite to replace them")
     if config.resume:  # killed before the first save too: its steps are re-run
         _truncate_log(out / "metrics.jsonl", position)
     else:

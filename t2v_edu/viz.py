@@ -10,6 +10,8 @@ shown for the whole duration).
 from __future__ import annotations
 
 import html
+import math
+import numbers
 import os
 import weakref
 from pathlib import Path
@@ -21,17 +23,60 @@ from torch import Tensor
 from . import data
 
 MP4_BLOCK = 16  # H.264 encoders want frame sizes divisible by 16
+MAX_SIDE = 4096  # pixels a side of an enlarged frame or grid (a typo in scale stays small)
+WRITERS = {".gif": "save_gif", ".mp4": "save_mp4"}  # file suffix -> the function writing it
+
+
+def _check_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as an int (Python or NumPy integer, not bool) >= ``minimum``, or a
+    ValueError saying what is accepted."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {kind}, got {value!r}")
+    return int(value)
+
+
+def _check_fps(fps) -> float:
+    """Frames per second as a float: a finite number > 0, or a ValueError."""
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf:
+        raise ValueError(f"fps must be a finite number > 0 (frames per second), got {fps!r}")
+    return float(fps)
+
+
+def _check_suffix(path: str | os.PathLike, suffix: str) -> Path:
+    """``path`` as a Path if it ends in ``suffix`` (any case), else a ValueError naming
+    the suffix given and the writer for it."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        given = f"ends in {path.suffix!r}" if path.suffix else "has no suffix"
+        others = ", ".join(f"{writer} for {s}" for s, writer in WRITERS.items() if s != suffix)
+        raise ValueError(f"{WRITERS[suffix]} writes {suffix} files, but {path.name!r} {given}: "
+                         f"end the name in {suffix} (or use {others})")
+    return path
+
+
+def _stack(videos: list | tuple) -> Tensor:
+    """A list of [T, 3, H, W] videos as one batch [B, T, 3, H, W]."""
+    if not videos:
+        raise ValueError("the list of videos is empty: pass at least one video [T, 3, H, W]")
+    videos = [v if isinstance(v, Tensor) else torch.as_tensor(np.asarray(v)) for v in videos]
+    for i, v in enumerate(videos):
+        if v.shape != videos[0].shape:
+            raise ValueError(f"videos in a list must all have the same shape [T, 3, H, W], "
+                             f"got {tuple(videos[0].shape)} (video 0) and {tuple(v.shape)} "
+                             f"(video {i}); crop or resize them to one size")
+    return torch.stack(videos)
 
 
 def as_video_batch(videos) -> Tensor:
     """Any accepted video input as float32 [B, T, 3, H, W] in [0, 1] on the CPU.
 
     Accepts a tensor or array [T, 3, H, W] (one video) or [B, T, 3, H, W], float in
-    [0, 1] or uint8, or a list of [T, 3, H, W] videos of the same size.
+    [0, 1] or uint8, or a list of [T, 3, H, W] videos of the same size; at least one
+    video of at least one frame.
     """
     if isinstance(videos, (list, tuple)):
-        videos = torch.stack([torch.as_tensor(np.asarray(v)) if not isinstance(v, Tensor)
-                              else v for v in videos])
+        videos = _stack(videos)
     if isinstance(videos, np.ndarray):
         videos = torch.from_numpy(videos)
     if not isinstance(videos, Tensor):
@@ -43,6 +88,13 @@ def as_video_batch(videos) -> Tensor:
     if videos.dim() != 5 or videos.shape[2] != 3:
         raise ValueError(f"videos must have shape [T, 3, H, W] or [B, T, 3, H, W], got "
                          f"{tuple(videos.shape)}")
+    B, T, _, H, W = videos.shape
+    if B == 0:
+        raise ValueError(f"the batch is empty (shape {tuple(videos.shape)}): pass at least "
+                         f"one video")
+    if min(T, H, W) == 0:
+        raise ValueError(f"videos need at least one frame of at least 1x1 pixels, got shape "
+                         f"{tuple(videos.shape)} ([B, T, 3, H, W])")
     if videos.dtype == torch.uint8:
         return videos.float() / 255
     if not (videos.is_floating_point() or videos.dtype == torch.bool):
@@ -53,8 +105,11 @@ def as_video_batch(videos) -> Tensor:
 
 def upscale(videos: Tensor, scale: int) -> Tensor:
     """Nearest-neighbour enlargement: [..., H, W] -> [..., H * scale, W * scale]."""
-    if not isinstance(scale, int) or scale < 1:
-        raise ValueError(f"scale must be a positive integer, got {scale!r}")
+    scale = _check_int(scale, "scale")
+    if max(videos.shape[-2:]) * scale > MAX_SIDE:
+        raise ValueError(f"scale {scale} makes frames {videos.shape[-2] * scale}x"
+                         f"{videos.shape[-1] * scale} pixels; at most {MAX_SIDE} a side "
+                         f"(scale <= {MAX_SIDE // max(videos.shape[-2:])} here)")
     return videos.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
 
 
@@ -67,15 +122,19 @@ def video_grid(videos, columns: int | None = None, pad: int = 1,
     """
     videos = as_video_batch(videos)
     B, T, C, H, W = videos.shape
-    columns = min(B, 8) if columns is None else columns
-    if columns < 1:
-        raise ValueError(f"columns must be >= 1, got {columns}")
+    columns = _columns(columns, B)
+    pad = _check_int(pad, "pad", minimum=0)
     rows = -(-B // columns)
     grid = torch.full((T, C, rows * (H + pad) - pad, columns * (W + pad) - pad), pad_value)
     for b in range(B):
         r, c = divmod(b, columns)
         grid[:, :, r * (H + pad):r * (H + pad) + H, c * (W + pad):c * (W + pad) + W] = videos[b]
     return grid
+
+
+def _columns(columns: int | None, num_videos: int) -> int:
+    """The number of grid columns: ``columns``, or min(num_videos, 8) if None."""
+    return min(num_videos, 8) if columns is None else _check_int(columns, "columns")
 
 
 def _frames_uint8(video: Tensor) -> np.ndarray:
@@ -87,8 +146,7 @@ def gif_bytes(videos, fps: float = 4, scale: int = 4, columns: int | None = None
     """An animated, looping GIF of one video or a grid of videos, as bytes."""
     import imageio.v3 as iio
 
-    if fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
+    fps = _check_fps(fps)
     frames = _frames_uint8(upscale(video_grid(videos, columns), scale))
     return iio.imwrite("<bytes>", frames, extension=".gif", duration=round(1000 / fps),
                        loop=0)
@@ -99,7 +157,7 @@ def save_gif(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
     """Write one video or a grid of videos as an animated GIF (atomically)."""
     from .checkpoint import atomic_write_bytes
 
-    path = Path(path)
+    path = _check_suffix(path, ".gif")
     atomic_write_bytes(path, gif_bytes(videos, fps=fps, scale=scale, columns=columns))
     return path
 
@@ -118,12 +176,13 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
 
     Frames are padded with black to sizes divisible by 16. Needs imageio-ffmpeg.
     """
+    path, fps = _check_suffix(path, ".mp4"), _check_fps(fps)
     try:
         import imageio_ffmpeg
         imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as exc:
-        raise RuntimeError("save_mp4 needs ffmpeg: `pip install imageio-ffmpeg` (it ships "
-                           "one), or use save_gif") from exc
+        raise ModuleNotFoundError("save_mp4 needs ffmpeg: `pip install imageio-ffmpeg` (it "
+                                  "ships one), or use save_gif") from exc
     from .checkpoint import atomic_path
 
     frames = pad_to_multiple(_frames_uint8(upscale(video_grid(videos, columns), scale)))
@@ -137,11 +196,11 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
             writer.send(np.ascontiguousarray(frame))
         writer.close()
         _check_mp4(tmp, len(frames), path)
-    return Path(path)
+    return path
 
 
 def _check_mp4(tmp: Path, num_frames: int, path) -> None:
-    """RuntimeError unless the MP4 at ``tmp`` is on disk and reads back with all its
+    """OSError unless the MP4 at ``tmp`` is on disk and reads back with all its
     frames: ffmpeg's exit status is not checked by imageio-ffmpeg, so a full disk would
     otherwise replace ``path`` with a file no player opens."""
     import imageio_ffmpeg
@@ -155,7 +214,7 @@ def _check_mp4(tmp: Path, num_frames: int, path) -> None:
     else:
         reason = ""
     if found != num_frames:
-        raise RuntimeError(f"ffmpeg wrote a broken MP4 ({found} of {num_frames} frames "
+        raise OSError(f"ffmpeg wrote a broken MP4 ({found} of {num_frames} frames "
                            f"read back{reason}); is the disk full? {path} is unchanged")
 
 
@@ -227,7 +286,7 @@ def show_videos(videos, captions: list[str] | str | None = None, fps: float = 4,
     """
     batch = as_video_batch(videos)
     B, _, _, _, W = batch.shape
-    columns = min(B, 8) if columns is None else columns
+    columns = _columns(columns, B)
     if isinstance(captions, str):
         captions = [captions]
     if captions is not None and len(captions) != B:

@@ -378,3 +378,104 @@ def test_moving_shapes_length_is_a_count():
     with pytest.raises(ValueError, match=r"length must be a whole number of videos >= 0 "
                                          r"\(or None: the split's \d+\), got -1"):
         data.MovingShapes("test", length=-1)
+
+
+# ---------------------------------------------------------------------------------
+# Bad input gets a clear error (and no caption, split or video of the data set changes)
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", SPECS)
+@pytest.mark.parametrize("split", data.SPLITS)
+def test_every_caption_a_split_makes_parses_to_the_attributes_it_was_made_from(split, spec):
+    templates = data.MovingShapes(split, length=0, spec=spec).templates
+    for s, c, m in data.split_triples(split, spec):
+        attrs = [{"shape": s, "color": c, "motion": m}]
+        for template in templates:
+            for synonym in range(len(data.MOTION_PHRASES["left"])):
+                text = data.caption(attrs, template, synonym)
+                assert data.parse_caption(text) == attrs, text
+
+
+def test_every_two_object_caption_parses_to_its_attributes():
+    """Both objects, in either order, with every motion (negated "still" included), every
+    template and every synonym."""
+    for first, second in itertools.product(data.ALL_MOTIONS, repeat=2):
+        attrs = [{"shape": "circle", "color": "red", "motion": first},
+                 {"shape": "diamond", "color": "blue", "motion": second}]
+        for template in range(len(data.TEMPLATES)):
+            for synonym in range(len(data.MOTION_PHRASES["left"])):
+                text = data.caption(attrs, template, synonym)
+                assert data.parse_caption(text) == attrs, text
+
+
+@pytest.mark.parametrize("text", [
+    "a red circle does not move left",
+    "a red circle is not moving up",
+    "a red circle is not staying still",
+    "the circle is red and it does not move and it rises",
+    "a blue square moves up and a red circle does not move left",
+])
+def test_a_negated_motion_is_refused_not_read_as_the_motion(text):
+    with pytest.raises(ValueError, match="negates a motion; 'not' is only understood as "
+                                         "'does not move' or 'is not moving'"):
+        data.parse_caption(text)
+
+
+def test_not_moving_is_still():
+    for text in ("a red circle does not move", "a red circle is not moving",
+                 "the circle is red and it does not move and it stays still"):
+        assert data.parse_caption(text) == [{"shape": "circle", "color": "red",
+                                             "motion": "still"}], text
+
+
+def test_render_wants_the_attributes_of_a_caption_and_one_geometry_per_object():
+    with pytest.raises(TypeError, match=r"not the caption itself: use "
+                                        r"render\(parse_caption\('a red circle moves left'\)\)"):
+        data.render("a red circle moves left")
+    with pytest.raises(ValueError, match="render needs at least one object, got an empty list"):
+        data.render([])
+    with pytest.raises(TypeError, match="render takes a list with one dict per object"):
+        data.render([["circle", "red", "left"]])
+    attrs = data.parse_caption("a red circle moves left and a blue square rises")
+    geometry = [{"x": 0.3, "y": 0.5, "radius": 0.1, "travel": 0.2}]
+    for wrong in ([], geometry, geometry[0], [{"x": 0.3, "y": 0.5}] * 2):
+        with pytest.raises(ValueError, match=r"geometry must be a list with one dict "
+                                             r"\{'x', 'y', 'radius', 'travel'\} per object "
+                                             r"\(2 here\)"):
+            data.render(attrs, geometry=wrong)
+    assert data.render(attrs, geometry=geometry * 2).max() > 0.5
+
+
+def test_caption_checks_the_attributes_against_the_vocabulary():
+    obj = {"shape": "circle", "color": "red", "motion": "left"}
+    assert data.canonical_caption(obj) == "a red circle moves left"  # one dict: one object
+    with pytest.raises(ValueError, match=r"motion='sideways' is not valid; use one of "
+                                         r"\('left', 'right', 'up', 'down', 'still'"):
+        data.canonical_caption([{**obj, "motion": "sideways"}])
+    with pytest.raises(ValueError, match=r"shape='blob' is not valid; use one of "
+                                         r"\('circle', 'square', 'triangle', 'diamond'\)"):
+        data.canonical_caption([{"shape": "blob", "color": "purple", "motion": "left"}])
+    with pytest.raises(ValueError, match=r"color='purple' is not valid; use one of \('red', "):
+        data.canonical_caption([{**obj, "color": "purple"}])
+    with pytest.raises(ValueError, match=r"template must be in 0 \.\. 5 and synonym in 0 \.\. 3, "
+                                         r"got template=6, synonym=0"):
+        data.caption([obj], template=6)
+
+
+def test_indexing_takes_one_integer_and_points_to_get_batch():
+    ds = data.MovingShapes("val", length=4)
+    with pytest.raises(TypeError, match=r"takes one integer index, got slice\(0, 2, None\); "
+                                        r"for many items use get_batch\(range\(0, 2\)\)"):
+        ds[0:2]
+    with pytest.raises(TypeError, match=r"takes one integer index, got list \[0, 1\]"):
+        ds[[0, 1]]
+    video, text, attrs = ds[torch.tensor(1)]
+    assert torch.equal(video, ds[1][0]) and text == ds[1][1]
+
+
+def test_attribute_labels_wants_one_list_of_objects_per_video():
+    obj = {"shape": "circle", "color": "red", "motion": "left"}
+    for wrong in ([obj, obj], [[]], ["a red circle moves left"]):
+        with pytest.raises(TypeError, match=r"attribute_labels takes one list of objects per "
+                                            r"video, e\.g\. \[\[\{'shape': 'circle'"):
+            data.attribute_labels(wrong)
+    assert data.attribute_labels([[obj], [obj]]).tolist() == [[0, 0, 0]] * 2

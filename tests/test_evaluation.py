@@ -350,6 +350,20 @@ def test_evaluate_rejects_bad_arguments():
         ev.evaluate_generator(gen, "cpu", split="tset")
     with pytest.raises(ValueError, match="returned 1 videos for 2 captions"):
         ev.evaluate_generator(lambda c, s: gen(c[:1], s), "cpu", num_videos=2)
+    with pytest.raises(ValueError, match="no split given; use some of"):
+        ev.evaluate_generator(gen, "cpu", split=[])
+    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+        ev.evaluate_generator(gen, "cpu", batch_size=0)
+    with pytest.raises(TypeError, match="num_videos must be a whole number >= 2, got str"):
+        ev.evaluate_generator(gen, "cpu", num_videos="4")
+    # videos in another convention are refused, not clamped and scored (they would
+    # score 75-81 % instead of 100 %); NaN is named instead of failing in linalg
+    for wrong, fix in ((lambda v: 2 * v - 1, r"\(x \+ 1\) / 2"),
+                       (lambda v: 255 * v, "divide frames in \\[0, 255\\] by 255"),
+                       (lambda v: v * float("nan"), "contain NaN")):
+        with pytest.raises(ValueError, match=f"generate_fn's videos .*{fix}"):
+            ev.evaluate_generator(lambda c, s: wrong(gen(c, s)), "cpu", num_videos=4,
+                                  diversity=False, retrieval=False)
 
 
 # ---------------------------------------------------------------------------------
@@ -408,6 +422,14 @@ def test_cli_evaluate_refuses_before_the_run(tmp_path, capsys):
     assert f"cannot write {blocker / 'r.json'}" in captured.err
     assert "Evaluation of" not in captured.out   # nothing was evaluated
     assert ".tmp" not in captured.err and ".probe" not in captured.err
+    # an --out that is a folder: said at once (before, the run ended in IsADirectoryError)
+    assert cli_main(["evaluate", "--model", "data", "--num-videos", "4",
+                     "--out", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a folder: give a file name inside it" in capsys.readouterr().err
+    # weights named for the data row, which loads none: refused, not ignored
+    assert cli_main(["evaluate", "--model", "data", "--checkpoint", "nope.pt"]) == 2
+    assert "--model data renders the data set and loads no weights" in \
+        capsys.readouterr().err
 
 
 def test_preference_counts_ties_as_half():

@@ -152,6 +152,8 @@ def test_diversity_matches_cdist_and_is_zero_when_collapsed():
     assert gan.diversity(x[:1].expand(5, -1, -1, -1)) == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="at least 2"):
         gan.diversity(x[:1])
+    with pytest.raises(TypeError, match="float frames .* got torch.uint8: convert uint8"):
+        gan.diversity((x * 255).to(torch.uint8))
 
 
 def test_load_frames_shapes_and_labels():

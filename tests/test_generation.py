@@ -94,6 +94,38 @@ def test_cli_generates_from_a_checkpoint(tiny_checkpoint, tmp_path, capsys):
     assert main(["generate", "a purple circle", "-o", str(tmp_path / "y.gif")]) == 2
 
 
+def test_cli_refuses_bad_options_before_sampling(no_weights, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "v.gif"
+    monkeypatch.setattr(generation, "load_generator", lambda *a, **k: pytest.fail("loaded"))
+    assert main(["generate", "a red circle moves left", "--fps", "0", "-o", str(out)]) == 2
+    assert "fps must be a finite number > 0" in capsys.readouterr().err
+    assert main(["generate", "a red circle moves left", "--scale", "0", "-o", str(out)]) == 2
+    assert "--scale must be a positive integer" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setattr(generation, "WEIGHTS_DIR", tmp_path / "empty")
+    # a typo in --scale: a clear error, not an allocation of 78 GB
+    assert main(["generate", "a red circle moves left", "--scale", "100000", "-o",
+                 str(out)]) == 2
+    assert "at most 4096 a side (scale <= 128 here)" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_cli_names_a_missing_ffmpeg_without_a_traceback(no_weights, tmp_path, capsys,
+                                                        monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ffmpeg(name, *args, **kwargs):
+        if name == "imageio_ffmpeg":
+            raise ImportError("No module named 'imageio_ffmpeg'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    assert main(["generate", "a red circle moves left", "-o", str(tmp_path / "v.mp4")]) == 2
+    assert "save_mp4 needs ffmpeg: `pip install imageio-ffmpeg`" in capsys.readouterr().err
+
+
 def test_shipped_weights_are_the_default_and_hash_checked(tiny_checkpoint, tmp_path,
                                                           monkeypatch):
     from t2v_edu.training import export_weights
@@ -241,3 +273,33 @@ def test_cli_bad_seed_echoes_the_value(tmp_path, capsys):
                  "-o", str(tmp_path / "s.gif")]) == 2
     assert "got -1" in capsys.readouterr().err
     assert not (tmp_path / "s.gif").exists()
+
+
+def test_a_checkpoint_replaced_in_place_is_loaded_again(tiny_checkpoint, tmp_path, monkeypatch):
+    from t2v_edu import checkpoint
+
+    monkeypatch.setattr(generation, "_CACHE", {})
+    path = tmp_path / "run" / "model.pt"          # a run trained again into one folder
+    path.parent.mkdir()
+    shutil.copy(tiny_checkpoint, path)
+    shutil.copy(f"{tiny_checkpoint}.sha256", f"{path}.sha256")
+    first = generation.generate("a red circle moves left", checkpoint=path, device="cpu")
+    state = checkpoint.load_checkpoint(path)
+    for weight in state["state_dict"].values():   # other weights: other videos
+        if weight.is_floating_point():
+            weight += 0.5
+    checkpoint.save_checkpoint(path, state)
+    again = generation.generate("a red circle moves left", checkpoint=str(path), device="cpu")
+    assert not torch.equal(first, again) and len(generation._CACHE) == 2
+
+
+def test_numpy_seeds_work_and_captions_of_another_type_are_named(no_weights):
+    import numpy as np
+
+    assert torch.equal(generation.generate("a red circle moves left", seed=np.int64(2)),
+                       generation.generate("a red circle moves left", seed=2))
+    with pytest.raises(TypeError, match="captions must be a str or a list of str, got "
+                                        "NoneType"):
+        generation.generate(None)
+    import t2v_edu
+    t2v_edu.setup(seed=np.int64(3), quiet=True)    # random.seed refuses numpy integers

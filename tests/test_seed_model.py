@@ -395,6 +395,8 @@ def test_palette_residual_is_zero_on_real_and_positive_on_mixed_colours():
     assert (detector.palette_residual(noisy) > 10 * real.max()).all()
     threshold, acc = detector.best_threshold(real, detector.palette_residual(noisy))
     assert acc == 1.0
+    with pytest.raises(ValueError, match="divide frames in \\[0, 255\\] by 255"):
+        detector.palette_residual(videos * 255)          # would score 0.01: "real"
 
 
 def test_threshold_accuracy_counts_both_kinds_of_mistake():
@@ -477,10 +479,19 @@ def test_symptoms_of_no_learning():
     expected = (moving[:, 1:] - moving[:, :-1]).abs().mean(dim=(1, 2, 3, 4))
     assert torch.allclose(seed_model.frame_change(moving), expected)
     assert seed_model.sample_spread(static) == 0.0
-    a, b = torch.zeros(1, 2, 3), torch.ones(1, 2, 3)
+    a, b = torch.zeros(1, 2, 3, 1, 1), torch.ones(1, 2, 3, 1, 1)
     assert seed_model.sample_spread(torch.cat([a, b])) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="T >= 2"):
-        seed_model.frame_change(torch.rand(2, 1, 3))
+        seed_model.frame_change(torch.rand(2, 1, 3, 4, 4))
+    # one video [T, 3, H, W] (what data.render returns) would be read as T videos of 3
+    # frames; pixels in another range would give numbers on another scale
+    for metric in (seed_model.frame_change, seed_model.sample_spread):
+        with pytest.raises(ValueError, match=r"add the batch axis, videos\[None\]"):
+            metric(moving[0])
+        with pytest.raises(ValueError, match="must be float in \\[0, 1\\], got dtype torch.uint8"):
+            metric((moving * 255).to(torch.uint8))
+        with pytest.raises(ValueError, match="divide frames in \\[0, 255\\] by 255"):
+            metric(moving * 255)
 
 
 def test_gpu_preset_builds_and_samples_two_object_captions():

@@ -140,6 +140,11 @@ def test_a_fresh_run_does_not_replace_a_run_in_its_out_folder(tmp_path):
             train(tiny(out, steps=3))
         assert (out / "model.pt").read_bytes() == weights
     (out / "train_state.pt").unlink()
+    # --resume with weights but no state to resume from: a new run, so refused too
+    with pytest.raises(ValueError, match=r"holds model.pt but no train_state.pt: there is "
+                                         r"nothing to resume.*--overwrite"):
+        train(tiny(out, steps=3, resume=True))
+    assert (out / "model.pt").read_bytes() == weights
     train(tiny(out, steps=3, log_every=1, overwrite=True))
     # a fresh log: the earlier run's 2 steps per stage are not mixed with these 3
     assert [r["step"] for r in training.read_log(out, "tokenizer")] == [1, 2, 3]

@@ -128,7 +128,7 @@ def test_a_broken_mp4_does_not_replace_the_file_there(tmp_path, monkeypatch):
             yield
 
     monkeypatch.setattr(imageio_ffmpeg, "write_frames", cut_short)
-    with pytest.raises(RuntimeError, match=r"ffmpeg wrote a broken MP4 \(3 of 8 frames read "
+    with pytest.raises(OSError, match=r"ffmpeg wrote a broken MP4 \(3 of 8 frames read "
                                            r"back\); is the disk full\? .*out.mp4 is unchanged"):
         viz.save_mp4(videos, good)
     assert good.read_bytes() == before
@@ -185,3 +185,77 @@ def test_show_videos_in_a_kernel_displays_once(tmp_path):
     assert "<td" in nb.cells[0].outputs[1]["data"]["text/html"]
     assert nb.cells[2].outputs[0]["data"]["image/gif"] == \
         nb.cells[0].outputs[0]["data"]["image/gif"]
+
+
+def refuses(path, call, message):
+    """``call()`` raises a ValueError matching ``message`` and leaves ``path`` as it was."""
+    path.write_bytes(b"made by the user")
+    with pytest.raises(ValueError, match=message):
+        call()
+    assert path.read_bytes() == b"made by the user"
+
+
+@pytest.mark.parametrize("save, name, message", [
+    (viz.save_gif, "a.png", r"save_gif writes \.gif files, but 'a\.png' ends in '\.png'"),
+    (viz.save_mp4, "b.gif", r"save_mp4 writes \.mp4 files, but 'b\.gif' ends in '\.gif'.*"
+                            r"end the name in \.mp4 \(or use save_gif for \.gif\)"),
+    (viz.save_gif, "c", r"'c' has no suffix: end the name in \.gif"),
+])
+def test_writers_refuse_a_path_of_the_other_format(tmp_path, save, name, message):
+    refuses(tmp_path / name, lambda: save(torch.rand(2, 3, 8, 8), tmp_path / name), message)
+
+
+def test_writers_accept_upper_case_suffixes_like_the_cli(tmp_path):
+    video = torch.rand(2, 3, 8, 8)
+    assert viz.save_gif(video, tmp_path / "a.GIF").read_bytes() == viz.gif_bytes(video)
+    assert viz.save_mp4(video, tmp_path / "a.MP4").stat().st_size > 0
+
+
+@pytest.mark.parametrize("fps", [0, -1, None, float("nan"), float("inf")])
+@pytest.mark.parametrize("save, suffix", [(viz.save_gif, ".gif"), (viz.save_mp4, ".mp4")])
+def test_writers_refuse_a_bad_fps(tmp_path, save, suffix, fps):
+    path = tmp_path / f"out{suffix}"
+    refuses(path, lambda: save(torch.rand(2, 3, 8, 8), path, fps=fps),
+            r"fps must be a finite number > 0 \(frames per second\), got ")
+
+
+@pytest.mark.parametrize("save, suffix", [(viz.save_gif, ".gif"), (viz.save_mp4, ".mp4")])
+def test_writers_refuse_a_video_without_frames(tmp_path, save, suffix):
+    path = tmp_path / f"out{suffix}"
+    refuses(path, lambda: save(torch.rand(0, 3, 8, 8), path),
+            r"videos need at least one frame .* got shape \(1, 0, 3, 8, 8\)")
+
+
+@pytest.mark.parametrize("videos, message", [
+    ([torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 9)],
+     r"same shape \[T, 3, H, W\], got \(2, 3, 8, 8\) \(video 0\) and \(2, 3, 8, 9\) \(video 2\)"),
+    ([], "the list of videos is empty: pass at least one video"),
+    (torch.rand(0, 2, 3, 8, 8), r"the batch is empty \(shape \(0, 2, 3, 8, 8\)\): pass at least"),
+])
+@pytest.mark.parametrize("show", [viz.video_grid, viz.show_videos])
+def test_tiling_refuses_mismatched_or_no_videos(show, videos, message):
+    with pytest.raises(ValueError, match=message):
+        show(videos)
+
+
+def test_numpy_integers_are_accepted_for_sizes():
+    videos = torch.rand(3, 2, 3, 8, 8)
+    assert viz.gif_bytes(videos, scale=np.int64(2), columns=np.int64(2)) == \
+        viz.gif_bytes(videos, scale=2, columns=2)
+    assert torch.equal(viz.video_grid(videos, pad=np.int32(2)), viz.video_grid(videos, pad=2))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(columns=2.5), "columns must be a positive integer, got 2.5"),
+    (dict(columns=0), "columns must be a positive integer, got 0"),
+    (dict(pad=2.5), "pad must be an integer >= 0, got 2.5"),
+    (dict(pad=-1), "pad must be an integer >= 0, got -1"),
+])
+def test_video_grid_refuses_bad_columns_and_pad(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        viz.video_grid(torch.rand(3, 2, 3, 8, 8), **kwargs)
+
+
+def test_upscale_refuses_a_bool_scale():
+    with pytest.raises(ValueError, match="scale must be a positive integer, got True"):
+        viz.upscale(torch.rand(1, 2, 2), True)
