@@ -49,6 +49,10 @@ def check_available(device: "torch.device") -> "torch.device":  # noqa: F821
     """``device`` if this machine and this torch build can use it, else ValueError."""
     import torch
 
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device {str(device)!r} is not one the course runs on; use 'cpu', "
+                         "'cuda' (an NVIDIA GPU) or 'mps' (Apple silicon)")
+
     if device.type == "cuda":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
@@ -89,11 +93,18 @@ def is_smoke() -> bool:
     Used by CI for the student notebooks (their outputs are not compared) and by the
     grader (it grades functions, not training runs).
     """
-    return os.environ.get("T2V_SMOKE", "") not in ("", "0")
+    value = os.environ.get("T2V_SMOKE", "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise ValueError(f"T2V_SMOKE must be 1 (the fewest training steps) or 0, got {value!r}")
 
 
 def budget(steps: int, smoke_steps: int = 2) -> int:
     """``steps`` normally, ``min(steps, smoke_steps)`` in the smoke setting."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
     return min(steps, smoke_steps) if is_smoke() else steps
 
 

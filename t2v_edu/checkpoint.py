@@ -147,4 +147,13 @@ def load_verified(path: str | os.PathLike, expected_sha256: str | None = None,
                   map_location: str | torch.device = "cpu") -> tuple[dict, str]:
     """(checkpoint, its SHA-256): ``load_checkpoint`` that also returns the digest."""
     blob, digest = read_verified(path, expected_sha256)  # the bytes checked are the bytes loaded
-    return torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True), digest
+    try:
+        state = torch.load(io.BytesIO(blob), map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - torch's own advice (weights_only=False) is unsafe
+        raise ValueError(f"{path} matches its SHA-256 but is not a checkpoint that t2v-edu "
+                         f"wrote ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
+                         "it loads only tensors, numbers and strings, never code") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a checkpoint dict "
+                         "that t2v-edu wrote")
+    return state, digest

@@ -42,6 +42,9 @@ def load_shipped_evaluation(model: str, preset: str = "cpu",
     """
     from .checkpoint import sha256_file
 
+    if model not in GENERATIONS or preset not in ("cpu", "gpu"):
+        raise ValueError(f"model {model!r}, preset {preset!r}: use a model of "
+                         f"{sorted(GENERATIONS)} and preset 'cpu' or 'gpu'")
     path = evaluation_path(model, preset, weights_dir)
     weights = path.with_name(f"{model}_{preset}.pt")
     if not path.is_file() or not weights.is_file():

@@ -504,6 +504,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cli(args: argparse.Namespace) -> int:
     if args.course_command == "build":
+        if args.timeout < 1:
+            raise ValueError(f"--timeout must be at least 1 second per cell, got {args.timeout}")
         root, failed = repo_root(), []
         for source in sources(None, args.names):
             print(f"building {source.stem} ...", flush=True)

@@ -1190,11 +1190,15 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
     source_nb = load_source(source_path)
     exercises = exercises_of(source_nb)
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: give a folder for the grades and the "
+                         "feedback (it is made if missing)")
     package = Path(__file__).parent
     watched = [package / f for f in WATCHED_FILES] + [source_path]
     digests = _tree_digest(watched)
     found = find_submissions(submissions, name)
+    if found:
+        out.mkdir(parents=True, exist_ok=True)   # only once there is something to grade
     if not found:
         raise ValueError(f"{submissions} holds no student folders: expected "
                          f"{Path(submissions) / '<student>' / (name + '.ipynb')} or nbgrader's "

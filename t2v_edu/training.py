@@ -45,6 +45,7 @@ import importlib
 import importlib.util
 import json
 import math
+import numbers
 import os
 import platform
 import time
@@ -496,8 +497,16 @@ class TrainConfig:
                     "save_every (--save-every)": self.save_every,
                     "log_every": self.log_every}
         for name, value in positive.items():
+            whole = not name.startswith("time_budget")
+            if value is not None and (isinstance(value, bool) or not isinstance(
+                    value, numbers.Integral if whole else numbers.Real)):
+                raise TypeError(f"{name} must be a {'whole ' if whole else ''}number, got "
+                                f"{type(value).__name__} {value!r}")
             if value is not None and not value > 0:
                 raise ValueError(f"{name} must be positive, got {value}")
+        if isinstance(self.settings, str):
+            raise TypeError(f"settings must be a tuple of NAME=VALUE strings, e.g. "
+                            f"({self.settings!r},), not one string")
         if self.sample_every < 0:
             raise ValueError(f"sample_every (--sample-every) must be >= 0 (0: no samples), "
                              f"got {self.sample_every}")
@@ -815,8 +824,10 @@ def _save_train_state(path: Path, config, model, optimizer, position, dist_info)
 
 def read_log(run_dir: str | os.PathLike, stage: str | None = None) -> list[dict]:
     """The records of a run's ``metrics.jsonl``, one per logged step, in order; only
-    those of ``stage`` ("tokenizer", "transformer", "vae", "flow", ...) if given."""
-    path = Path(run_dir) / "metrics.jsonl"
+    those of ``stage`` ("tokenizer", "transformer", "vae", "flow", ...) if given.
+    ``run_dir`` is the run's ``out`` folder (or its ``metrics.jsonl`` itself)."""
+    path = Path(run_dir)
+    path = path if path.is_file() else path / "metrics.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: pass the `out` folder of a "
                                 "training run (it holds model.pt and metrics.jsonl)")

@@ -1,6 +1,5 @@
 """Checkpoints: atomic, SHA-256 checked, weights_only."""
 import os
-import pickle
 
 import pytest
 import torch
@@ -67,9 +66,22 @@ def test_missing_file_and_missing_digest(tmp_path):
 def test_pickled_code_is_not_loaded(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"f": os.getcwd}, path)  # a function: refused by weights_only
-    # the digest matches, so the refusal can only come from torch.load(weights_only=True)
-    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+    # the digest matches, so the refusal can only come from torch.load(weights_only=True);
+    # torch's message goes on to advise weights_only=False, so only its first line is kept
+    with pytest.raises(ValueError, match=r"not a checkpoint that t2v-edu wrote "
+                                         r"\(UnpicklingError: Weights only load failed"):
         checkpoint.load_checkpoint(path, expected_sha256=checkpoint.sha256_file(path))
+
+
+def test_files_that_are_not_checkpoints_are_named(tmp_path):
+    (tmp_path / "notes.pt").write_bytes(b"not a torch file at all")
+    torch.save([torch.ones(1)], tmp_path / "list.pt")
+    for name, message in (("notes.pt", "not a checkpoint that t2v-edu wrote"),
+                          ("list.pt", "holds a list, not a checkpoint dict")):
+        path = tmp_path / name
+        with pytest.raises(ValueError, match=message) as caught:
+            checkpoint.load_checkpoint(path, expected_sha256=checkpoint.sha256_file(path))
+        assert "weights_only=False" not in str(caught.value)
 
 
 def test_atomic_write_leaves_no_temporary_files(tmp_path):

@@ -25,9 +25,17 @@ def test_doctor_returns_checks_without_printing(capsys):
 def test_device_follows_t2v_device(monkeypatch):
     monkeypatch.setenv("T2V_DEVICE", "cpu")
     assert checkup.check_device()["value"].startswith("cpu")
-    # a device no machine would pick by itself: the variable, not the hardware, decides
+    # a machine with a GPU: the variable, not the hardware, decides
+    import torch
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda device: "H100")
+    monkeypatch.delenv("T2V_DEVICE")
+    assert checkup.check_device()["value"] == "cuda (H100)"
+    monkeypatch.setenv("T2V_DEVICE", "cpu")
+    assert checkup.check_device()["value"].startswith("cpu")
     monkeypatch.setenv("T2V_DEVICE", "meta")
-    assert checkup.check_device() == {"ok": True, "value": "meta", "advice": ""}
+    assert "is not one the course runs on" in checkup.check_device()["advice"]
     monkeypatch.setenv("T2V_DEVICE", "gpu0")
     bad = checkup.check_device()
     assert not bad["ok"] and "device 'gpu0' (from T2V_DEVICE) is unknown" in bad["advice"]
@@ -195,6 +203,11 @@ def test_a_forced_device_this_machine_lacks_is_a_clear_error(monkeypatch):
     with pytest.raises(ValueError, match=r"device 'GPU' \(from T2V_DEVICE\) is unknown"):
         t2v_edu.pick_device()
     monkeypatch.delenv("T2V_DEVICE")
+    # names torch knows but the course does not run on (they failed deep inside before)
+    for name in ("meta", "xpu"):
+        with pytest.raises(ValueError, match=f"device '{name}' is not one the course runs "
+                                             "on; use 'cpu', 'cuda'"):
+            t2v_edu.pick_device(name)
     # two visible GPUs: cuda:1 is there, cuda:2 is not
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -213,3 +226,26 @@ def test_setup_refuses_a_bad_seed_or_thread_count(monkeypatch):
         t2v_edu.setup(quiet=True)
     with pytest.raises(ValueError, match="threads must be a whole number >= 1, got 0"):
         t2v_edu.setup(threads=0, quiet=True)
+
+
+@pytest.mark.parametrize("value, smoke", [("", False), ("0", False), ("false", False),
+                                          ("Off", False), ("1", True), ("true", True),
+                                          (" yes ", True)])
+def test_t2v_smoke_reads_yes_and_no(monkeypatch, value, smoke):
+    import t2v_edu
+
+    monkeypatch.setenv("T2V_SMOKE", value)
+    assert t2v_edu.is_smoke() is smoke            # "false" meant True before
+    assert t2v_edu.budget(100) == (2 if smoke else 100)
+
+
+def test_t2v_smoke_and_budget_refuse_what_they_cannot_read(monkeypatch):
+    import t2v_edu
+
+    monkeypatch.setenv("T2V_SMOKE", "maybe")
+    with pytest.raises(ValueError, match="T2V_SMOKE must be 1 .* or 0, got 'maybe'"):
+        t2v_edu.is_smoke()
+    monkeypatch.delenv("T2V_SMOKE")
+    for steps in (-5, 2.5, "10"):
+        with pytest.raises(ValueError, match="steps must be a whole number >= 0"):
+            t2v_edu.budget(steps)

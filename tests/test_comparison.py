@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from t2v_edu import comparison
@@ -40,6 +41,8 @@ def test_training_note():
 
 def test_shipped_evaluation_must_match_the_checkpoint(tmp_path):
     assert comparison.load_shipped_evaluation("modern", "cpu", tmp_path) is None
+    with pytest.raises(ValueError, match="model 'Classic', preset 'cpu': use a model of"):
+        comparison.load_shipped_evaluation("Classic")   # not "no weights": a typo
     digest = save_checkpoint(tmp_path / "modern_cpu.pt", {"w": torch.zeros(2)})
     result = fake_result()
     result["checkpoint_sha256"] = digest

@@ -223,6 +223,9 @@ def test_prose_build_keeps_outputs_and_refuses_changed_code(tmp_path, monkeypatc
     assert main(["course", "build", "99", "--prose"]) == 1
     assert "a code cell or the metadata changed" in capsys.readouterr().err
     assert solution.read_bytes() == before  # nothing written
+    assert main(["course", "build", "99", "--timeout", "0"]) == 2
+    assert "--timeout must be at least 1 second per cell, got 0" in capsys.readouterr().err
+    assert solution.read_bytes() == before
 
 
 def test_execution_error_names_the_cell_and_writes_nothing(tmp_path):

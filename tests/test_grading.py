@@ -444,7 +444,10 @@ def test_bad_limits_and_a_folder_without_students_are_refused(tmp_path, capsys):
     (tmp_path / "subs").mkdir()
     with pytest.raises(ValueError, match=r"holds no student folders: expected .*<student>"):
         grading.grade(NAME, tmp_path / "subs", tmp_path / "out", source=DEMO_SOURCE)
-    assert not (tmp_path / "out" / "records").exists()
+    assert not (tmp_path / "out").exists()      # nothing to grade: no folder made either
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(ValueError, match=r"--out .*afile is a file: give a folder"):
+        grading.grade(NAME, tmp_path / "subs", tmp_path / "afile", source=DEMO_SOURCE)
     from t2v_edu import cli
 
     assert cli.main(["grade", NAME, str(tmp_path / "subs"), "--out", str(tmp_path / "out"),

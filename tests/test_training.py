@@ -126,6 +126,7 @@ def test_read_log_skips_a_half_written_last_line(tmp_path):
         "".join(json.dumps(r) + "\n" for r in records) + '{"stage": "trans')  # disk full
     assert training.read_log(tmp_path) == records
     assert training.read_log(tmp_path, "transformer") == records[1:]
+    assert training.read_log(tmp_path / "metrics.jsonl") == records   # the file itself
 
 
 def test_a_fresh_run_does_not_replace_a_run_in_its_out_folder(tmp_path):
@@ -269,6 +270,20 @@ def test_numbers_that_would_train_nothing_are_refused(tmp_path, field, value, me
     with pytest.raises(ValueError, match=re.escape(message)):
         TrainConfig(model="classic", preset="tiny", out=str(tmp_path / "bad"), **{field: value})
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("steps", "10", "steps (--steps) must be a whole number, got str '10'"),
+    ("steps", 2.5, "steps (--steps) must be a whole number, got float 2.5"),
+    ("batch_size", True, "batch_size (--batch-size) must be a whole number, got bool"),
+    ("time_budget", "8", "time_budget (--time-budget, minutes) must be a number, got str"),
+    ("settings", "embed_dim=8", "settings must be a tuple of NAME=VALUE strings, e.g. "
+                                "('embed_dim=8',), not one string"),
+])
+def test_values_of_the_wrong_type_are_named(tmp_path, field, value, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        TrainConfig(model="classic", preset="tiny", out=str(tmp_path / "bad"), **{field: value})
+    TrainConfig(model="classic", preset="tiny", time_budget=1)   # minutes: an int is fine
 
 
 def test_cli_refuses_zero_steps_with_a_clear_error(tmp_path, capsys):
