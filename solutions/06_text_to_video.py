@@ -560,7 +560,7 @@ viz.show_videos(torch.cat([real, model.reconstruct(real)]), real_captions * 2, c
 # %% [markdown]
 # **If the bottom row looks wrong**, the tokenizer probably had too few steps. The
 # printout of the training cell says how many it took: the preset plans 2000, and a
-# slow machine fits 1000–1260 into the time budget. After 1264 steps the judge reads
+# slow machine fits 1000–1400 into the time budget. After 1264 steps the judge reads
 # the right shape, colour and motion in about three of four reconstructions, after
 # 2000 in 98 % (measured for the README). No sampler can draw better than its
 # tokenizer decodes, so if your time allows, pass a larger `time_budget` (minutes).
