@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .text import Vocab, fit, masked_mean_unchecked, padding_lengths_mask
+from .text import Vocab, check_lengths, fit, masked_mean_unchecked, padding_lengths_mask
 
 
 # ---------------------------------------------------------------------------------
@@ -54,8 +54,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
                          f"and {v.shape[-2]}")
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])      # [..., L_q, L_k]
     if mask is not None:
-        if mask.dtype != torch.bool:
-            raise TypeError(f"mask must be boolean (True = may attend), got {mask.dtype}")
+        check_mask(mask, scores.shape)
         scores = scores.masked_fill(~mask, -float("inf"))
     weights = torch.softmax(scores, dim=-1)
     if mask is not None:
@@ -85,9 +84,28 @@ def padding_mask(lengths: Tensor, max_len: int) -> Tensor:
     return padding_lengths_mask(lengths, max_len)[:, None, :]
 
 
+def check_mask(mask: Tensor, scores_shape: Sequence[int]) -> None:
+    """A mask must be boolean and broadcast to the scores [..., L_q, L_k] without
+    enlarging them (a shape check: no GPU sync)."""
+    if mask.dtype != torch.bool:
+        raise TypeError(f"mask must be boolean (True = may attend), got {mask.dtype}")
+    if mask.dim() > len(scores_shape) or any(
+            m not in (1, s) for m, s in zip(mask.shape[::-1], scores_shape[::-1])):
+        raise ValueError(f"mask {tuple(mask.shape)} does not broadcast to the attention "
+                         f"scores [..., L_q, L_k] = {tuple(scores_shape)}; each of its sizes "
+                         "must be 1 or the scores' size, counted from the right")
+
+
 # ---------------------------------------------------------------------------------
 # Multi-head attention
 # ---------------------------------------------------------------------------------
+def check_sizes(**sizes: int) -> None:
+    """Sizes such as embed_dim=64 must be >= 1."""
+    bad = ", ".join(f"{name}={size!r}" for name, size in sizes.items() if not size >= 1)
+    if bad:
+        raise ValueError(f"sizes must be positive integers, got {bad}")
+
+
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
     """[B, L, E] -> [B, h, L, E/h]: each head gets its own slice of the features."""
     B, L, E = x.shape
@@ -102,12 +120,28 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(B, L, h * d)
 
 
-def _head_mask(mask: Tensor | None) -> Tensor | None:
+def check_batch(query: Tensor, key: Tensor, value: Tensor) -> None:
+    """Batch-first [B, L, E] inputs with one B: a key of batch 1 would otherwise
+    broadcast, one caption silently conditioning every item of the batch."""
+    if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
+        raise ValueError("multi-head attention expects batch-first [B, L, E] inputs, got "
+                         f"query {tuple(query.shape)}, key {tuple(key.shape)} and value "
+                         f"{tuple(value.shape)}")
+    if not query.shape[0] == key.shape[0] == value.shape[0]:
+        raise ValueError(f"query, key and value need the same batch size, got "
+                         f"{query.shape[0]}, {key.shape[0]} and {value.shape[0]}")
+
+
+def _head_mask(mask: Tensor | None, num_queries: int) -> Tensor | None:
     """A mask broadcastable to [B, L_q, L_k] made broadcastable to [B, h, L_q, L_k]."""
     if mask is None:
         return None
     if mask.dtype != torch.bool:
         raise TypeError(f"mask must be boolean (True = may attend), got {mask.dtype}")
+    if mask.dim() == 2 and mask.shape[0] not in (1, num_queries):
+        raise ValueError(f"a 2-D mask is [L_q, L_k] (one row per query, L_q = {num_queries}), "
+                         f"got {tuple(mask.shape)}; for padding use "
+                         "attention.padding_mask(lengths, L), which is [B, 1, L]")
     return mask.unsqueeze(-3) if mask.dim() == 3 else mask
 
 
@@ -121,10 +155,11 @@ def multi_head_attention(query: Tensor, key: Tensor, value: Tensor, W_Q: Tensor,
     Q W_Q is ``query @ W_Q.T``); head i uses features i*E/h .. (i+1)*E/h.
     -> (out [B, L_q, E], weights [B, h, L_q, L_k])
     """
+    check_batch(query, key, value)
     q = split_heads(query @ W_Q.T, num_heads)
     k = split_heads(key @ W_K.T, num_heads)
     v = split_heads(value @ W_V.T, num_heads)
-    out, weights = scaled_dot_product_attention(q, k, v, _head_mask(mask))
+    out, weights = scaled_dot_product_attention(q, k, v, _head_mask(mask, query.shape[1]))
     return merge_heads(out) @ W_O.T, weights
 
 
@@ -140,6 +175,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
                  kdim: int | None = None, vdim: int | None = None, bias: bool = True):
         super().__init__()
+        check_sizes(embed_dim=embed_dim, num_heads=num_heads)
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads = embed_dim, num_heads
@@ -166,9 +202,7 @@ class MultiHeadAttention(nn.Module):
         """
         key = query if key is None else key
         value = key if value is None else value
-        if query.dim() != 3 or key.dim() != 3:
-            raise ValueError("MultiHeadAttention expects batch-first [B, L, E] inputs, got "
-                             f"query {tuple(query.shape)} and key {tuple(key.shape)}")
+        check_batch(query, key, value)
         q = split_heads(self.q_proj(query), self.num_heads)
         k = split_heads(self.k_proj(key), self.num_heads)
         v = split_heads(self.v_proj(value), self.num_heads)
@@ -176,11 +210,13 @@ class MultiHeadAttention(nn.Module):
             if "k" in cache:
                 k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
             cache["k"], cache["v"] = k, v
-        mask = _head_mask(mask)
+        mask = _head_mask(mask, query.shape[1])
         drop = self.dropout if self.training else 0.0
         if need_weights:
             out, weights = scaled_dot_product_attention(q, k, v, mask, dropout=drop)
         else:
+            if mask is not None:
+                check_mask(mask, (*q.shape[:3], k.shape[2]))        # [B, h, L_q, L_k]
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
             weights = None
         return self.out_proj(merge_heads(out)), weights
@@ -317,6 +353,11 @@ class TextTransformer(nn.Module):
                  num_layers: int = 2, max_len: int = 32, mlp_ratio: float = 4,
                  dropout: float = 0.0, num_segments: int = 0):
         super().__init__()
+        check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, num_heads=num_heads,
+                    max_len=max_len)
+        if not (num_layers >= 0 and num_segments >= 0):   # 0 layers: embeddings + positions
+            raise ValueError(f"num_layers and num_segments must be >= 0, got {num_layers} and "
+                             f"{num_segments}")
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=Vocab.pad_id)
         self.segment = nn.Embedding(num_segments, embed_dim) if num_segments else None
         self.register_buffer("positions", sinusoidal_positions(max_len, embed_dim),
@@ -338,6 +379,7 @@ class TextTransformer(nn.Module):
                              f"{0 if self.segment is None else self.segment.num_embeddings}")
         if lengths is None:
             lengths = (ids != Vocab.pad_id).sum(1)
+        check_lengths(lengths, L, B)                   # values only on the CPU: no GPU sync
         x = self.embed(ids) * math.sqrt(self.out_dim) + self.positions[:L]
         if segments is not None:  # a third "and" would be past the last segment: clamp
             x = x + self.segment(segments.clamp_max(self.segment.num_embeddings - 1))

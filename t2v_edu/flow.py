@@ -45,7 +45,8 @@ from torch import Tensor, nn
 
 from . import data
 from .attention import TEXT_HEADS, TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
-from .t2v import guided_logits
+from .t2v import check_caption_count, guided_logits
+from .tokenizer import check_float_video
 from .text import Vocab, caption_batch
 from .training import Stage, check_divides, check_fields, lookup_preset
 from .vae import FrameVAE, vae_loss
@@ -182,7 +183,17 @@ def flow_matching_loss(velocity_fn: VelocityFn, x0: Tensor, noise: Tensor, t: Te
     scalar), as F.mse_loss takes it.
     """
     xt = interpolate(x0, noise, t)
-    return F.mse_loss(velocity_fn(xt, t).float(), velocity_target(x0, noise).float())
+    return F.mse_loss(velocity_of(velocity_fn, xt, t).float(),
+                      velocity_target(x0, noise).float())
+
+
+def velocity_of(velocity_fn: VelocityFn, x: Tensor, t: Tensor) -> Tensor:
+    """velocity_fn(x, t), which must have x's shape (a ValueError otherwise)."""
+    v = velocity_fn(x, t)
+    if v.shape != x.shape:
+        raise ValueError(f"velocity_fn returned {tuple(v.shape)}; it must return v with x's "
+                         f"shape {tuple(x.shape)}")
+    return v
 
 
 def euler_step(velocity_fn: VelocityFn, x: Tensor, t: float, t_next: float) -> Tensor:
@@ -192,7 +203,7 @@ def euler_step(velocity_fn: VelocityFn, x: Tensor, t: float, t_next: float) -> T
     moves *against* the velocity eps - x_0, towards the data.
     """
     t_vec = torch.full((x.shape[0],), float(t), device=x.device, dtype=x.dtype)
-    return x + (t_next - t) * velocity_fn(x, t_vec).to(x.dtype)
+    return x + (t_next - t) * velocity_of(velocity_fn, x, t_vec).to(x.dtype)
 
 
 def euler_sample(velocity_fn: VelocityFn, noise: Tensor, num_steps: int) -> Tensor:
@@ -290,6 +301,7 @@ def patchify(z: Tensor, patch: int, frame_patch: int) -> Tensor:
     N = (T / frame_patch) (h / patch) (w / patch), in (frame, row, column) order; each
     token holds a frame_patch x patch x patch block of latent cells.
     """
+    check_patch_sizes(patch, frame_patch)
     B, T, C, h, w = z.shape
     if T % frame_patch or h % patch or w % patch:
         raise ValueError(f"latents {tuple(z.shape)}: T must be divisible by frame_patch "
@@ -305,12 +317,29 @@ def unpatchify(tokens: Tensor, shape: tuple[int, int, int, int], patch: int,
 
     shape: (T, C, h, w) of one latent video.
     """
+    check_patch_sizes(patch, frame_patch)
     T, C, h, w = shape
+    if T % frame_patch or h % patch or w % patch:
+        raise ValueError(f"shape {tuple(shape)}: T must be divisible by frame_patch "
+                         f"{frame_patch}, h and w by patch {patch}")
+    wanted = ((T // frame_patch) * (h // patch) * (w // patch), frame_patch * C * patch * patch)
+    if tokens.dim() != 3 or tuple(tokens.shape[1:]) != wanted:
+        raise ValueError(f"tokens must be [B, N, D] = [B, {wanted[0]}, {wanted[1]}] for shape "
+                         f"{tuple(shape)}, patch {patch} and frame_patch {frame_patch} "
+                         f"(what patchify gives), got {tuple(tokens.shape)}")
     B = tokens.shape[0]
     x = tokens.reshape(B, T // frame_patch, h // patch, w // patch, frame_patch, C, patch,
                        patch)
     x = x.permute(0, 1, 4, 5, 2, 6, 3, 7)          # [B, T', fp, C, h', p, w', p]
     return x.reshape(B, T, C, h, w)
+
+
+def check_patch_sizes(patch: int, frame_patch: int) -> None:
+    """Patch sizes: whole numbers >= 1 of latent cells (patch) and frames (frame_patch)."""
+    for name, value in (("patch", patch), ("frame_patch", frame_patch)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ValueError(f"{name} must be an int >= 1 (latent cells or frames per token "
+                             f"each way), got {value!r}")
 
 
 def space_time_positions(grid: tuple[int, int, int], dim: int) -> Tensor:
@@ -431,6 +460,7 @@ class LatentFlow(nn.Module):
     # -- VAE latents -----------------------------------------------------------
     def encode(self, videos: Tensor) -> Tensor:
         """Frozen VAE means, normalised: videos [B, T, 3, H, W] -> z [B, T, C, h, w]."""
+        check_float_video(videos, "videos")
         B, T = videos.shape[:2]
         self.vae.eval()
         with torch.no_grad():
@@ -496,6 +526,7 @@ class LatentFlow(nn.Module):
             if not bool(self.latent_ready):
                 self.fit_latent_stats()
             self._stats_checked = True
+        check_caption_count(captions, videos.shape[0])
         x0 = self.encode(videos)                                    # [B, T, C, h, w]
         B = x0.shape[0]
         drop = torch.rand(B) < self.preset.caption_dropout
@@ -517,7 +548,7 @@ class LatentFlow(nn.Module):
 
         captions = check_captions(captions)
         guidance = self.preset.guidance if guidance is None else float(guidance)
-        steps = self.preset.sample_steps if steps is None else int(steps)
+        steps = self.preset.sample_steps if steps is None else steps   # euler_sample checks
         B = len(captions)
         if noise is None:
             noise = torch.randn(B, *self.latent_shape, generator=generator, device=self.device)

@@ -16,6 +16,7 @@ and data in [-1, 1]; the two are equivalent up to a rescaling).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -171,6 +172,8 @@ class DCGANGenerator(nn.Module):
                  cond_dim: int = 0, channels: int = 3):
         super().__init__()
         k = _num_doublings(size)
+        _check_sizes(latent_dim=latent_dim, width=width, channels=channels)
+        _check_count("cond_dim", cond_dim, low=0)
         self.latent_dim, self.cond_dim, self.size = latent_dim, cond_dim, size
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]      # e.g. 128, 64, 32
         self.project = nn.Sequential(
@@ -188,8 +191,8 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: Tensor, condition: Tensor | None = None) -> Tensor:
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must be [batch, {self.latent_dim}], got {tuple(z.shape)}")
-        z = torch.cat([z, _check_condition(condition, self.cond_dim, len(z))], dim=1) \
-            if self.cond_dim else z
+        c = _check_condition(condition, self.cond_dim, len(z))
+        z = torch.cat([z, c], dim=1) if c is not None else z
         return self.body(self.project(z))                         # [B, 3, size, size]
 
 
@@ -220,7 +223,9 @@ class DCGANDiscriminator(nn.Module):
                  channels: int = 3, minibatch_std: bool = False, spectral: bool = False):
         super().__init__()
         k = _num_doublings(size)
-        self.cond_dim, self.use_minibatch_std = cond_dim, minibatch_std
+        _check_sizes(width=width, channels=channels)
+        _check_count("cond_dim", cond_dim, low=0)
+        self.size, self.cond_dim, self.use_minibatch_std = size, cond_dim, minibatch_std
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
         widths = [channels] + [width * 2 ** i for i in range(k)]    # e.g. 3, 32, 64, 128
         layers = []
@@ -241,14 +246,19 @@ class DCGANDiscriminator(nn.Module):
     def forward_aux(self, frames: Tensor, condition: Tensor | None = None
                     ) -> tuple[Tensor, Tensor | None]:
         """(logits f(x, c) [B], auxiliary condition logits [B, cond_dim] or None)."""
-        h = self.body(_check_frames(frames))                      # [B, C, 4, 4]
+        _check_frames(frames)
+        if tuple(frames.shape[-2:]) != (self.size, self.size):
+            raise ValueError(f"this discriminator was built for {self.size} x {self.size} "
+                             f"frames, got {frames.shape[-2]} x {frames.shape[-1]}: build it "
+                             f"with size={frames.shape[-1]} or resize the frames")
+        c = _check_condition(condition, self.cond_dim, len(frames))
+        h = self.body(frames)                                     # [B, C, 4, 4]
         if self.use_minibatch_std:
             h = minibatch_std(h)
         h = h.flatten(1)                                          # [B, F]
         logits = self.read_out(h).squeeze(1)                      # [B]
-        if not self.cond_dim:
+        if c is None:
             return logits, None
-        c = _check_condition(condition, self.cond_dim, len(frames))
         return logits + (self.embed(c) * h).sum(dim=1), self.aux(h)
 
 
@@ -288,10 +298,35 @@ def _check_frames(frames: Tensor) -> Tensor:
     if not isinstance(frames, Tensor) or frames.dim() != 4:
         shape = tuple(frames.shape) if isinstance(frames, Tensor) else type(frames).__name__
         raise ValueError(f"frames must be a tensor [batch, channels, height, width], got {shape}")
+    return _check_float_frames(frames)
+
+
+def _check_float_frames(frames: Tensor, name: str = "frames") -> Tensor:
+    """``frames`` if float (a dtype check: free on a GPU), else a TypeError with the fix."""
+    if not frames.is_floating_point():
+        raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 frames: "
+                        "convert with frames.float() / 255)")
     return frames
 
 
-def _check_condition(condition: Tensor | None, cond_dim: int, batch: int) -> Tensor:
+def _check_count(name: str, value: int, low: int = 1) -> None:
+    """A ValueError unless ``value`` is a whole number >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
+
+
+def _check_sizes(**sizes: int) -> None:
+    for name, value in sizes.items():
+        _check_count(name, value)
+
+
+def _check_condition(condition: Tensor | None, cond_dim: int, batch: int) -> Tensor | None:
+    """The condition as float [batch, cond_dim]; None for an unconditional model."""
+    if not cond_dim:
+        if condition is not None:
+            raise ValueError("this model is unconditional (cond_dim=0); build it with "
+                             "cond_dim=N to condition it")
+        return None
     if condition is None:
         raise ValueError(f"this model is conditional: pass a condition [batch, {cond_dim}] "
                          "(e.g. gan.attribute_condition(labels))")
@@ -388,6 +423,13 @@ def train_gan(generator: DCGANGenerator, discriminator: nn.Module, frames: Tenso
     if (conditions is None) != (getattr(generator, "cond_dim", 0) == 0):
         raise ValueError("pass conditions exactly when the generator is conditional "
                          f"(its cond_dim is {generator.cond_dim})")
+    if conditions is not None and getattr(discriminator, "cond_dim", None) == 0:
+        raise ValueError("the discriminator is unconditional (cond_dim=0); build it with "
+                         f"cond_dim={generator.cond_dim} to condition it like the generator")
+    if conditions is not None and len(conditions) != len(frames):
+        raise ValueError(f"conditions has {len(conditions)} rows but frames has "
+                         f"{len(frames)}: pass one condition per frame")
+    _check_sizes(batch_size=batch_size, d_steps=d_steps)
     rng = torch.Generator().manual_seed(seed)
     generator.to(device).train()
     discriminator.to(device).train()
@@ -511,6 +553,8 @@ def train_classifier(classifier: FrameClassifier, frames: Tensor, labels: Tensor
                      steps: int = 300, batch_size: int = 64, lr: float = 1e-2,
                      seed: int = 0) -> dict:
     """Cross-entropy on shape and colour; returns {"step", "loss"} (nothing printed)."""
+    labels = _check_labels(labels, len(frames))
+    _check_count("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(classifier.parameters(), lr=lr)
     history = {"step": [], "loss": []}
@@ -533,12 +577,27 @@ def train_classifier(classifier: FrameClassifier, frames: Tensor, labels: Tensor
 def condition_accuracy(classifier: FrameClassifier, frames: Tensor, labels: Tensor
                        ) -> dict[str, float]:
     """Fraction of frames whose predicted shape / colour / both match ``labels`` [N, >=2]."""
+    labels = _check_labels(labels, len(frames))
     classifier.eval()
     shape_logits, color_logits = classifier(frames)
     shape_ok = shape_logits.argmax(1) == labels[:, 0]
     color_ok = color_logits.argmax(1) == labels[:, 1]
     return {"shape": shape_ok.float().mean().item(), "color": color_ok.float().mean().item(),
             "both": (shape_ok & color_ok).float().mean().item()}
+
+
+def _check_labels(labels: Tensor, num_frames: int) -> Tensor:
+    """Class-index labels as long [num_frames, >=2], else a clear error (shape and dtype
+    only: free on a GPU)."""
+    if not isinstance(labels, Tensor) or labels.is_floating_point() or labels.is_complex() \
+            or labels.dtype == torch.bool or labels.dim() != 2 or labels.shape[1] < 2 \
+            or len(labels) != num_frames:
+        got = (f"{labels.dtype} {tuple(labels.shape)}" if isinstance(labels, Tensor)
+               else type(labels).__name__)
+        raise ValueError(f"labels must be class indices, an integer tensor [{num_frames}, 2 or "
+                         f"3] with columns shape, colour[, motion] (load_frames' labels, one "
+                         f"row per frame), got {got}")
+    return labels.long()
 
 
 @torch.no_grad()

@@ -29,6 +29,23 @@ from .text import BagOfEmbeddings, Vocab, check_lengths, fit, padding_lengths_ma
 # ---------------------------------------------------------------------------------
 # The seed's encoder: one tanh RNN step, and the unrolled loop
 # ---------------------------------------------------------------------------------
+def check_step(x: Tensor, h: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor,
+               names: tuple[str, str, str], layout: str) -> None:
+    """The shapes of one recurrent step: x [B, I], h [B, H], W_x [H, I], W_h [H, H], b [H]."""
+    H, I = h.shape[-1], x.shape[-1]
+    if W_x.shape != (H, I):
+        raise ValueError(f"x has {I} features and h {H}, so {names[0]} must be [hidden, input] "
+                         f"= [{H}, {I}] ({layout}.weight_ih's layout), got {tuple(W_x.shape)}")
+    if W_h.shape != (H, H):
+        raise ValueError(f"h has {H} features but {names[1]} is {tuple(W_h.shape)}; "
+                         f"{names[1]} must be [hidden, hidden] = [{H}, {H}]")
+    if b.shape != (H,):
+        raise ValueError(f"{names[2]} must be [hidden] = [{H}], got {tuple(b.shape)}")
+    if x.shape[:-1] != h.shape[:-1]:
+        raise ValueError(f"x {tuple(x.shape)} and h {tuple(h.shape)} need the same batch "
+                         "size: x [B, input], h [B, hidden]")
+
+
 def rnn_cell(x: Tensor, h: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor) -> Tensor:
     """h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)   (the article's W_eh e_t + ...).
 
@@ -36,12 +53,7 @@ def rnn_cell(x: Tensor, h: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tensor) -> T
     of ``nn.RNNCell``: W_xh = weight_ih [H, I], W_hh = weight_hh [H, H],
     b_h = bias_ih + bias_hh [H]. x: [B, I], h: [B, H] -> [B, H]
     """
-    if x.shape[-1] != W_xh.shape[1]:
-        raise ValueError(f"x has {x.shape[-1]} features but W_xh is {tuple(W_xh.shape)} "
-                         "([hidden, input], nn.RNNCell.weight_ih's layout)")
-    if h.shape[-1] != W_hh.shape[0] or W_hh.shape[0] != W_hh.shape[1]:
-        raise ValueError(f"h has {h.shape[-1]} features but W_hh is {tuple(W_hh.shape)}; "
-                         "W_hh must be [hidden, hidden]")
+    check_step(x, h, W_xh, W_hh, b_h, ("W_xh", "W_hh", "b_h"), "nn.RNNCell")
     return torch.tanh(x @ W_xh.T + h @ W_hh.T + b_h)
 
 
@@ -54,7 +66,10 @@ def rnn_unroll(x: Tensor, lengths: Tensor, W_xh: Tensor, W_hh: Tensor, b_h: Tens
     (padding never changes it, as with ``pack_padded_sequence``).
     """
     B, T, _ = x.shape
-    check_lengths(lengths, T)
+    check_lengths(lengths, T, B)
+    if h0 is not None and h0.shape != (B, W_hh.shape[0]):
+        raise ValueError(f"h0 must be [B, hidden] = [{B}, {W_hh.shape[0]}], got "
+                         f"{tuple(h0.shape)}; for nn.RNN's [1, B, H] -> h0[0]")
     h = x.new_zeros(B, W_hh.shape[0]) if h0 is None else h0
     valid = padding_lengths_mask(lengths, T).to(x.dtype)           # [B, T]
     outputs = []
@@ -74,6 +89,10 @@ def decoder_probs(h: Tensor, W_hy: Tensor, b_y: Tensor) -> Tensor:
 
     h: [..., H]; W_hy: [V, H] (nn.Linear layout); b_y: [V] -> [..., V], rows sum to 1
     """
+    if W_hy.dim() != 2 or W_hy.shape[1] != h.shape[-1] or b_y.shape != W_hy.shape[:1]:
+        raise ValueError(f"with h [..., H] = {tuple(h.shape)}, W_hy must be [V, H] (nn.Linear "
+                         f"layout) and b_y [V]; got W_hy {tuple(W_hy.shape)} and b_y "
+                         f"{tuple(b_y.shape)}")
     return torch.softmax(h @ W_hy.T + b_y, dim=-1)
 
 
@@ -173,6 +192,7 @@ def lstm_gate(x: Tensor, h: Tensor, W_x: Tensor, W_h: Tensor, b: Tensor) -> Tens
 
     x: [B, I]; h: [B, H]; W_x: [H, I]; W_h: [H, H]; b: [H] -> [B, H] in (0, 1)
     """
+    check_step(x, h, W_x, W_h, b, ("W_x", "W_h", "b"), "nn.LSTMCell")
     return torch.sigmoid(x @ W_x.T + h @ W_h.T + b)
 
 
@@ -188,6 +208,14 @@ def lstm_cell(x: Tensor, state: tuple[Tensor, Tensor], weight_ih: Tensor, weight
     bias = bias_ih + bias_hh: [4H] -> (h_t, c_t)
     """
     h, c = state
+    H = h.shape[-1]
+    if weight_ih.shape[:1] != (4 * H,) or weight_hh.shape != (4 * H, H) \
+            or bias.shape != (4 * H,) or c.shape != h.shape:
+        raise ValueError(f"nn.LSTMCell's layout with h of {H} features: weight_ih [4H, input] "
+                         f"= [{4 * H}, input], weight_hh [4H, H] = [{4 * H}, {H}], bias [4H] = "
+                         f"[{4 * H}] (gates i, f, g, o stacked) and c like h {tuple(h.shape)}; "
+                         f"got {tuple(weight_ih.shape)}, {tuple(weight_hh.shape)}, "
+                         f"{tuple(bias.shape)} and c {tuple(c.shape)}")
     Wx, Wh, b = weight_ih.chunk(4, 0), weight_hh.chunk(4, 0), bias.chunk(4, 0)
     i = lstm_gate(x, h, Wx[0], Wh[0], b[0])
     f = lstm_gate(x, h, Wx[1], Wh[1], b[1])
@@ -241,7 +269,10 @@ class RNNEncoder(nn.Module):
         self.out_dim = hidden_size
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
-        packed = pack_padded_sequence(self.embed(ids), lengths.clamp(min=1).cpu(),
+        check_lengths(lengths, ids.shape[1], ids.shape[0])
+        lengths = lengths.cpu()                  # pack_padded_sequence reads them here anyway,
+        check_lengths(lengths, ids.shape[1])     # so their values are checked at no extra cost
+        packed = pack_padded_sequence(self.embed(ids), lengths.clamp(min=1),
                                       batch_first=True, enforce_sorted=False)
         _, state = self.rnn(packed)
         h = state[0] if isinstance(state, tuple) else state          # LSTM: (h, c)

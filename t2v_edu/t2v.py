@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -53,7 +54,8 @@ from torch import Tensor, nn
 from . import data
 from .attention import TEXT_HEADS, TextTransformer, TransformerBlock, causal_mask, padding_mask
 from .judges import color_masks
-from .text import PARSE_VALUES, Vocab, caption_batch, parse_targets, segment_ids
+from .text import (PARSE_VALUES, Vocab, caption_batch, check_caption_list, parse_targets,
+                   segment_ids)
 from .tokenizer import (RECONSTRUCTION_LOSSES, FrameTokenizer, TokenizerConfig,
                         indices_to_digits, tokenizer_loss)
 from .training import Stage, check_divides, check_fields, lookup_preset
@@ -65,6 +67,20 @@ ADDED_LATER = ("parser.", "video.plan_")
 __all__ = ["Preset", "PRESETS", "TextToVideo", "VideoTransformer", "build", "stages",
            "sample_logits", "filter_logits", "guided_logits", "KVCache", "cache_mask",
            "cached_block", "code_logits_from_digits", "DigitHead", "DigitEmbedding"]
+
+
+def check_number(name: str, value: float, low: float = 0.0, strict: bool = False) -> None:
+    """A ValueError unless ``value`` is a finite real number >= low (> low if strict)."""
+    wanted = f"a finite number {'>' if strict else '>='} {low:g}"
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < low or (strict and value == low)):
+        raise ValueError(f"{name} must be {wanted}, got {value!r}")
+
+
+def check_top_k(top_k: int) -> None:
+    """top_k: how many of the likeliest entries to keep, an int >= 0 (0 keeps all)."""
+    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
+        raise ValueError(f"top_k must be an int >= 0 (0: keep all entries), got {top_k!r}")
 
 
 @dataclass(frozen=True)
@@ -140,6 +156,7 @@ class Preset:
                                     "temperature", "top_k"),
                      shares=("two_object_prob", "caption_share", "caption_dropout",
                              "tokenizer_share"))
+        check_top_k(self.top_k)
         if not self.levels or min(self.levels) < 2:
             raise ValueError(f"levels={self.levels!r} does not work: FSQ needs one or more "
                              "digits, each with 2 or more levels, e.g. (8, 5, 5, 5)")
@@ -195,6 +212,10 @@ PRESETS: dict[str, Preset] = {
 # ---------------------------------------------------------------------------------
 def guided_logits(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
     """Classifier-free guidance: uncond + g * (cond - uncond); g = 1 is no guidance."""
+    check_number("guidance", guidance)
+    if cond.shape != uncond.shape:
+        raise ValueError(f"cond {tuple(cond.shape)} and uncond {tuple(uncond.shape)} must "
+                         "have the same shape (one unconditional row per conditional row)")
     return uncond + guidance * (cond - uncond)
 
 
@@ -204,8 +225,8 @@ def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> T
 
     Lower temperature sharpens softmax(logits / T); top-k never draws the unlikely tail.
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0 here, got {temperature}")
+    check_number("temperature", temperature, strict=True)
+    check_top_k(top_k)
     logits = logits.float() / temperature
     if 0 < top_k < logits.shape[-1]:
         kth = logits.topk(top_k, dim=-1).values[..., -1:]          # [..., 1]
@@ -219,8 +240,8 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0,
 
     logits: [B, V] -> indices [B] (int64). temperature 0 takes the argmax.
     """
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    check_number("temperature", temperature)   # 0: greedy
+    check_top_k(top_k)
     if temperature == 0:
         return logits.argmax(-1)
     probs = torch.softmax(filter_logits(logits, temperature, top_k), dim=-1)
@@ -310,6 +331,16 @@ def code_logits_from_digits(digit_logits: list[Tensor]) -> Tensor:
     so softmax over codes = prod_k softmax(digit_logits[k])[d_k]: given the context,
     the digits of one code are independent.
     """
+    if isinstance(digit_logits, Tensor):
+        raise TypeError("digit_logits must be a list of tensors, one per digit, got one "
+                        "tensor: wrap it, [logits]")
+    if (not isinstance(digit_logits, (list, tuple)) or not digit_logits
+            or not all(isinstance(lg, Tensor) and lg.dim() >= 1 for lg in digit_logits)):
+        raise TypeError("digit_logits must be a non-empty list of tensors [..., L_k], one "
+                        f"per digit, got {str(digit_logits)[:80]}")
+    if len({lg.shape[:-1] for lg in digit_logits}) > 1:
+        raise ValueError("digit_logits must share their leading dimensions [...], got shapes "
+                         f"{[tuple(lg.shape) for lg in digit_logits]}")
     # = sum_k digit_logits[k][..., indices_to_digits(arange(num_codes))[:, k]], computed
     # by broadcasting: digit k varies along axis K - 1 - k of a [..., L_K, .., L_1] grid,
     # whose flattening is the code index (measured: a training step 16 % faster)
@@ -452,6 +483,14 @@ def named_colors(captions: list[str], slots: int) -> Tensor:
     return torch.tensor(rows, dtype=torch.long).view(len(captions), slots)
 
 
+def check_caption_count(captions: list[str], count: int, rows: str = "videos") -> None:
+    """One caption per video (or row of codes): a ValueError naming both counts."""
+    check_caption_list(captions, "captions")
+    if len(captions) != count:
+        raise ValueError(f"{len(captions)} caption(s) for {count} {rows}: give one caption per "
+                         f"row, a list of {count} captions")
+
+
 def start_cells(videos: Tensor, colors: Tensor, grid: int) -> Tensor:
     """The plan a video carries: the grid cell holding each named object's centre in the
     first frame, or grid * grid where none is named (colors -1) or its colour is absent.
@@ -591,6 +630,7 @@ class TextToVideo(nn.Module):
         """Teacher forcing: logits [B, N, num_codes] of each code given the true earlier
         codes [B, N] and the caption (rows where ``drop`` is True: the empty caption);
         a model with ``plan_slots`` also needs the plan (``self.plan(videos, captions)``)."""
+        check_caption_count(captions, codes.shape[0], "rows of codes")
         context, context_mask = self.caption_context(captions, drop)
         return self.logits_given_context(codes, context, context_mask, plan)[1]
 
@@ -613,6 +653,7 @@ class TextToVideo(nn.Module):
         """Cross-entropy of each code given the earlier codes and the caption (with a
         plan: plus ``plan_weight`` times the plan's mean cross-entropy; with
         ``caption_keep_parsing``: plus that weight times the parse loss)."""
+        check_caption_count(captions, videos.shape[0])
         codes = self.codes(videos)                                  # [B, N]
         plan = self.plan(videos, captions)   # of the captions as written, dropped or not
         drop = torch.rand(len(captions)) < self.preset.caption_dropout
@@ -657,6 +698,7 @@ class TextToVideo(nn.Module):
         caption (``evaluation.binding_test`` compares it between videos). The videos may
         be on another device than the model (the test draws them on the CPU).
         """
+        check_caption_count(captions, videos.shape[0])
         self.eval()
         videos = videos.to(self.device)
         codes, plan = self.codes(videos), self.plan(videos, captions)

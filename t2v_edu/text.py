@@ -44,6 +44,7 @@ class Vocab:
     pad_id, unk_id, bos_id, eos_id = 0, 1, 2, 3
 
     def __init__(self, words: Iterable[str]):
+        check_not_string(words, "Vocab", "words")
         words = list(words)
         clash = [w for w in words if w in SPECIALS]
         if clash:
@@ -88,9 +89,12 @@ class Vocab:
                      max_len: int | None = None) -> tuple[Tensor, Tensor]:
         """Padded ids [B, L] (pad id 0) and lengths [B], both int64.
 
-        L is the longest caption, or ``max_len`` (longer captions are cut).
+        L is the longest caption, or ``max_len`` >= 1 (longer captions are cut).
         """
         check_caption_list(captions, "encode_batch")
+        if max_len is not None and not max_len >= 1:
+            raise ValueError(f"max_len must be >= 1 (tokens kept per caption) or None (the "
+                             f"longest caption), got {max_len}")
         seqs = [self.encode(c, bos, eos) for c in captions]
         if max_len is not None:
             seqs = [s[:max_len] for s in seqs]
@@ -123,10 +127,16 @@ class Vocab:
         return [self.decode(row) for row in ids]
 
 
+def check_not_string(items: Iterable[str], name: str, what: str = "captions") -> None:
+    """A list of strings given as one string would be read character by character."""
+    if isinstance(items, str):
+        raise TypeError(f"{name} takes a list of {what}, got one string; wrap it: "
+                        f"[{what[:-1]}]")
+
+
 def check_caption_list(captions: Sequence[str], name: str) -> None:
     """A batch of captions must be a non-empty list, not one string."""
-    if isinstance(captions, str):
-        raise TypeError(f"{name} takes a list of captions, got one string; wrap it: [caption]")
+    check_not_string(captions, name)
     if len(captions) == 0:
         raise ValueError(f"{name} needs at least one caption")
 
@@ -201,6 +211,7 @@ def fraction_parsing(captions: Sequence[str]) -> float:
 
     It checks known words and one shape, colour and motion per clause, not word order.
     """
+    check_not_string(captions, "fraction_parsing")
     ok = 0
     for c in captions:
         try:
@@ -219,6 +230,9 @@ def one_hot_embed(ids: Tensor, W: Tensor) -> Tensor:
 
     ids: int64 [...] with values in [0, V); W: [V, D] -> [..., D]
     """
+    if not isinstance(ids, Tensor) or not isinstance(W, Tensor):
+        raise TypeError(f"ids and W must be torch tensors, got {type(ids).__name__} and "
+                        f"{type(W).__name__}; convert with torch.as_tensor")
     if ids.dtype != torch.long:
         raise TypeError(f"ids must be int64 (torch.long), got {ids.dtype}")
     if W.dim() != 2:
@@ -249,6 +263,9 @@ def skipgram_pairs(sequences: Iterable[Sequence[int]], window: int = 2) -> tuple
 def word_counts(sequences: Iterable[Sequence[int]], vocab_size: int) -> Tensor:
     """count(w): how many times each word id occurs in the sequences. -> int64 [vocab_size]"""
     ids = torch.tensor([i for seq in sequences for i in seq], dtype=torch.long)
+    if ids.numel() and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"word ids must lie in 0..{vocab_size - 1} (vocab_size={vocab_size}), "
+                         f"got ids from {ids.min().item()} to {ids.max().item()}")
     return torch.bincount(ids, minlength=vocab_size)
 
 
@@ -273,6 +290,11 @@ def skipgram_loss(center: Tensor, context: Tensor, negatives: Tensor) -> Tensor:
 
     center v_c: [B, D]; context u_o: [B, D]; negatives u_k: [B, K, D] -> scalar
     """
+    if center.dim() != 2 or context.shape != center.shape or negatives.dim() != 3 \
+            or negatives.shape[::2] != center.shape:
+        raise ValueError(f"skipgram_loss takes center [B, D], context [B, D] and negatives "
+                         f"[B, K, D], got {tuple(center.shape)}, {tuple(context.shape)} and "
+                         f"{tuple(negatives.shape)}")
     pos = (center * context).sum(-1)                               # [B]
     neg = torch.einsum("bd,bkd->bk", center, negatives)             # [B, K]
     return -(F.logsigmoid(pos) + F.logsigmoid(-neg).sum(-1)).mean()
@@ -323,6 +345,10 @@ def train_skipgram(captions: Sequence[str], vocab: Vocab, embed_dim: int = 16,
 
 def cosine_similarity(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
     """cos(a, b) = a·b / (|a| |b|) for every pair of rows. a: [N, D], b: [M, D] -> [N, M]"""
+    if a.dim() != 2 or b.dim() != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"cosine_similarity takes two matrices of rows a [N, D] and b [M, D], "
+                         f"got {tuple(a.shape)} and {tuple(b.shape)}; a single vector v is "
+                         "v[None] ([1, D])")
     a = a / a.norm(dim=-1, keepdim=True).clamp(min=eps)
     b = b / b.norm(dim=-1, keepdim=True).clamp(min=eps)
     return a @ b.T
@@ -337,6 +363,9 @@ def nearest_neighbours(word: str, vocab: Vocab, embeddings: Tensor, k: int = 5,
     if word not in vocab:
         raise ValueError(f"{word!r} is not in the vocabulary; known words: "
                          + ", ".join(vocab.words))
+    if embeddings.dim() != 2 or embeddings.shape[0] != len(vocab):
+        raise ValueError(f"embeddings must be [V, D] with one row per id including the special "
+                         f"tokens, V = len(vocab) = {len(vocab)}; got {tuple(embeddings.shape)}")
     sims = similarity(embeddings[vocab.stoi[word]][None], embeddings)[0].clone()
     sims[: len(SPECIALS)] = -float("inf")
     sims[vocab.stoi[word]] = -float("inf")
@@ -360,9 +389,22 @@ def pca_2d(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------------
 # A first caption encoder: the mean of word embeddings -> (shape, colour, motion)
 # ---------------------------------------------------------------------------------
-def check_lengths(lengths: Tensor, max_len: int) -> None:
-    """Every length must lie in 0..max_len (the padded length L of the batch)."""
-    if lengths.numel() and (lengths.min() < 0 or lengths.max() > max_len):
+def check_lengths(lengths: Tensor, max_len: int, batch_size: int | None = None) -> None:
+    """Every length must lie in 0..max_len (the padded length L of the batch).
+
+    With ``batch_size`` B, lengths must also be an integer tensor [B], one per row. The
+    values are read only on the CPU: on a GPU that would wait for the device every step.
+    """
+    if batch_size is not None and not (isinstance(lengths, Tensor)
+                                       and lengths.shape == (batch_size,)
+                                       and not lengths.is_floating_point()
+                                       and lengths.dtype != torch.bool):
+        got = (f"{lengths.dtype} {tuple(lengths.shape)}" if isinstance(lengths, Tensor)
+               else type(lengths).__name__)
+        raise ValueError(f"lengths must be an integer tensor [B] with one length per row, "
+                         f"B = {batch_size}; got {got}")
+    if lengths.device.type == "cpu" and lengths.numel() and (
+            lengths.min() < 0 or lengths.max() > max_len):
         raise ValueError(f"lengths must lie in 0..{max_len} (the padded length L of x), "
                          f"got {lengths.tolist()}")
 
@@ -372,7 +414,9 @@ def masked_mean(x: Tensor, lengths: Tensor) -> Tensor:
 
     lengths: [B] in 0..L (a row of length 0 gives zeros).
     """
-    check_lengths(lengths, x.shape[1])
+    if x.dim() != 3:
+        raise ValueError(f"x must be [B, L, D], got {tuple(x.shape)}")
+    check_lengths(lengths, x.shape[1], x.shape[0])
     return masked_mean_unchecked(x, lengths)
 
 

@@ -22,6 +22,8 @@ the channels), so that T' = T / frames_per_token: fewer tokens for the transform
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -47,15 +49,21 @@ def straight_through_round(z: Tensor) -> Tensor:
     return z + (torch.round(z) - z).detach()
 
 
-def _levels_tensor(levels: tuple[int, ...] | Tensor, like: Tensor) -> Tensor:
+def check_levels(levels: tuple[int, ...] | Tensor) -> tuple[int, ...]:
+    """FSQ levels as a tuple of ints, or a ValueError: one or more, each >= 2."""
     levels = levels.cpu() if isinstance(levels, Tensor) else torch.as_tensor(levels)
     if (levels.dim() != 1 or levels.dtype.is_floating_point or levels.dtype == torch.bool
             or (levels < 2).any()):
         raise ValueError(f"levels must be a sequence of integers >= 2, got {levels.tolist()}")
+    return tuple(levels.tolist())
+
+
+def _levels_tensor(levels: tuple[int, ...] | Tensor, like: Tensor) -> Tensor:
+    levels = check_levels(levels)
     if like.shape[-1] != len(levels):
         raise ValueError(f"the last dimension ({like.shape[-1]}) must equal the number of "
                          f"levels ({len(levels)})")
-    return levels_on(tuple(levels.tolist()), like.device)
+    return levels_on(levels, like.device)
 
 
 @functools.lru_cache(maxsize=32)
@@ -134,23 +142,38 @@ def _check_on_grid(q: Tensor, lv: Tensor) -> None:
                          f"[{float(q.min()):.4g}, {float(q.max()):.4g}]")
 
 
+def check_indices(indices: Tensor, levels: tuple[int, ...], anywhere: bool = False,
+                  name: str = "indices") -> None:
+    """Code indices: an integer tensor with values in [0, prod(levels)). The values are
+    read on the CPU only, unless ``anywhere`` (reading a GPU's makes the CPU wait)."""
+    if (not isinstance(indices, Tensor) or indices.is_floating_point() or indices.is_complex()
+            or indices.dtype == torch.bool):
+        got = indices.dtype if isinstance(indices, Tensor) else type(indices).__name__
+        raise TypeError(f"{name} must be an integer tensor of code indices (e.g. torch.long), "
+                        f"got {got}")
+    num_codes = math.prod(levels)
+    if ((anywhere or indices.device.type == "cpu") and indices.numel()
+            and (indices.min() < 0 or indices.max() >= num_codes)):
+        raise ValueError(f"{name} must lie in [0, {num_codes}) (prod(levels) = "
+                         f"prod{levels}), got [{int(indices.min())}, {int(indices.max())}]")
+
+
 def indices_to_digits(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Code indices [...] -> their digits [..., d] (int64), digit_i in {0, .., L_i - 1}:
 
     digit_i = (index // prod_{j < i} L_j) mod L_i   (first digit least significant).
     """
-    lv = levels_on(tuple(int(L) for L in levels), indices.device)
+    levels = check_levels(levels)
+    check_indices(indices, levels)
+    lv = levels_on(levels, indices.device)
     return (indices[..., None] // _radix_basis(lv)) % lv
 
 
 def indices_to_codes(indices: Tensor, levels: tuple[int, ...]) -> Tensor:
     """Code indices [...] -> quantised values [..., d]: the inverse of codes_to_indices."""
-    lv = levels_on(tuple(int(L) for L in levels), indices.device)
-    num_codes = int(lv.prod())
-    if indices.numel() and (indices.min() < 0 or indices.max() >= num_codes):
-        raise ValueError(f"indices must lie in [0, {num_codes}) (prod(levels) = "
-                         f"prod{tuple(lv.tolist())}), got [{int(indices.min())}, "
-                         f"{int(indices.max())}]")
+    levels = check_levels(levels)
+    check_indices(indices, levels, anywhere=True)
+    lv = levels_on(levels, indices.device)
     return (indices_to_digits(indices, levels) - lv // 2).float() / (lv // 2).float()
 
 
@@ -172,6 +195,12 @@ class TokenizerConfig:
     hidden: tuple[int, ...] = (32, 64, 64)
     levels: tuple[int, ...] = (5, 5, 5)
     frames_per_token: int = 1          # consecutive frames coded together
+
+    def __post_init__(self):
+        check_levels(self.levels)
+        k = self.frames_per_token
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+            raise ValueError(f"frames_per_token must be an int >= 1, got {k!r}")
 
 
 class FrameTokenizer(nn.Module):
@@ -200,6 +229,7 @@ class FrameTokenizer(nn.Module):
         """[B, T, 3, H, W] -> tubelets [B*T', 3k, s, s] at the working size."""
         if video.dim() != 5 or video.shape[2] != 3:
             raise ValueError(f"video must be [B, T, 3, H, W], got {tuple(video.shape)}")
+        check_float_video(video)
         B, T, _, H, W = video.shape
         k = self.frames_per_token
         if T % k:
@@ -236,17 +266,24 @@ class FrameTokenizer(nn.Module):
 
     def decode(self, codes: Tensor) -> Tensor:
         """codes [B, T', h, w] -> video [B, T, 3, H, W] in [0, 1]."""
-        if codes.dim() != 4:
-            raise ValueError(f"codes must be [B, T', h, w], got {tuple(codes.shape)}")
-        if codes.min() < 0 or codes.max() >= self.num_codes:
-            raise ValueError(f"codes must lie in [0, {self.num_codes}), got "
-                             f"[{int(codes.min())}, {int(codes.max())}]")
+        g = self.grid
+        if codes.dim() != 4 or codes.shape[-2:] != (g, g):
+            raise ValueError(f"codes must be [B, T', h, w] on this tokenizer's {g} x {g} grid, "
+                             f"got {tuple(codes.shape)}")
+        check_indices(codes, self.levels, anywhere=True, name="codes")
         return torch.sigmoid(self.decode_latents(indices_to_codes(codes, self.levels)))
 
     def forward(self, video: Tensor) -> tuple[Tensor, Tensor]:
         q = self.quantize(video)
         logits = self.decode_latents(q)
         return torch.sigmoid(logits), _grid_indices(q.detach(), self._levels(video))
+
+
+def check_float_video(video: Tensor, name: str = "video") -> None:
+    """Frames must be float in [0, 1] (a dtype check: it does not wait for a GPU)."""
+    if not video.is_floating_point():
+        raise TypeError(f"{name} must be float in [0, 1], got {video.dtype} (uint8 frames: "
+                        "convert with .float() / 255)")
 
 
 def _check_same_shape(recon: Tensor, video: Tensor) -> None:

@@ -22,7 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .gan import PatchDiscriminator, _progress, discriminator_loss, generator_loss, num_groups
+from .gan import (PatchDiscriminator, _check_count, _check_float_frames, _progress,
+                  discriminator_loss, generator_loss, num_groups)
 
 __all__ = ["reparameterize", "kl_divergence", "reconstruction_loss", "vae_loss",
            "ConvEncoder", "ConvDecoder", "FrameVAE", "PatchDiscriminator", "train_vae",
@@ -73,11 +74,16 @@ def reconstruction_loss(recon: Tensor, frames: Tensor) -> Tensor:
     """L_rec = mean over the batch of sum over pixels (x_hat - x)^2, a scalar.
 
     = -log N(x; x_hat, I/2) up to a constant: the ELBO's E[log p(x|z)] for a Gaussian
-    decoder. recon, frames: [B, 3, H, W].
+    decoder. recon, frames: [B, 3, H, W], frames float in [0, 1] (checked on the CPU only,
+    where reading values does not wait for a GPU).
     """
     if recon.shape != frames.shape:
         raise ValueError(f"recon {tuple(recon.shape)} and frames {tuple(frames.shape)} must "
                          "have the same shape")
+    _check_float_frames(recon, "recon")
+    _check_float_frames(frames)
+    if frames.device.type == "cpu":
+        data.check_pixel_range(frames, "frames")
     return (recon - frames).pow(2).flatten(1).sum(1).mean()
 
 
@@ -87,6 +93,9 @@ def vae_loss(recon: Tensor, frames: Tensor, mu: Tensor, logvar: Tensor, beta: fl
     ELBO when beta = 1 (up to a constant)."""
     rec = reconstruction_loss(recon, frames)
     kl = kl_divergence(mu, logvar)
+    if len(mu) != len(frames):
+        raise ValueError(f"mu has {len(mu)} rows but frames has {len(frames)}: pass the "
+                         "encoder's (mu, logvar) for these frames, one row per frame")
     return rec + beta * kl, rec, kl
 
 
@@ -128,7 +137,7 @@ class ConvEncoder(nn.Module):
                 frames.shape[-2] % self.downsample:
             raise ValueError(f"frames must be [batch, channels, H, W] with H and W divisible "
                              f"by {self.downsample}, got {tuple(frames.shape)}")
-        return self.body(frames)
+        return self.body(_check_float_frames(frames))
 
 
 class ConvDecoder(nn.Module):
@@ -185,6 +194,9 @@ class FrameVAE(nn.Module):
     def __init__(self, size: int = 32, latent_dim: int | None = None,
                  latent_channels: int = 4, hidden: tuple[int, ...] = (32, 64)):
         super().__init__()
+        if latent_dim is not None:
+            _check_count("latent_dim", latent_dim)
+        _check_count("latent_channels", latent_channels)
         self.size, self.latent_dim, self.hidden = size, latent_dim, tuple(hidden)
         grid = size // 2 ** len(hidden)
         if grid < 1 or grid * 2 ** len(hidden) != size:
@@ -210,7 +222,7 @@ class FrameVAE(nn.Module):
         if frames.dim() != 4 or tuple(frames.shape[1:]) != (3, self.size, self.size):
             raise ValueError(f"frames must be [batch, 3, {self.size}, {self.size}], got "
                              f"{tuple(frames.shape)}")
-        h = self.encoder(frames)
+        h = self.encoder(frames)                   # (ConvEncoder refuses non-float frames)
         if self.to_latent is not None:
             h = self.to_latent(h.flatten(1))                       # [B, 2 * latent_dim]
         mu, logvar = h.chunk(2, dim=1)
@@ -287,6 +299,7 @@ def train_vae(vae: FrameVAE, frames: Tensor, steps: int, beta: float = 1.0,
     {"step", "loss", "recon", "kl"}: lists, one entry per step (nothing printed).
     """
     data.check_frames(frames)
+    _check_count("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
@@ -319,6 +332,7 @@ def train_vae_gan(vae: FrameVAE, discriminator: PatchDiscriminator, frames: Tens
     Returns {"step", "loss", "recon", "kl", "g_loss", "d_loss"} (nothing printed).
     """
     data.check_frames(frames)
+    _check_count("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     discriminator.to(device).train()

@@ -296,3 +296,97 @@ def test_parse_targets_give_each_word_its_objects_attributes():
     assert data.word_objects("a red circle and a blue square".split()) == [0, 0, 0, 0, 1, 1, 1]
     with pytest.raises(ValueError, match="unknown word 'purple'"):
         text.parse_targets(vocab, ["a purple circle moves left"])
+
+
+def _mha_module(query, key, value, mask=None):
+    torch.manual_seed(0)
+    return A.MultiHeadAttention(8, 2)(query, key, value, mask=mask)
+
+
+def _mha_function(query, key, value, mask=None):
+    Ws = [torch.eye(8)] * 4
+    return A.multi_head_attention(query, key, value, *Ws, 2, mask)
+
+
+@pytest.mark.parametrize("attend", [_mha_module, _mha_function])
+def test_multi_head_refuses_a_broadcast_batch(attend):
+    """A context of batch 1 would silently condition all 3 queries on one caption."""
+    x, ctx = torch.randn(3, 4, 8), torch.randn(1, 5, 8)
+    with pytest.raises(ValueError, match=r"query, key and value need the same batch size, "
+                                         r"got 3, 1 and 1"):
+        attend(x, ctx, ctx)
+    with pytest.raises(ValueError, match=r"batch-first \[B, L, E\]"):
+        attend(x, ctx[0], ctx[0])
+
+
+@pytest.mark.parametrize("attend", [_mha_module, _mha_function])
+def test_multi_head_2d_mask_is_one_row_per_query(attend):
+    x = torch.randn(3, 4, 8)
+    padding_as_2d = torch.ones(3, 4, dtype=torch.bool)             # [B, L]: not [L_q, L_k]
+    with pytest.raises(ValueError, match=r"a 2-D mask is \[L_q, L_k\] .*L_q = 4.*got "
+                                         r"\(3, 4\); for padding use "
+                                         r"attention.padding_mask\(lengths, L\)"):
+        attend(x, x, x, padding_as_2d)
+    # still accepted: [L_q, L_k], one row for every query, and [B, 1, L_k]
+    for mask in (A.causal_mask(4), torch.ones(1, 4, dtype=torch.bool),
+                 A.padding_mask(torch.tensor([4, 2, 1]), 4)):
+        assert attend(x, x, x, mask)[0].shape == (3, 4, 8)
+
+
+def test_sdpa_names_a_mask_that_does_not_fit_the_scores():
+    q, k = torch.randn(2, 4, 8), torch.randn(2, 5, 8)
+    with pytest.raises(ValueError, match=r"mask \(3, 5\) does not broadcast to the attention "
+                                         r"scores \[\.\.\., L_q, L_k\] = \(2, 4, 5\)"):
+        A.scaled_dot_product_attention(q, k, k, torch.ones(3, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match=r"mask \(3, 2, 4, 5\) does not broadcast"):
+        A.scaled_dot_product_attention(q, k, k, torch.ones(3, 2, 4, 5, dtype=torch.bool))
+    mha = A.MultiHeadAttention(8, 2)                                 # the fused kernel too
+    with pytest.raises(ValueError, match=r"mask \(3, 1, 1, 4\) does not broadcast"):
+        mha(torch.randn(2, 4, 8), mask=A.padding_mask(torch.tensor([4, 4, 4]), 4),
+            need_weights=False)
+
+
+def test_notebook_mask_cases_are_still_accepted():
+    g = torch.Generator().manual_seed(0)
+    out, w = A.scaled_dot_product_attention(torch.randn(7, 8, generator=g),
+                                            torch.randn(7, 8, generator=g),
+                                            torch.randn(7, 2, generator=g), A.causal_mask(7))
+    assert out.shape == (7, 2) and (w.triu(1) == 0).all()
+    mask = A.padding_mask(torch.tensor([9, 4, 1]), 9)[:, None]       # [3, 1, 1, 9]
+    out, w = A.scaled_dot_product_attention(torch.randn(3, 2, 4, 16), torch.randn(3, 2, 9, 16),
+                                            torch.randn(3, 2, 9, 5), mask)
+    assert out.shape == (3, 2, 4, 5) and (w[2, :, :, 1:] == 0).all()
+
+
+@pytest.mark.parametrize("lengths, message", [
+    (torch.tensor([6]), r"lengths must be an integer tensor \[B\] with one length per row, "
+                        r"B = 2; got torch.int64 \(1,\)"),
+    (torch.tensor([[6], [6]]), r"integer tensor \[B\].*got torch.int64 \(2, 1\)"),
+    (torch.tensor([6.0, 6.0]), r"integer tensor \[B\].*got torch.float32"),
+    (torch.tensor([9, 6]), r"lengths must lie in 0\.\.6 .*got \[9, 6\]"),
+    (torch.tensor([-1, 6]), r"lengths must lie in 0\.\.6 .*got \[-1, 6\]")])
+def test_text_transformer_checks_the_lengths(lengths, message):
+    enc = A.TextTransformer(20, 16, 2, 1)
+    ids = torch.randint(4, 20, (2, 6), generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match=message):
+        enc(ids, lengths)
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: A.MultiHeadAttention(8, 0), r"sizes must be positive integers, got num_heads=0"),
+    (lambda: A.MultiHeadAttention(0, 1), r"sizes must be positive integers, got embed_dim=0"),
+    (lambda: A.TextTransformer(20, num_heads=0), r"positive integers, got num_heads=0"),
+    (lambda: A.TextTransformer(0), r"positive integers, got vocab_size=0"),
+    (lambda: A.TextTransformer(20, num_layers=-1),
+     r"num_layers and num_segments must be >= 0, got -1 and 0")])
+def test_attention_sizes_must_be_positive(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_text_transformer_with_no_layers_is_embeddings_and_positions():
+    """num_layers=0 stays allowed: a baseline without attention."""
+    enc = A.TextTransformer(20, 16, 2, num_layers=0)
+    tokens, pooled = enc(torch.tensor([[5, 6, 0]]))
+    assert len(enc.blocks) == 0 and tokens.shape == (1, 3, 16)
+    torch.testing.assert_close(pooled, tokens[:, :2].mean(1))

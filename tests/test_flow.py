@@ -367,3 +367,66 @@ def test_interpolate_matches_torch_lerp():
     torch.testing.assert_close(flow.interpolate(x0, noise, t),
                                torch.lerp(x0, noise, t.view(-1, 1, 1)))
     torch.testing.assert_close(flow.interpolate(x0, noise, 0.3), torch.lerp(x0, noise, 0.3))
+
+
+# ---------------------------------------------------------------------------------
+# Bad input: a clear error that says what is accepted
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("call", [
+    lambda x, eps: flow.flow_matching_loss(lambda z, s: z[:, :1], x, eps, torch.rand(4)),
+    lambda x, eps: flow.euler_sample(lambda z, s: z.mean(1, keepdim=True), eps, 3),
+])
+def test_the_velocity_must_have_the_inputs_shape(call):
+    x0, noise = torch.randn(4, 3), torch.randn(4, 3)
+    with pytest.raises(ValueError, match=r"velocity_fn returned \(4, 1\); it must return v "
+                                         r"with x's shape \(4, 3\)"):
+        call(x0, noise)
+    # the notebook's case: t exactly 0 and 1
+    loss = flow.flow_matching_loss(lambda z, s: torch.zeros_like(z), x0[:2], noise[:2],
+                                   torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(loss, F.mse_loss(torch.zeros(2, 3), noise[:2] - x0[:2]))
+
+
+def test_flow_loss_needs_one_caption_per_video(tiny_model):
+    with pytest.raises(ValueError, match=r"1 caption\(s\) for 2 videos.*a list of 2 captions"):
+        tiny_model.flow_loss(torch.rand(2, 4, 3, 16, 16), CAPTIONS[:1])
+
+
+@pytest.mark.parametrize("kwargs, error, accepted", [
+    ({"guidance": float("nan")}, ValueError, "guidance must be a finite number >= 0"),
+    ({"guidance": -2.0}, ValueError, "guidance must be a finite number >= 0"),
+    ({"steps": 2.7}, TypeError, r"num_steps must be a whole number.*an int >= 1"),
+    ({"steps": 2.0}, TypeError, r"num_steps must be a whole number.*an int >= 1"),
+])
+def test_sampling_parameters_are_checked(tiny_model, kwargs, error, accepted):
+    with pytest.raises(error, match=accepted):
+        tiny_model.sample(CAPTIONS, **kwargs)
+
+
+def test_guided_velocity_needs_matching_velocities():
+    cond = torch.randn(4, 3)
+    with pytest.raises(ValueError, match=r"must have the same shape"):
+        flow.guided_velocity(cond, cond[:1], 2.0)
+    for guidance in (0.0, 4.99):                                # the notebook's range
+        torch.testing.assert_close(flow.guided_velocity(cond, -cond, guidance),
+                                   torch.lerp(-cond, cond, guidance))
+
+
+@pytest.mark.parametrize("call, accepted", [
+    (lambda z: flow.unpatchify(flow.patchify(z, 2, 2), (4, 2, 4, 4), 4, 1),
+     r"tokens must be \[B, N, D\] = \[B, 4, 32\] .*got \(2, 8, 16\)"),
+    (lambda z: flow.patchify(z, 0, 2), r"patch must be an int >= 1"),
+    (lambda z: flow.patchify(z, 2, 0), r"frame_patch must be an int >= 1"),
+    (lambda z: flow.unpatchify(flow.patchify(z, 2, 2), (4, 2, 4, 4), 0, 2),
+     r"patch must be an int >= 1"),
+])
+def test_patch_sizes_and_token_shapes_are_checked(call, accepted):
+    with pytest.raises(ValueError, match=accepted):
+        call(torch.randn(2, 4, 2, 4, 4))
+
+
+def test_encode_refuses_uint8_frames(tiny_model):
+    frames = torch.randint(0, 256, (1, 4, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"float in \[0, 1\].*uint8 frames: convert with "
+                                        r"\.float\(\) / 255"):
+        tiny_model.encode(frames)

@@ -273,3 +273,99 @@ def test_auxiliary_loss_checks_the_condition_range():
     multi_hot = torch.tensor([[True, False, True], [False, True, False]])
     torch.testing.assert_close(gan.auxiliary_loss(aux, multi_hot),
                                F.binary_cross_entropy_with_logits(aux, multi_hot.float()))
+
+
+# --- bad input: each error says what was wrong and what is accepted -----------------
+LABELS_ACCEPTED = r"labels must be class indices, an integer tensor \[8, 2 or 3\]"
+
+
+@pytest.mark.parametrize("labels", [
+    torch.zeros(1, 3, dtype=torch.long),                        # one row for 8 frames
+    gan.attribute_condition(torch.zeros(8, 2, dtype=torch.long)),  # one-hot conditions
+    torch.zeros(8, dtype=torch.long),                           # 1-D
+    torch.zeros(8, 3),                                          # float indices
+])
+def test_bad_labels_are_refused_by_accuracy_and_training(labels):
+    clf = gan.FrameClassifier(width=4)
+    frames = torch.rand(8, 3, 16, 16)
+    with pytest.raises(ValueError, match=LABELS_ACCEPTED):
+        gan.condition_accuracy(clf, frames, labels)
+    with pytest.raises(ValueError, match=LABELS_ACCEPTED):
+        gan.train_classifier(clf, frames, labels, steps=1, batch_size=2)
+
+
+def test_int32_labels_are_accepted():
+    clf = gan.FrameClassifier(width=4)
+    labels = torch.tensor([[0, 1, 2], [2, 3, 0]], dtype=torch.int32)
+    gan.train_classifier(clf, torch.rand(2, 3, 16, 16), labels, steps=1, batch_size=2)
+    assert set(gan.condition_accuracy(clf, torch.rand(2, 3, 16, 16), labels)) == {
+        "shape", "color", "both"}
+
+
+UNCONDITIONAL = r"this model is unconditional \(cond_dim=0\); build it with cond_dim=N"
+
+
+@pytest.mark.parametrize("call", [
+    lambda G, D, c: G(torch.randn(2, 4), c),
+    lambda G, D, c: D(torch.rand(2, 3, 16, 16), c),
+    lambda G, D, c: D.forward_aux(torch.rand(2, 3, 16, 16), c),
+    lambda G, D, c: gan.generate(G, 2, c),
+    lambda G, D, c: gan.generate(G, 2, c[0]),
+], ids=["G", "D", "forward_aux", "generate", "generate-one-vector"])
+def test_a_condition_for_an_unconditional_model_is_refused(call):
+    G, D = gan.DCGANGenerator(4, 16, 4), gan.DCGANDiscriminator(16, 4)
+    with pytest.raises(ValueError, match=UNCONDITIONAL):
+        call(G, D, torch.zeros(2, 7))
+
+
+def test_train_gan_refuses_an_unconditional_discriminator_with_conditions():
+    G = gan.DCGANGenerator(4, 16, 4, cond_dim=7)
+    with pytest.raises(ValueError, match=r"discriminator is unconditional \(cond_dim=0\); "
+                                         r"build it with cond_dim=7"):
+        gan.train_gan(G, gan.DCGANDiscriminator(16, 4), torch.rand(8, 3, 16, 16), 1,
+                      conditions=torch.zeros(8, 7), batch_size=2)
+
+
+@pytest.mark.parametrize("model", [
+    lambda: gan.DCGANDiscriminator(16, 4),
+    lambda: gan.PatchDiscriminator(3, (8, 8)),
+    lambda: gan.FrameClassifier(width=4),
+], ids=["DCGAN-D", "patch-D", "classifier"])
+def test_uint8_frames_are_refused_with_the_conversion(model):
+    frames = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"float in \[0, 1\], got torch.uint8 \(uint8 frames: "
+                                        r"convert with frames.float\(\) / 255\)"):
+        model()(frames)
+
+
+def test_discriminator_names_its_frame_size():
+    D = gan.DCGANDiscriminator(size=16, width=4)
+    with pytest.raises(ValueError, match=r"built for 16 x 16 frames, got 32 x 32: build it "
+                                         r"with size=32"):
+        D(torch.rand(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"d_steps": 0}, r"d_steps must be a whole number >= 1, got 0"),
+    ({"batch_size": 0}, r"batch_size must be a whole number >= 1, got 0"),
+    ({"conditions": torch.zeros(3, 7)},
+     r"conditions has 3 rows but frames has 8: pass one condition per frame"),
+])
+def test_train_gan_checks_its_counts(kwargs, message):
+    cond = "conditions" in kwargs
+    G = gan.DCGANGenerator(4, 16, 4, cond_dim=7 if cond else 0)
+    D = gan.DCGANDiscriminator(16, 4, cond_dim=7 if cond else 0)
+    with pytest.raises(ValueError, match=message):
+        gan.train_gan(G, D, torch.rand(8, 3, 16, 16), 1, **{"batch_size": 2, **kwargs})
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: gan.DCGANGenerator(cond_dim=-2), "cond_dim must be a whole number >= 0, got -2"),
+    (lambda: gan.DCGANGenerator(latent_dim=0), "latent_dim must be a whole number >= 1"),
+    (lambda: gan.DCGANGenerator(width=0), "width must be a whole number >= 1"),
+    (lambda: gan.DCGANDiscriminator(cond_dim=-1), "cond_dim must be a whole number >= 0"),
+    (lambda: gan.DCGANDiscriminator(channels=0), "channels must be a whole number >= 1"),
+])
+def test_gan_constructors_check_their_sizes(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

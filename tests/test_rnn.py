@@ -153,3 +153,61 @@ def test_rnn_unroll_checks_the_lengths():
     W_xh, W_hh, b_h = torch.randn(5, 4), torch.randn(5, 5), torch.randn(5)
     with pytest.raises(ValueError, match=r"lengths must lie in 0\.\.3 .*got \[3, 4\]"):
         rnn.rnn_unroll(x, torch.tensor([3, 4]), W_xh, W_hh, b_h)
+
+
+def _rnn_args():
+    g = torch.Generator().manual_seed(0)
+    return (torch.randn(2, 4, generator=g), torch.randn(2, 5, generator=g),
+            torch.randn(5, 4, generator=g), torch.randn(5, 5, generator=g),
+            torch.randn(5, generator=g))
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda x, h, Wx, Wh, b: rnn.rnn_cell(x, h, Wx, Wh, b[None].expand(2, 5)),
+     r"b_h must be \[hidden\] = \[5\], got \(2, 5\)"),
+    (lambda x, h, Wx, Wh, b: rnn.rnn_cell(x, h[:1], Wx, Wh, b),
+     r"x \(2, 4\) and h \(1, 5\) need the same batch size: x \[B, input\], h \[B, hidden\]"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_gate(x, h, Wx.T, Wh, b),
+     r"W_x must be \[hidden, input\] = \[5, 4\] \(nn.LSTMCell.weight_ih's layout\), "
+     r"got \(4, 5\)"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_gate(x, h, Wx, Wh[:4], b),
+     r"W_h must be \[hidden, hidden\] = \[5, 5\]"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_gate(x, h, Wx, Wh, b[:1]), r"b must be \[hidden\]"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_gate(x, h[:1], Wx, Wh, b), r"same batch size"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_cell(x, (h, h), torch.randn(16, 4), torch.randn(20, 5),
+                                           torch.randn(20)),
+     r"nn.LSTMCell's layout with h of 5 features: weight_ih \[4H, input\] = \[20, input\]"),
+    (lambda x, h, Wx, Wh, b: rnn.lstm_cell(x, (h, h[:1]), torch.randn(20, 4),
+                                           torch.randn(20, 5), torch.randn(20)),
+     r"c like h \(2, 5\)"),
+    (lambda x, h, Wx, Wh, b: rnn.decoder_probs(h, torch.randn(7, 5), torch.randn(2, 7)),
+     r"W_hy must be \[V, H\] \(nn.Linear layout\) and b_y \[V\]; got W_hy \(7, 5\) and b_y "
+     r"\(2, 7\)"),
+    (lambda x, h, Wx, Wh, b: rnn.rnn_unroll(x[:, None], torch.tensor([1, 1]), Wx, Wh, b,
+                                            h0=h[None]),
+     r"h0 must be \[B, hidden\] = \[2, 5\], got \(1, 2, 5\); for nn.RNN's \[1, B, H\] -> h0\[0\]"),
+    (lambda x, h, Wx, Wh, b: rnn.rnn_unroll(x[:, None], torch.tensor([1]), Wx, Wh, b),
+     r"lengths must be an integer tensor \[B\] with one length per row, B = 2")])
+def test_rnn_formulas_refuse_shapes_that_would_broadcast(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(*_rnn_args())
+
+
+def test_rnn_formulas_accept_the_notebook_shapes():
+    x, h, Wx, Wh, b = _rnn_args()
+    torch.testing.assert_close(rnn.rnn_unroll(x[:, None], torch.tensor([1, 1]), Wx, Wh, b,
+                                              h0=h)[1], rnn.rnn_cell(x, h, Wx, Wh, b))
+    probs = rnn.decoder_probs(torch.randn(2, 3, 6), torch.randn(5, 6), torch.zeros(5))
+    torch.testing.assert_close(probs.sum(-1), torch.ones(2, 3))
+
+
+@pytest.mark.parametrize("lengths, message", [
+    (torch.tensor([5]), r"integer tensor \[B\] with one length per row, B = 2; got "
+                        r"torch.int64 \(1,\)"),
+    (torch.tensor([9, 3]), r"lengths must lie in 0\.\.5 .*got \[9, 3\]"),
+    (torch.tensor([-1, 3]), r"lengths must lie in 0\.\.5 .*got \[-1, 3\]")])
+def test_rnn_encoder_checks_the_lengths(vocab, lengths, message):
+    enc = rnn.RNNEncoder(len(vocab), 8, 12)
+    ids, _ = vocab.encode_batch(["a red circle moves left", "a red circle"])
+    with pytest.raises(ValueError, match=message):
+        enc(ids, lengths)

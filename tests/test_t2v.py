@@ -546,3 +546,82 @@ def test_plan_slots_must_be_zero_or_cover_every_object_a_caption_can_name():
         with pytest.raises(ValueError, match="use 0 .* or 2 to 8.*up to 2 objects"):
             t2v.build(replace(t2v.PRESETS["gpu"], plan_slots=slots))
     assert t2v.build(replace(t2v.PRESETS["gpu"], plan_slots=2)).video.length == 2 + 4 * 8 * 8
+
+
+# ---------------------------------------------------------------------------------
+# Bad input: a clear error that says what is accepted
+# ---------------------------------------------------------------------------------
+ONE = ["a red circle moves left"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.nll(torch.rand(2, 4, 3, 16, 16), ONE),
+    lambda m: m.code_logits(torch.zeros(2, 8, dtype=torch.long), ONE),
+    lambda m: m.transformer_loss(torch.rand(2, 4, 3, 16, 16), ONE),
+])
+def test_one_caption_per_video_is_required(model, call):
+    """One caption is not broadcast over two videos (or rows of codes)."""
+    with pytest.raises(ValueError, match=r"1 caption\(s\) for 2 .*a list of 2 captions"):
+        call(model)
+
+
+@pytest.mark.parametrize("kwargs, accepted", [
+    ({"top_k": -1}, "top_k must be an int >= 0"),
+    ({"top_k": 1.5}, "top_k must be an int >= 0"),
+    ({"top_k": True}, "top_k must be an int >= 0"),
+    ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
+    ({"temperature": float("inf")}, "temperature must be a finite number"),
+    ({"guidance": float("nan")}, "guidance must be a finite number >= 0"),
+    ({"guidance": -2.0}, "guidance must be a finite number >= 0"),
+])
+def test_sampling_parameters_are_checked(model, kwargs, accepted):
+    with pytest.raises(ValueError, match=accepted):
+        model.sample(ONE, **kwargs)
+
+
+@pytest.mark.parametrize("call, accepted", [
+    (lambda L: t2v.filter_logits(L, float("nan")), "temperature must be a finite number > 0"),
+    (lambda L: t2v.filter_logits(L, float("inf")), "temperature must be a finite number > 0"),
+    (lambda L: t2v.filter_logits(L, 1.0, -1), r"top_k must be an int >= 0 \(0: keep all"),
+    (lambda L: t2v.filter_logits(L, 1.0, 2.5), "top_k must be an int >= 0"),
+    (lambda L: t2v.sample_logits(L, 0, -1), "top_k must be an int >= 0"),
+    (lambda L: t2v.guided_logits(L, L, float("nan")), "guidance must be a finite number >= 0"),
+    (lambda L: t2v.guided_logits(L, L[:1], 2.0), r"cond \(2, 6\) and uncond \(1, 6\) must "
+                                                 "have the same shape"),
+])
+def test_sampling_formulas_check_their_inputs(call, accepted):
+    with pytest.raises(ValueError, match=accepted):
+        call(torch.randn(2, 6))
+
+
+def test_sampling_formulas_still_take_the_notebooks_cases():
+    logits = torch.randn(2, 6)
+    for top_k in (0, 6, 9):       # 0 and top_k >= V keep every entry
+        torch.testing.assert_close(t2v.filter_logits(logits, 0.5, top_k), logits * 2)
+    assert torch.equal(t2v.sample_logits(logits, 0), logits.argmax(-1))   # 0: greedy
+    torch.testing.assert_close(t2v.guided_logits(logits, logits.flip(0), 0.0), logits.flip(0))
+
+
+def test_preset_top_k_must_be_an_int():
+    with pytest.raises(ValueError, match=r"top_k must be an int >= 0.*got 2\.5"):
+        t2v.Preset(top_k=2.5)
+
+
+@pytest.mark.parametrize("digit_logits, error, accepted", [
+    (torch.randn(4, 8), TypeError, r"a list of tensors, one per digit, got one tensor: wrap"),
+    ([], TypeError, r"a non-empty list of tensors \[\.\.\., L_k\]"),
+    ([torch.randn(2, 3), 1.0], TypeError, "a non-empty list of tensors"),
+    ([torch.randn(2, 3), torch.randn(3, 3)], ValueError, "must share their leading dimensions"),
+])
+def test_code_logits_from_digits_checks_its_list(digit_logits, error, accepted):
+    with pytest.raises(error, match=accepted):
+        t2v.code_logits_from_digits(digit_logits)
+    one = torch.randn(7)                                           # the notebook's case
+    assert torch.equal(t2v.code_logits_from_digits([one]), one)
+
+
+def test_reconstruct_refuses_uint8_frames(model):
+    frames = torch.randint(0, 256, (1, 4, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"float in \[0, 1\].*uint8 frames: convert with "
+                                        r"\.float\(\) / 255"):
+        model.reconstruct(frames)

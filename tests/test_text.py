@@ -1,6 +1,7 @@
 """t2v_edu.text: vocabulary, one-hot lookup, skip-gram, caption classifier."""
 import collections
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -186,3 +187,65 @@ def test_vocab_build_refuses_one_string():
                                         r"string; wrap it: \[caption\]"):
         text.Vocab.build("a red circle moves left")
     assert len(text.Vocab.build(c for c in ["a red circle moves left"])) > 4   # any iterable
+
+
+@pytest.mark.parametrize("lengths, message", [
+    (torch.tensor([[2], [3]]), r"lengths must be an integer tensor \[B\] with one length per "
+                               r"row, B = 2; got torch.int64 \(2, 1\)"),
+    (torch.tensor([2]), r"integer tensor \[B\].*B = 2; got torch.int64 \(1,\)"),
+    (torch.tensor([2.0, 3.0]), r"integer tensor \[B\].*got torch.float32"),
+    ([2, 3], r"integer tensor \[B\].*got list")])
+def test_masked_mean_needs_one_integer_length_per_row(lengths, message):
+    with pytest.raises(ValueError, match=message):
+        text.masked_mean(torch.randn(2, 5, 3), lengths)
+
+
+def test_check_lengths_reads_values_only_on_the_cpu():
+    """On a GPU reading the lengths would wait for the device: only shapes are checked.
+    A "meta" tensor has a shape but no values, so reading them would fail."""
+    text.check_lengths(torch.empty(2, dtype=torch.long, device="meta"), 5, 2)
+    with pytest.raises(ValueError, match=r"B = 3"):
+        text.check_lengths(torch.empty(2, dtype=torch.long, device="meta"), 5, 3)
+    text.check_lengths(torch.tensor([[5, 0]]), 5)          # without a batch size, as before
+
+
+def test_nearest_neighbours_needs_one_row_per_id(vocab):
+    E = torch.randn(len(vocab), 3)
+    with pytest.raises(ValueError, match=r"embeddings must be \[V, D\] with one row per id "
+                                         r"including the special tokens, V = len\(vocab\)"):
+        text.nearest_neighbours("red", vocab, E[4:], 3)
+    with pytest.raises(ValueError, match=r"one row per id"):
+        text.nearest_neighbours("red", vocab, E[:, 0], 3)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda v: text.one_hot_embed(np.array([1, 2]), torch.randn(3, 2)), TypeError,
+     r"ids and W must be torch tensors, got ndarray and Tensor"),
+    (lambda v: text.fraction_parsing("a red circle moves left"), TypeError,
+     r"fraction_parsing takes a list of captions, got one string; wrap it: \[caption\]"),
+    (lambda v: text.Vocab("abc"), TypeError,
+     r"Vocab takes a list of words, got one string"),
+    (lambda v: v.encode_batch(["a red circle"], max_len=-1), ValueError,
+     r"max_len must be >= 1 .* or None .*got -1"),
+    (lambda v: v.encode_batch(["a red circle"], max_len=0), ValueError,
+     r"max_len must be >= 1"),
+    (lambda v: text.cosine_similarity(torch.randn(3), torch.randn(3)), ValueError,
+     r"two matrices of rows a \[N, D\] and b \[M, D\], got \(3,\) and \(3,\)"),
+    (lambda v: text.cosine_similarity(torch.randn(2, 3), torch.randn(2, 4)), ValueError,
+     r"a \[N, D\] and b \[M, D\]"),
+    (lambda v: text.word_counts([[1, 9]], 3), ValueError,
+     r"word ids must lie in 0\.\.2 \(vocab_size=3\), got ids from 1 to 9"),
+    (lambda v: text.skipgram_loss(torch.randn(4, 3), torch.randn(3), torch.randn(4, 2, 3)),
+     ValueError, r"center \[B, D\], context \[B, D\] and negatives \[B, K, D\], got \(4, 3\), "
+                 r"\(3,\) and \(4, 2, 3\)"),
+    (lambda v: text.skipgram_loss(torch.randn(4, 3), torch.randn(1, 3), torch.randn(4, 2, 3)),
+     ValueError, r"context \[B, D\]"),
+    (lambda v: text.skipgram_loss(torch.randn(4, 3), torch.randn(4, 3), torch.randn(1, 2, 3)),
+     ValueError, r"negatives \[B, K, D\]")])
+def test_text_functions_refuse_what_would_broadcast_or_iterate(vocab, call, error, message):
+    with pytest.raises(error, match=message):
+        call(vocab)
+
+
+def test_fraction_parsing_of_no_captions_is_still_zero():
+    assert text.fraction_parsing([]) == 0.0

@@ -222,3 +222,36 @@ def test_levels_tensor_is_made_once_per_device_and_checked_on_the_cpu():
         tk._levels_tensor((8, 1, 5), z)
     with pytest.raises(ValueError, match="number of levels"):
         tk._levels_tensor((8, 5), z)
+
+
+# ---------------------------------------------------------------------------------
+# Bad input: a clear error that says what is accepted
+# ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("call, error, accepted", [
+    (lambda: tk.indices_to_digits(torch.tensor([130, -1]), (5, 5, 5)), ValueError,
+     r"indices must lie in \[0, 125\)"),
+    (lambda: tk.indices_to_digits(torch.tensor([1.5]), (5, 5, 5)), TypeError,
+     r"must be an integer tensor of code indices \(e\.g\. torch\.long\)"),
+    (lambda: tk.indices_to_codes(torch.tensor([0]), (5, 1)), ValueError,
+     "levels must be a sequence of integers >= 2"),
+    (lambda: tk.indices_to_digits(torch.tensor([0]), (5, 1)), ValueError,
+     "levels must be a sequence of integers >= 2"),
+    (lambda: tk.TokenizerConfig(levels=(5, 1)), ValueError,
+     "levels must be a sequence of integers >= 2"),
+    (lambda: tk.TokenizerConfig(frames_per_token=0), ValueError,
+     "frames_per_token must be an int >= 1"),
+])
+def test_codes_and_levels_are_checked(call, error, accepted):
+    with pytest.raises(error, match=accepted):
+        call()
+
+
+def test_decode_needs_integer_codes_on_its_grid_and_encode_float_frames():
+    tok = tk.FrameTokenizer(tk.TokenizerConfig(size=16, work_size=8, hidden=(8,), levels=(3, 3)))
+    with pytest.raises(ValueError, match=r"on this tokenizer's 4 x 4 grid, got \(1, 1, 5, 5\)"):
+        tok.decode(torch.zeros(1, 1, 5, 5, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"codes must be an integer tensor of code indices"):
+        tok.decode(torch.zeros(1, 1, 4, 4))
+    with pytest.raises(TypeError, match=r"float in \[0, 1\].*\.float\(\) / 255"):
+        tok.encode(torch.zeros(1, 1, 3, 16, 16, dtype=torch.uint8))
+    assert tok.decode(torch.zeros(1, 1, 4, 4, dtype=torch.int32)).shape == (1, 1, 3, 16, 16)

@@ -183,3 +183,54 @@ def test_sharpness_drops_with_blur():
     assert vae.sharpness(blurred) < vae.sharpness(x)
     with pytest.raises(ValueError, match="frames must be"):
         vae.sharpness(torch.zeros(8, 8))
+
+
+# --- bad input: each error says what was wrong and what is accepted -----------------
+def test_vae_loss_needs_one_latent_row_per_frame():
+    x, recon = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    mu, logvar = _gauss(4, 3)
+    with pytest.raises(ValueError, match=r"mu has 4 rows but frames has 2: pass the "
+                                         r"encoder's \(mu, logvar\) for these frames"):
+        vae.vae_loss(recon, x, mu, logvar)
+
+
+@pytest.mark.parametrize("frames, error, message", [
+    (torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8), TypeError,
+     r"frames must be float in \[0, 1\], got torch.uint8 \(uint8 frames: convert with "
+     r"frames.float\(\) / 255\)"),
+    (torch.rand(2, 3, 4, 4) * 255, ValueError,
+     r"frames must be in \[0, 1\], got values up to .*divide frames in \[0, 255\] by 255"),
+], ids=["uint8", "float-0-255"])
+def test_reconstruction_loss_needs_float_frames_in_0_1(frames, error, message):
+    with pytest.raises(error, match=message):
+        vae.reconstruction_loss(torch.rand(2, 3, 4, 4), frames)
+
+
+@pytest.mark.parametrize("call", [
+    lambda u8: vae.ConvEncoder(3, (8, 8), 4)(u8),
+    lambda u8: vae.FrameVAE(16, 4, hidden=(8, 8)).encode(u8),
+], ids=["ConvEncoder", "FrameVAE.encode"])
+def test_uint8_frames_are_refused_by_the_encoder(call):
+    u8 = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
+    with pytest.raises(TypeError, match=r"uint8 frames: convert with frames.float\(\) / 255"):
+        call(u8)
+
+
+@pytest.mark.parametrize("train", [
+    lambda m, x: vae.train_vae(m, x, steps=1, batch_size=0),
+    lambda m, x: vae.train_vae_gan(m, vae.PatchDiscriminator(3, (8, 8)), x, steps=1,
+                                   batch_size=0),
+], ids=["train_vae", "train_vae_gan"])
+def test_training_needs_a_positive_batch_size(train):
+    model = vae.FrameVAE(16, 4, hidden=(8, 8))
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+        train(model, torch.rand(4, 3, 16, 16))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"latent_dim": 0}, "latent_dim must be a whole number >= 1, got 0"),
+    ({"latent_channels": 0}, "latent_channels must be a whole number >= 1, got 0"),
+])
+def test_frame_vae_checks_its_sizes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        vae.FrameVAE(**kwargs)
