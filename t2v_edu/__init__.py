@@ -103,8 +103,9 @@ def is_smoke() -> bool:
 
 def budget(steps: int, smoke_steps: int = 2) -> int:
     """``steps`` normally, ``min(steps, smoke_steps)`` in the smoke setting."""
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
+    from .data import check_whole
+
+    steps = check_whole("steps", steps, 0)
     return min(steps, smoke_steps) if is_smoke() else steps
 
 
@@ -135,15 +136,13 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     import numpy as np
     import torch
 
-    from .data import check_seed
+    from .data import check_seed, check_whole
 
     check_seed(seed)
     seed = int(seed)                   # a numpy integer too (random.seed refuses it)
     if threads is None:
         threads = _threads_from_environment() or min(2, os.cpu_count() or 1)
-    if not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
-    torch.set_num_threads(threads)
+    torch.set_num_threads(check_whole("threads", threads))
     torch.set_flush_denormal(True)
     random.seed(seed)
     np.random.seed(seed)

@@ -99,13 +99,6 @@ def check_mask(mask: Tensor, scores_shape: Sequence[int]) -> None:
 # ---------------------------------------------------------------------------------
 # Multi-head attention
 # ---------------------------------------------------------------------------------
-def check_sizes(**sizes: int) -> None:
-    """Sizes such as embed_dim=64 must be >= 1."""
-    bad = ", ".join(f"{name}={size!r}" for name, size in sizes.items() if not size >= 1)
-    if bad:
-        raise ValueError(f"sizes must be positive integers, got {bad}")
-
-
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
     """[B, L, E] -> [B, h, L, E/h]: each head gets its own slice of the features."""
     B, L, E = x.shape
@@ -175,7 +168,7 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0,
                  kdim: int | None = None, vdim: int | None = None, bias: bool = True):
         super().__init__()
-        check_sizes(embed_dim=embed_dim, num_heads=num_heads)
+        data.check_sizes(embed_dim=embed_dim, num_heads=num_heads)
         if embed_dim % num_heads != 0:
             raise ValueError(f"embed_dim {embed_dim} is not divisible by num_heads {num_heads}")
         self.embed_dim, self.num_heads = embed_dim, num_heads
@@ -353,7 +346,7 @@ class TextTransformer(nn.Module):
                  num_layers: int = 2, max_len: int = 32, mlp_ratio: float = 4,
                  dropout: float = 0.0, num_segments: int = 0):
         super().__init__()
-        check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, num_heads=num_heads,
+        data.check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, num_heads=num_heads,
                     max_len=max_len)
         if not (num_layers >= 0 and num_segments >= 0):   # 0 layers: embeddings + positions
             raise ValueError(f"num_layers and num_segments must be >= 0, got {num_layers} and "

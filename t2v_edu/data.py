@@ -95,6 +95,31 @@ def _check_seed(seed: int, end: int | None = None,
         raise ValueError(f"seed must be {accepted}, got {seed}")
 
 
+def check_whole(name: str, value, minimum: int = 1, meaning: str = "") -> int:
+    """``value`` as an int: a whole number (Python or NumPy, not bool) >= ``minimum``, or
+    a ValueError naming ``name`` and what it accepts (``meaning``: what it counts)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}{meaning}, got {value!r}")
+    return int(value)
+
+
+def check_sizes(**sizes: int) -> None:
+    """Sizes such as ``embed_dim=64``: whole numbers >= 1 (check_whole, by name)."""
+    for name, size in sizes.items():
+        check_whole(name, size)
+
+
+def check_real(name: str, value, low: float = 0.0, strict: bool = False,
+               meaning: str = "") -> float:
+    """``value`` as a float: a finite number >= ``low`` (> ``low`` if ``strict``), or a
+    ValueError naming ``name`` and what it accepts."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < low or (strict and value == low)):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} {low:g}"
+                         f"{meaning}, got {value!r}")
+    return float(value)
+
+
 def check_seed(seed: int) -> None:
     """A user's sampling seed: an integer in 0 .. 2**32 - 1 (what ``setup`` can seed)."""
     _check_seed(seed, 2**32, "an integer in 0 .. 2**32 - 1")
@@ -507,9 +532,8 @@ def _apart(attrs: list[dict], geometry: list[dict], num_frames: int) -> bool:
 def check_video_size(num_frames: int, size: int) -> None:
     """ValueError unless ``num_frames`` >= 2 and ``size`` >= 8 are whole numbers: a
     motion needs two frames, a shape a few pixels of a ``size`` x ``size`` frame."""
-    for name, value, least in (("num_frames", num_frames, 2), ("size", size, 8)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name} must be a whole number >= {least}, got {value!r}")
+    check_whole("num_frames", num_frames, 2)
+    check_whole("size", size, 8)
 
 
 def render(attrs: list[dict], num_frames: int = 8, size: int = 32, seed: int = 0,
@@ -632,9 +656,9 @@ class MovingShapes(Dataset):
             raise ValueError(f"split {split!r} is unknown; use one of {SPLITS}")
         check_video_size(num_frames, size)
         _check_seed(seed)
-        if length is not None and (not isinstance(length, numbers.Integral) or length < 0):
-            raise ValueError(f"length must be a whole number of videos >= 0 (or None: the "
-                             f"split's {DEFAULT_LENGTH[split]}), got {length!r}")
+        if length is not None:
+            check_whole("length", length, 0, f" videos (or None: the split's "
+                                             f"{DEFAULT_LENGTH[split]})")
         self.split, self.num_frames, self.size, self.seed = split, num_frames, size, seed
         self.spec = get_spec(spec)
         self.length = DEFAULT_LENGTH[split] if length is None else int(length)

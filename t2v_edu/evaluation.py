@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import time
 from typing import Callable, Sequence
 
@@ -364,15 +363,6 @@ def evaluate_diversity(generate_fn: GenerateFn, oracle: OracleJudge, spec: str, 
     return {**spreads, "num_captions": len(captions), "num_seeds": num_seeds}
 
 
-def _check_count(name: str, value, minimum: int) -> None:
-    """A whole number >= minimum, or a clear error naming the argument."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a whole number >= {minimum}, got "
-                        f"{type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-
-
 def evaluate_generator(generate_fn: GenerateFn, spec: str = "cpu",
                        split: str | Sequence[str] = ("test", "heldout"), num_videos: int = 256,
                        seed: int = 0, batch_size: int = 64, judges: dict | None = None,
@@ -392,8 +382,8 @@ def evaluate_generator(generate_fn: GenerateFn, spec: str = "cpu",
     for name in splits:
         if name not in data.SPLITS:
             raise ValueError(f"split {name!r} is unknown; use some of {data.SPLITS}")
-    _check_count("num_videos", num_videos, 2)
-    _check_count("batch_size", batch_size, 1)
+    data.check_whole("num_videos", num_videos, 2)
+    data.check_whole("batch_size", batch_size)
     judges = load_judges(spec) if judges is None else judges
     result = {"kind": "generator", "spec": spec, "num_videos": num_videos, "seed": seed,
               "chance": chance_rates(spec), "splits": {}}

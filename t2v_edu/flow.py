@@ -212,11 +212,7 @@ def euler_sample(velocity_fn: VelocityFn, noise: Tensor, num_steps: int) -> Tens
     noise [B, ...] -> x_0 [B, ...]. With the exact velocity of a single straight path
     one step is exact; a learned velocity field bends, so a few steps are used.
     """
-    if isinstance(num_steps, bool) or not isinstance(num_steps, numbers.Integral):
-        raise TypeError(f"num_steps must be a whole number of Euler steps (an int >= 1), "
-                        f"got {num_steps!r}")
-    if num_steps < 1:
-        raise ValueError(f"num_steps must be >= 1, got {num_steps}")
+    num_steps = data.check_whole("num_steps", num_steps, meaning=" Euler steps")
     times = torch.linspace(1.0, 0.0, num_steps + 1).tolist()
     x = noise
     for t, t_next in zip(times[:-1], times[1:]):
@@ -336,10 +332,8 @@ def unpatchify(tokens: Tensor, shape: tuple[int, int, int, int], patch: int,
 
 def check_patch_sizes(patch: int, frame_patch: int) -> None:
     """Patch sizes: whole numbers >= 1 of latent cells (patch) and frames (frame_patch)."""
-    for name, value in (("patch", patch), ("frame_patch", frame_patch)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1 (latent cells or frames per token "
-                             f"each way), got {value!r}")
+    data.check_whole("patch", patch, meaning=" latent cells a side")
+    data.check_whole("frame_patch", frame_patch, meaning=" frames")
 
 
 def space_time_positions(grid: tuple[int, int, int], dim: int) -> Tensor:

@@ -16,7 +16,6 @@ and data in [-1, 1]; the two are equivalent up to a rescaling).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
@@ -172,8 +171,8 @@ class DCGANGenerator(nn.Module):
                  cond_dim: int = 0, channels: int = 3):
         super().__init__()
         k = _num_doublings(size)
-        _check_sizes(latent_dim=latent_dim, width=width, channels=channels)
-        _check_count("cond_dim", cond_dim, low=0)
+        data.check_sizes(latent_dim=latent_dim, width=width, channels=channels)
+        data.check_whole("cond_dim", cond_dim, 0)
         self.latent_dim, self.cond_dim, self.size = latent_dim, cond_dim, size
         widths = [width * 2 ** (k - 1 - i) for i in range(k)]      # e.g. 128, 64, 32
         self.project = nn.Sequential(
@@ -223,8 +222,8 @@ class DCGANDiscriminator(nn.Module):
                  channels: int = 3, minibatch_std: bool = False, spectral: bool = False):
         super().__init__()
         k = _num_doublings(size)
-        _check_sizes(width=width, channels=channels)
-        _check_count("cond_dim", cond_dim, low=0)
+        data.check_sizes(width=width, channels=channels)
+        data.check_whole("cond_dim", cond_dim, 0)
         self.size, self.cond_dim, self.use_minibatch_std = size, cond_dim, minibatch_std
         sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
         widths = [channels] + [width * 2 ** i for i in range(k)]    # e.g. 3, 32, 64, 128
@@ -307,17 +306,6 @@ def _check_float_frames(frames: Tensor, name: str = "frames") -> Tensor:
         raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 frames: "
                         "convert with frames.float() / 255)")
     return frames
-
-
-def _check_count(name: str, value: int, low: int = 1) -> None:
-    """A ValueError unless ``value`` is a whole number >= ``low``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}")
-
-
-def _check_sizes(**sizes: int) -> None:
-    for name, value in sizes.items():
-        _check_count(name, value)
 
 
 def _check_condition(condition: Tensor | None, cond_dim: int, batch: int) -> Tensor | None:
@@ -429,7 +417,7 @@ def train_gan(generator: DCGANGenerator, discriminator: nn.Module, frames: Tenso
     if conditions is not None and len(conditions) != len(frames):
         raise ValueError(f"conditions has {len(conditions)} rows but frames has "
                          f"{len(frames)}: pass one condition per frame")
-    _check_sizes(batch_size=batch_size, d_steps=d_steps)
+    data.check_sizes(batch_size=batch_size, d_steps=d_steps)
     rng = torch.Generator().manual_seed(seed)
     generator.to(device).train()
     discriminator.to(device).train()
@@ -554,7 +542,7 @@ def train_classifier(classifier: FrameClassifier, frames: Tensor, labels: Tensor
                      seed: int = 0) -> dict:
     """Cross-entropy on shape and colour; returns {"step", "loss"} (nothing printed)."""
     labels = _check_labels(labels, len(frames))
-    _check_count("batch_size", batch_size)
+    data.check_whole("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(classifier.parameters(), lr=lr)
     history = {"step": [], "loss": []}

@@ -259,8 +259,8 @@ def cli(args: argparse.Namespace) -> int:
     from . import setup, viz
 
     data.check_seed(args.seed)
-    viz._check_fps(args.fps)              # before loading a model and sampling
-    viz._check_int(args.scale, "--scale")
+    viz.check_fps(args.fps)               # before loading a model and sampling
+    data.check_whole("--scale", args.scale)
     setup(seed=args.seed, quiet=True)
     output = Path(args.output)
     if output.suffix.lower() not in viz.WRITERS:

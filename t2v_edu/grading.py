@@ -1180,9 +1180,9 @@ def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
     (optional) is called with (student, rows) after each submission.
     """
     from .course import load_source
+    from .data import check_whole
 
-    if not (isinstance(jobs, int) and jobs >= 1):
-        raise ValueError(f"jobs (--jobs) must be a whole number >= 1, got {jobs!r}")
+    check_whole("jobs (--jobs)", jobs)
     started = time.monotonic()
     cpu_before = _cpu["seconds"]
     source_path = resolve_source(notebook, source)

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -69,18 +68,9 @@ __all__ = ["Preset", "PRESETS", "TextToVideo", "VideoTransformer", "build", "sta
            "cached_block", "code_logits_from_digits", "DigitHead", "DigitEmbedding"]
 
 
-def check_number(name: str, value: float, low: float = 0.0, strict: bool = False) -> None:
-    """A ValueError unless ``value`` is a finite real number >= low (> low if strict)."""
-    wanted = f"a finite number {'>' if strict else '>='} {low:g}"
-    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
-            or not math.isfinite(value) or value < low or (strict and value == low)):
-        raise ValueError(f"{name} must be {wanted}, got {value!r}")
-
-
 def check_top_k(top_k: int) -> None:
-    """top_k: how many of the likeliest entries to keep, an int >= 0 (0 keeps all)."""
-    if isinstance(top_k, bool) or not isinstance(top_k, numbers.Integral) or top_k < 0:
-        raise ValueError(f"top_k must be an int >= 0 (0: keep all entries), got {top_k!r}")
+    """top_k: how many of the likeliest entries to keep, a whole number >= 0 (0: all)."""
+    data.check_whole("top_k", top_k, 0, " (0: keep all entries)")
 
 
 @dataclass(frozen=True)
@@ -212,7 +202,7 @@ PRESETS: dict[str, Preset] = {
 # ---------------------------------------------------------------------------------
 def guided_logits(cond: Tensor, uncond: Tensor, guidance: float) -> Tensor:
     """Classifier-free guidance: uncond + g * (cond - uncond); g = 1 is no guidance."""
-    check_number("guidance", guidance)
+    data.check_real("guidance", guidance)
     if cond.shape != uncond.shape:
         raise ValueError(f"cond {tuple(cond.shape)} and uncond {tuple(uncond.shape)} must "
                          "have the same shape (one unconditional row per conditional row)")
@@ -225,7 +215,7 @@ def filter_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0) -> T
 
     Lower temperature sharpens softmax(logits / T); top-k never draws the unlikely tail.
     """
-    check_number("temperature", temperature, strict=True)
+    data.check_real("temperature", temperature, strict=True)
     check_top_k(top_k)
     logits = logits.float() / temperature
     if 0 < top_k < logits.shape[-1]:
@@ -240,7 +230,7 @@ def sample_logits(logits: Tensor, temperature: float = 1.0, top_k: int = 0,
 
     logits: [B, V] -> indices [B] (int64). temperature 0 takes the argmax.
     """
-    check_number("temperature", temperature)   # 0: greedy
+    data.check_real("temperature", temperature)   # 0: greedy
     check_top_k(top_k)
     if temperature == 0:
         return logits.argmax(-1)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import functools
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from . import data
 from .vae import ConvDecoder, ConvEncoder
 
 __all__ = ["straight_through_round", "fsq_bound", "fsq_quantize", "codes_to_indices",
@@ -198,9 +198,7 @@ class TokenizerConfig:
 
     def __post_init__(self):
         check_levels(self.levels)
-        k = self.frames_per_token
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
-            raise ValueError(f"frames_per_token must be an int >= 1, got {k!r}")
+        data.check_whole("frames_per_token", self.frames_per_token)
 
 
 class FrameTokenizer(nn.Module):

@@ -22,8 +22,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .gan import (PatchDiscriminator, _check_count, _check_float_frames, _progress,
-                  discriminator_loss, generator_loss, num_groups)
+from .gan import (PatchDiscriminator, _check_float_frames, _progress, discriminator_loss,
+                  generator_loss, num_groups)
 
 __all__ = ["reparameterize", "kl_divergence", "reconstruction_loss", "vae_loss",
            "ConvEncoder", "ConvDecoder", "FrameVAE", "PatchDiscriminator", "train_vae",
@@ -195,8 +195,8 @@ class FrameVAE(nn.Module):
                  latent_channels: int = 4, hidden: tuple[int, ...] = (32, 64)):
         super().__init__()
         if latent_dim is not None:
-            _check_count("latent_dim", latent_dim)
-        _check_count("latent_channels", latent_channels)
+            data.check_whole("latent_dim", latent_dim)
+        data.check_whole("latent_channels", latent_channels)
         self.size, self.latent_dim, self.hidden = size, latent_dim, tuple(hidden)
         grid = size // 2 ** len(hidden)
         if grid < 1 or grid * 2 ** len(hidden) != size:
@@ -299,7 +299,7 @@ def train_vae(vae: FrameVAE, frames: Tensor, steps: int, beta: float = 1.0,
     {"step", "loss", "recon", "kl"}: lists, one entry per step (nothing printed).
     """
     data.check_frames(frames)
-    _check_count("batch_size", batch_size)
+    data.check_whole("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     opt = torch.optim.Adam(vae.parameters(), lr=lr)
@@ -332,7 +332,7 @@ def train_vae_gan(vae: FrameVAE, discriminator: PatchDiscriminator, frames: Tens
     Returns {"step", "loss", "recon", "kl", "g_loss", "d_loss"} (nothing printed).
     """
     data.check_frames(frames)
-    _check_count("batch_size", batch_size)
+    data.check_whole("batch_size", batch_size)
     rng = torch.Generator().manual_seed(seed)
     vae.to(device).train()
     discriminator.to(device).train()

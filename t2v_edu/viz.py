@@ -10,8 +10,6 @@ shown for the whole duration).
 from __future__ import annotations
 
 import html
-import math
-import numbers
 import os
 import weakref
 from pathlib import Path
@@ -27,20 +25,9 @@ MAX_SIDE = 4096  # pixels a side of an enlarged frame or grid (a typo in scale s
 WRITERS = {".gif": "save_gif", ".mp4": "save_mp4"}  # file suffix -> the function writing it
 
 
-def _check_int(value, name: str, minimum: int = 1) -> int:
-    """``value`` as an int (Python or NumPy integer, not bool) >= ``minimum``, or a
-    ValueError saying what is accepted."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return int(value)
-
-
-def _check_fps(fps) -> float:
+def check_fps(fps) -> float:
     """Frames per second as a float: a finite number > 0, or a ValueError."""
-    if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf:
-        raise ValueError(f"fps must be a finite number > 0 (frames per second), got {fps!r}")
-    return float(fps)
+    return data.check_real("fps", fps, strict=True, meaning=" (frames per second)")
 
 
 def _check_suffix(path: str | os.PathLike, suffix: str) -> Path:
@@ -105,7 +92,7 @@ def as_video_batch(videos) -> Tensor:
 
 def upscale(videos: Tensor, scale: int) -> Tensor:
     """Nearest-neighbour enlargement: [..., H, W] -> [..., H * scale, W * scale]."""
-    scale = _check_int(scale, "scale")
+    scale = data.check_whole("scale", scale)
     if max(videos.shape[-2:]) * scale > MAX_SIDE:
         raise ValueError(f"scale {scale} makes frames {videos.shape[-2] * scale}x"
                          f"{videos.shape[-1] * scale} pixels; at most {MAX_SIDE} a side "
@@ -123,7 +110,7 @@ def video_grid(videos, columns: int | None = None, pad: int = 1,
     videos = as_video_batch(videos)
     B, T, C, H, W = videos.shape
     columns = _columns(columns, B)
-    pad = _check_int(pad, "pad", minimum=0)
+    pad = data.check_whole("pad", pad, 0)
     rows = -(-B // columns)
     grid = torch.full((T, C, rows * (H + pad) - pad, columns * (W + pad) - pad), pad_value)
     for b in range(B):
@@ -134,7 +121,7 @@ def video_grid(videos, columns: int | None = None, pad: int = 1,
 
 def _columns(columns: int | None, num_videos: int) -> int:
     """The number of grid columns: ``columns``, or min(num_videos, 8) if None."""
-    return min(num_videos, 8) if columns is None else _check_int(columns, "columns")
+    return min(num_videos, 8) if columns is None else data.check_whole("columns", columns)
 
 
 def _frames_uint8(video: Tensor) -> np.ndarray:
@@ -146,7 +133,7 @@ def gif_bytes(videos, fps: float = 4, scale: int = 4, columns: int | None = None
     """An animated, looping GIF of one video or a grid of videos, as bytes."""
     import imageio.v3 as iio
 
-    fps = _check_fps(fps)
+    fps = check_fps(fps)
     frames = _frames_uint8(upscale(video_grid(videos, columns), scale))
     return iio.imwrite("<bytes>", frames, extension=".gif", duration=round(1000 / fps),
                        loop=0)
@@ -176,7 +163,7 @@ def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
 
     Frames are padded with black to sizes divisible by 16. Needs imageio-ffmpeg.
     """
-    path, fps = _check_suffix(path, ".mp4"), _check_fps(fps)
+    path, fps = _check_suffix(path, ".mp4"), check_fps(fps)
     try:
         import imageio_ffmpeg
         imageio_ffmpeg.get_ffmpeg_exe()

@@ -373,10 +373,10 @@ def test_text_transformer_checks_the_lengths(lengths, message):
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: A.MultiHeadAttention(8, 0), r"sizes must be positive integers, got num_heads=0"),
-    (lambda: A.MultiHeadAttention(0, 1), r"sizes must be positive integers, got embed_dim=0"),
-    (lambda: A.TextTransformer(20, num_heads=0), r"positive integers, got num_heads=0"),
-    (lambda: A.TextTransformer(0), r"positive integers, got vocab_size=0"),
+    (lambda: A.MultiHeadAttention(8, 0), r"num_heads must be a whole number >= 1, got 0"),
+    (lambda: A.MultiHeadAttention(0, 1), r"embed_dim must be a whole number >= 1, got 0"),
+    (lambda: A.TextTransformer(20, num_heads=0), r"num_heads must be a whole number >= 1, got 0"),
+    (lambda: A.TextTransformer(0), r"vocab_size must be a whole number >= 1, got 0"),
     (lambda: A.TextTransformer(20, num_layers=-1),
      r"num_layers and num_segments must be >= 0, got -1 and 0")])
 def test_attention_sizes_must_be_positive(build, message):

@@ -375,7 +375,7 @@ def test_video_sizes_are_checked_before_rendering(num_frames, size, message):
 
 def test_moving_shapes_length_is_a_count():
     assert len(data.MovingShapes("test", length=0)) == 0
-    with pytest.raises(ValueError, match=r"length must be a whole number of videos >= 0 "
+    with pytest.raises(ValueError, match=r"length must be a whole number >= 0 videos "
                                          r"\(or None: the split's \d+\), got -1"):
         data.MovingShapes("test", length=-1)
 

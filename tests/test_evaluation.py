@@ -352,9 +352,9 @@ def test_evaluate_rejects_bad_arguments():
         ev.evaluate_generator(lambda c, s: gen(c[:1], s), "cpu", num_videos=2)
     with pytest.raises(ValueError, match="no split given; use some of"):
         ev.evaluate_generator(gen, "cpu", split=[])
-    with pytest.raises(ValueError, match="batch_size must be at least 1, got 0"):
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
         ev.evaluate_generator(gen, "cpu", batch_size=0)
-    with pytest.raises(TypeError, match="num_videos must be a whole number >= 2, got str"):
+    with pytest.raises(ValueError, match="num_videos must be a whole number >= 2, got '4'"):
         ev.evaluate_generator(gen, "cpu", num_videos="4")
     # videos in another convention are refused, not clamped and scored (they would
     # score 75-81 % instead of 100 %); NaN is named instead of failing in linalg

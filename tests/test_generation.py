@@ -100,7 +100,7 @@ def test_cli_refuses_bad_options_before_sampling(no_weights, tmp_path, capsys, m
     assert main(["generate", "a red circle moves left", "--fps", "0", "-o", str(out)]) == 2
     assert "fps must be a finite number > 0" in capsys.readouterr().err
     assert main(["generate", "a red circle moves left", "--scale", "0", "-o", str(out)]) == 2
-    assert "--scale must be a positive integer" in capsys.readouterr().err
+    assert "--scale must be a whole number >= 1, got 0" in capsys.readouterr().err
     monkeypatch.undo()
     monkeypatch.setattr(generation, "WEIGHTS_DIR", tmp_path / "empty")
     # a typo in --scale: a clear error, not an allocation of 78 GB

@@ -566,9 +566,9 @@ def test_one_caption_per_video_is_required(model, call):
 
 
 @pytest.mark.parametrize("kwargs, accepted", [
-    ({"top_k": -1}, "top_k must be an int >= 0"),
-    ({"top_k": 1.5}, "top_k must be an int >= 0"),
-    ({"top_k": True}, "top_k must be an int >= 0"),
+    ({"top_k": -1}, "top_k must be a whole number >= 0"),
+    ({"top_k": 1.5}, "top_k must be a whole number >= 0"),
+    ({"top_k": True}, "top_k must be a whole number >= 0"),
     ({"temperature": float("nan")}, "temperature must be a finite number >= 0"),
     ({"temperature": float("inf")}, "temperature must be a finite number"),
     ({"guidance": float("nan")}, "guidance must be a finite number >= 0"),
@@ -582,9 +582,9 @@ def test_sampling_parameters_are_checked(model, kwargs, accepted):
 @pytest.mark.parametrize("call, accepted", [
     (lambda L: t2v.filter_logits(L, float("nan")), "temperature must be a finite number > 0"),
     (lambda L: t2v.filter_logits(L, float("inf")), "temperature must be a finite number > 0"),
-    (lambda L: t2v.filter_logits(L, 1.0, -1), r"top_k must be an int >= 0 \(0: keep all"),
-    (lambda L: t2v.filter_logits(L, 1.0, 2.5), "top_k must be an int >= 0"),
-    (lambda L: t2v.sample_logits(L, 0, -1), "top_k must be an int >= 0"),
+    (lambda L: t2v.filter_logits(L, 1.0, -1), r"top_k must be a whole number >= 0 \(0: keep all"),
+    (lambda L: t2v.filter_logits(L, 1.0, 2.5), "top_k must be a whole number >= 0"),
+    (lambda L: t2v.sample_logits(L, 0, -1), "top_k must be a whole number >= 0"),
     (lambda L: t2v.guided_logits(L, L, float("nan")), "guidance must be a finite number >= 0"),
     (lambda L: t2v.guided_logits(L, L[:1], 2.0), r"cond \(2, 6\) and uncond \(1, 6\) must "
                                                  "have the same shape"),
@@ -603,7 +603,7 @@ def test_sampling_formulas_still_take_the_notebooks_cases():
 
 
 def test_preset_top_k_must_be_an_int():
-    with pytest.raises(ValueError, match=r"top_k must be an int >= 0.*got 2\.5"):
+    with pytest.raises(ValueError, match=r"top_k must be a whole number >= 0.*got 2\.5"):
         t2v.Preset(top_k=2.5)
 
 

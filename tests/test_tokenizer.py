@@ -239,7 +239,7 @@ def test_levels_tensor_is_made_once_per_device_and_checked_on_the_cpu():
     (lambda: tk.TokenizerConfig(levels=(5, 1)), ValueError,
      "levels must be a sequence of integers >= 2"),
     (lambda: tk.TokenizerConfig(frames_per_token=0), ValueError,
-     "frames_per_token must be an int >= 1"),
+     "frames_per_token must be a whole number >= 1"),
 ])
 def test_codes_and_levels_are_checked(call, error, accepted):
     with pytest.raises(error, match=accepted):

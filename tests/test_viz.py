@@ -36,7 +36,7 @@ def test_upscale_is_nearest_neighbour():
     x = torch.arange(4.0).reshape(1, 2, 2)
     assert torch.equal(viz.upscale(x, 2)[0], torch.tensor(
         [[0., 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3], [2, 2, 3, 3]]))
-    with pytest.raises(ValueError, match="scale must be a positive integer"):
+    with pytest.raises(ValueError, match="scale must be a whole number >= 1"):
         viz.upscale(x, 0)
 
 
@@ -246,10 +246,10 @@ def test_numpy_integers_are_accepted_for_sizes():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    (dict(columns=2.5), "columns must be a positive integer, got 2.5"),
-    (dict(columns=0), "columns must be a positive integer, got 0"),
-    (dict(pad=2.5), "pad must be an integer >= 0, got 2.5"),
-    (dict(pad=-1), "pad must be an integer >= 0, got -1"),
+    (dict(columns=2.5), "columns must be a whole number >= 1, got 2.5"),
+    (dict(columns=0), "columns must be a whole number >= 1, got 0"),
+    (dict(pad=2.5), "pad must be a whole number >= 0, got 2.5"),
+    (dict(pad=-1), "pad must be a whole number >= 0, got -1"),
 ])
 def test_video_grid_refuses_bad_columns_and_pad(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -257,5 +257,5 @@ def test_video_grid_refuses_bad_columns_and_pad(kwargs, message):
 
 
 def test_upscale_refuses_a_bool_scale():
-    with pytest.raises(ValueError, match="scale must be a positive integer, got True"):
+    with pytest.raises(ValueError, match="scale must be a whole number >= 1, got True"):
         viz.upscale(torch.rand(1, 2, 2), True)
