@@ -265,6 +265,10 @@ class ToyVelocity(nn.Module):
 
     def forward(self, x: Tensor, t: Tensor) -> Tensor:
         """x [B, 2], t [B] -> v [B, 2]."""
+        if not isinstance(t, Tensor) or t.shape != x.shape[:1]:
+            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"t must be a tensor [B] = [{x.shape[0]}], one time per point, "
+                             f"got {got}")
         return self.net(torch.cat([x, sinusoidal_positions(10 * t, self.time_dim)], 1))
 
 
@@ -273,6 +277,8 @@ def train_toy_flow(model: nn.Module, loss_fn: Callable = None, steps: int = 1500
     """Fit ``model`` to ``ring_of_gaussians`` with ``loss_fn(model, x0, noise, t)``
     (default ``flow_matching_loss``) and Adam; returns the loss per step."""
     loss_fn = loss_fn or flow_matching_loss
+    data.check_whole("steps", steps, 0)
+    data.check_whole("batch_size", batch_size)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     losses = []

@@ -374,6 +374,9 @@ PRESETS: dict[str, GANConfig] = {
 def make_gan(config: GANConfig, cond_dim: int = 0, minibatch_std: bool = False
              ) -> tuple[DCGANGenerator, DCGANDiscriminator]:
     """A DCGAN generator and discriminator for ``config``, with DCGAN's initialisation."""
+    if not isinstance(config, GANConfig):
+        raise TypeError(f"config must be a GANConfig, e.g. gan.PRESETS['cpu'], got "
+                        f"{type(config).__name__} {config!r:.60}")
     G = DCGANGenerator(config.latent_dim, config.size, config.width, cond_dim)
     D = DCGANDiscriminator(config.size, config.width, cond_dim, minibatch_std=minibatch_std,
                            spectral=config.spectral)

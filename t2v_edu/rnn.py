@@ -23,7 +23,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data
-from .text import BagOfEmbeddings, Vocab, check_lengths, fit, padding_lengths_mask
+from .text import (BagOfEmbeddings, Vocab, check_lengths, check_one_per_caption, fit,
+                   padding_lengths_mask)
 
 
 # ---------------------------------------------------------------------------------
@@ -343,6 +344,7 @@ class NextPositionRNN(nn.Module):
     @torch.no_grad()
     def rollout(self, ids: Tensor, lengths: Tensor, start: Tensor, num_frames: int) -> Tensor:
         """Free running: feed back its own predictions. start: [B, 3] -> [B, num_frames, 3]"""
+        data.check_whole("num_frames", num_frames)
         h = torch.tanh(self.init(torch.cat([self.text(ids, lengths), start], -1)))
         p, out = start, [start]
         for _ in range(num_frames - 1):
@@ -356,6 +358,7 @@ def train_next_position(model: NextPositionRNN, vocab: Vocab, captions: Sequence
                         tracks: Tensor, steps: int = 400, batch_size: int = 64,
                         lr: float = 3e-3, seed: int = 0) -> list[float]:
     """``text.fit`` on the mean squared error of the next (x, y, radius)."""
+    check_one_per_caption(captions, tracks, "tracks")
     ids, lengths = vocab.encode_batch(captions)
 
     def batch_loss(i: Tensor) -> Tensor:

@@ -496,6 +496,9 @@ def fit(model: nn.Module, batch_loss: Callable[[Tensor], Tensor], num_items: int
 
     The batches come from a generator seeded with ``seed``, so runs repeat exactly.
     """
+    data.check_whole("num_items", num_items)
+    data.check_whole("steps", steps, 0)
+    data.check_whole("batch_size", batch_size)
     g = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
@@ -512,10 +515,18 @@ def fit(model: nn.Module, batch_loss: Callable[[Tensor], Tensor], num_items: int
     return losses
 
 
+def check_one_per_caption(captions: Sequence[str], values: Tensor, name: str) -> None:
+    """``values`` must hold one row per caption (a ValueError naming both counts)."""
+    if len(values) != len(captions):
+        raise ValueError(f"{name} has {len(values)} rows for {len(captions)} captions: give "
+                         "one row per caption, in the same order")
+
+
 def train_caption_classifier(model: CaptionClassifier, vocab: Vocab, captions: Sequence[str],
                              labels: Tensor, steps: int = 300, batch_size: int = 64,
                              lr: float = 1e-2, seed: int = 0) -> list[float]:
     """``fit`` on ``attribute_loss``; returns the loss per step."""
+    check_one_per_caption(captions, labels, "labels")
     ids, lengths = vocab.encode_batch(captions)
     return fit(model, lambda i: attribute_loss(model(ids[i], lengths[i]), labels[i]),
                len(captions), steps, batch_size, lr, seed)

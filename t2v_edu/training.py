@@ -74,6 +74,10 @@ def lookup_preset(presets: dict[str, PresetT], preset: str | PresetT) -> PresetT
     An unknown name raises ValueError listing the names the table has.
     """
     if not isinstance(preset, str):
+        kind = type(next(iter(presets.values())))
+        if not isinstance(preset, kind):
+            raise TypeError(f"preset must be a name, one of {sorted(presets)}, or a "
+                            f"{kind.__name__}; got {type(preset).__name__} {preset!r:.60}")
         return preset
     if preset not in presets:
         raise ValueError(f"preset {preset!r} is unknown; use one of {sorted(presets)}")

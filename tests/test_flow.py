@@ -431,3 +431,13 @@ def test_encode_refuses_uint8_frames(tiny_model):
     with pytest.raises(TypeError, match=r"float in \[0, 1\].*uint8 frames: convert with "
                                         r"\.float\(\) / 255"):
         tiny_model.encode(frames)
+
+
+def test_toy_flow_checks_its_times_and_counts():
+    model = flow.ToyVelocity(hidden=8)
+    x = torch.zeros(4, 2)
+    for t in (0.5, torch.zeros(4, 1)):
+        with pytest.raises(ValueError, match=r"t must be a tensor \[B\] = \[4\], one time per"):
+            model(x, t)
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+        flow.train_toy_flow(model, steps=1, batch_size=0)    # a NaN loss before

@@ -369,3 +369,8 @@ def test_train_gan_checks_its_counts(kwargs, message):
 def test_gan_constructors_check_their_sizes(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_make_gan_names_what_it_takes():
+    with pytest.raises(TypeError, match=r"config must be a GANConfig, e.g. gan.PRESETS\['cpu'\]"):
+        gan.make_gan("cpu")

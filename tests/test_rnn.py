@@ -211,3 +211,13 @@ def test_rnn_encoder_checks_the_lengths(vocab, lengths, message):
     ids, _ = vocab.encode_batch(["a red circle moves left", "a red circle"])
     with pytest.raises(ValueError, match=message):
         enc(ids, lengths)
+
+
+def test_next_position_training_wants_one_track_per_caption(vocab):
+    caps, _, tracks = rnn.track_dataset("train", 8, num_frames=4)
+    model = rnn.NextPositionRNN(len(vocab), 8, 8)
+    with pytest.raises(ValueError, match="tracks has 7 rows for 8 captions: give one row per"):
+        rnn.train_next_position(model, vocab, caps, tracks[:7], steps=1)
+    ids, lengths = vocab.encode_batch(caps)
+    with pytest.raises(ValueError, match="num_frames must be a whole number >= 1, got 0"):
+        model.rollout(ids, lengths, tracks[:, 0], 0)     # returned one frame before

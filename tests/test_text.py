@@ -249,3 +249,12 @@ def test_text_functions_refuse_what_would_broadcast_or_iterate(vocab, call, erro
 
 def test_fraction_parsing_of_no_captions_is_still_zero():
     assert text.fraction_parsing([]) == 0.0
+
+
+def test_training_loops_check_counts_and_labels(vocab):
+    captions, labels = text.caption_dataset("train")
+    model = text.CaptionClassifier(text.BagOfEmbeddings(len(vocab), 8), 8)
+    with pytest.raises(ValueError, match="labels has 10 rows for 12 captions"):
+        text.train_caption_classifier(model, vocab, captions[:12], labels[:10], steps=1)
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1, got 0"):
+        text.train_caption_classifier(model, vocab, captions, labels, steps=1, batch_size=0)

@@ -657,3 +657,13 @@ def test_to_stage_stops_after_that_stage(tmp_path):
     with pytest.raises(ValueError, match="comes before from_stage"):
         train(tiny(tmp_path / "y", steps=1, init_from=str(full.out / "model.pt"),
                    from_stage="transformer", to_stage="tokenizer"))
+
+
+def test_lookup_preset_refuses_another_models_preset():
+    from t2v_edu import flow, t2v
+
+    with pytest.raises(TypeError, match="preset must be a name, one of .* or a Preset; got"):
+        training.lookup_preset(flow.PRESETS, t2v.PRESETS["tiny"])   # the classic model's
+    with pytest.raises(TypeError, match="got dict"):
+        training.lookup_preset(t2v.PRESETS, {"embed_dim": 8})
+    assert training.lookup_preset(t2v.PRESETS, t2v.PRESETS["tiny"]) is t2v.PRESETS["tiny"]
