@@ -144,6 +144,14 @@ def check_pixel_range(videos: Tensor, name: str = "videos") -> Tensor:
     return videos
 
 
+def check_float(frames: Tensor, name: str = "frames") -> Tensor:
+    """``frames`` if float (a dtype check: free on a GPU), else a TypeError with the fix."""
+    if not frames.is_floating_point():
+        raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 frames: "
+                        f"convert with {name}.float() / 255)")
+    return frames
+
+
 def check_frames(frames, name: str = "frames") -> Tensor:
     """Training frames: a float tensor [N, 3, H, W] in [0, 1], or a clear error."""
     if not isinstance(frames, Tensor):
@@ -154,10 +162,7 @@ def check_frames(frames, name: str = "frames") -> Tensor:
     if frames.dim() != 4 or frames.shape[1] != 3:
         raise ValueError(f"{name} must be [N, 3, H, W] (channels first), got "
                          f"{tuple(frames.shape)}")
-    if not frames.is_floating_point():
-        raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 "
-                        "frames: .float() / 255)")
-    return check_pixel_range(frames, name)
+    return check_pixel_range(check_float(frames, name), name)
 
 
 # ---------------------------------------------------------------------------------

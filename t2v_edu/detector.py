@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .judges import check_videos
+from .judges import check_video_pixels, check_videos
 
 
 # ---------------------------------------------------------------------------------
@@ -43,7 +43,7 @@ def palette_residual(videos: Tensor, spec: str | data.DataSpec = "cpu") -> Tenso
     the pixel is from every colour the data can draw. Real videos of the data set score
     ~0 (floating-point rounding, and where two objects overlap).
     """
-    videos = data.check_pixel_range(check_videos(videos))
+    videos = check_video_pixels(videos)
     x = videos.permute(0, 1, 3, 4, 2).reshape(len(videos), -1, 3)    # [B, N, 3]
     u = palette_directions(spec).to(x)                                 # [K, 3]
     along = x @ u.T                                                    # [B, N, K]

@@ -46,7 +46,6 @@ from torch import Tensor, nn
 from . import data
 from .attention import TEXT_HEADS, TextTransformer, TransformerBlock, padding_mask, sinusoidal_positions
 from .t2v import check_caption_count, guided_logits
-from .tokenizer import check_float_video
 from .text import Vocab, caption_batch
 from .training import Stage, check_divides, check_fields, lookup_preset
 from .vae import FrameVAE, vae_loss
@@ -460,7 +459,7 @@ class LatentFlow(nn.Module):
     # -- VAE latents -----------------------------------------------------------
     def encode(self, videos: Tensor) -> Tensor:
         """Frozen VAE means, normalised: videos [B, T, 3, H, W] -> z [B, T, C, h, w]."""
-        check_float_video(videos, "videos")
+        data.check_float(videos, "videos")
         B, T = videos.shape[:2]
         self.vae.eval()
         with torch.no_grad():

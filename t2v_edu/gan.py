@@ -297,15 +297,7 @@ def _check_frames(frames: Tensor) -> Tensor:
     if not isinstance(frames, Tensor) or frames.dim() != 4:
         shape = tuple(frames.shape) if isinstance(frames, Tensor) else type(frames).__name__
         raise ValueError(f"frames must be a tensor [batch, channels, height, width], got {shape}")
-    return _check_float_frames(frames)
-
-
-def _check_float_frames(frames: Tensor, name: str = "frames") -> Tensor:
-    """``frames`` if float (a dtype check: free on a GPU), else a TypeError with the fix."""
-    if not frames.is_floating_point():
-        raise TypeError(f"{name} must be float in [0, 1], got {frames.dtype} (uint8 frames: "
-                        "convert with frames.float() / 255)")
-    return frames
+    return data.check_float(frames)
 
 
 def _check_condition(condition: Tensor | None, cond_dim: int, batch: int) -> Tensor | None:

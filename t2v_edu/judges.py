@@ -56,6 +56,12 @@ def check_videos(videos: Tensor, spec: str | None = None, name: str = "videos") 
     return videos.float()
 
 
+def check_video_pixels(videos: Tensor, name: str = "videos") -> Tensor:
+    """``check_videos`` and values in [0, 1] (``data.check_pixel_range``): for metrics that
+    would read [0, 255] pixels, or one video [T, 3, H, W] as T videos, without a word."""
+    return data.check_pixel_range(check_videos(videos, name=name), name)
+
+
 def real_videos(spec: str, split: str, num_videos: int, seed: int = 0,
                 device: str | torch.device = "cpu"):
     """Real videos of a spec and split: (videos [B, T, 3, H, W], captions, attrs)."""

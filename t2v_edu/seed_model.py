@@ -51,7 +51,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from . import data, gan
-from .judges import check_videos
+from .judges import check_video_pixels
 from .text import Vocab
 from .training import check_fields, lookup_preset
 
@@ -446,18 +446,12 @@ def train_steps(model: SeedGAN, steps: int, seed: int = 0, progress: Callable | 
 # ---------------------------------------------------------------------------------
 # Two symptoms of a generator that did not learn (the article's "twelve equal rows")
 # ---------------------------------------------------------------------------------
-def _check_pixels(videos: Tensor) -> Tensor:
-    """Videos [B, T, 3, H, W] of floats in [0, 1] (one video [T, 3, H, W] would be read
-    as T videos of 3 frames), or a clear error."""
-    return data.check_pixel_range(check_videos(videos))
-
-
 def frame_change(videos: Tensor) -> Tensor:
     """mean_t |x_{t+1} - x_t| per video: [B]. 0 means every frame is the same (no motion).
 
     videos [B, T, 3, H, W] in [0, 1] with T >= 2.
     """
-    videos = _check_pixels(videos)
+    videos = check_video_pixels(videos)
     if videos.shape[1] < 2:
         raise ValueError(f"videos must be [B, T, 3, H, W] with T >= 2, got "
                          f"{tuple(videos.shape)}")
@@ -471,7 +465,7 @@ def sample_spread(videos: Tensor) -> float:
     For samples of one caption with different noise: 0 means every z gives the same
     video (mode collapse). videos [B, T, 3, H, W] in [0, 1] with B >= 2.
     """
-    videos = _check_pixels(videos)
+    videos = check_video_pixels(videos)
     if len(videos) < 2:
         raise ValueError("sample_spread needs at least 2 videos")
     flat = videos.flatten(1)

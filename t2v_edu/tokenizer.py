@@ -227,7 +227,7 @@ class FrameTokenizer(nn.Module):
         """[B, T, 3, H, W] -> tubelets [B*T', 3k, s, s] at the working size."""
         if video.dim() != 5 or video.shape[2] != 3:
             raise ValueError(f"video must be [B, T, 3, H, W], got {tuple(video.shape)}")
-        check_float_video(video)
+        data.check_float(video, "video")
         B, T, _, H, W = video.shape
         k = self.frames_per_token
         if T % k:
@@ -275,13 +275,6 @@ class FrameTokenizer(nn.Module):
         q = self.quantize(video)
         logits = self.decode_latents(q)
         return torch.sigmoid(logits), _grid_indices(q.detach(), self._levels(video))
-
-
-def check_float_video(video: Tensor, name: str = "video") -> None:
-    """Frames must be float in [0, 1] (a dtype check: it does not wait for a GPU)."""
-    if not video.is_floating_point():
-        raise TypeError(f"{name} must be float in [0, 1], got {video.dtype} (uint8 frames: "
-                        "convert with .float() / 255)")
 
 
 def _check_same_shape(recon: Tensor, video: Tensor) -> None:

@@ -649,17 +649,12 @@ def train(config: TrainConfig) -> TrainResult:
         model.load_state_dict(saved["state_dict"])
         position = saved["position"]
         opt_state = saved["optimizer"]
-    if config.resume and not state_path.is_file() and (out / "model.pt").is_file() \
-            and not config.overwrite:
-        raise ValueError(f"{out} holds model.pt but no train_state.pt: there is nothing to "
-                         "resume, and a new run would replace those weights; train into "
-                         "another --out, or pass --overwrite to replace them")
+    if not (config.resume and state_path.is_file()):   # this run starts at step 0
+        _check_fresh_out(out, config.overwrite, config.resume)
     if config.resume:  # killed before the first save too: its steps are re-run
         _truncate_log(out / "metrics.jsonl", position)
-    else:
-        _check_fresh_out(out, config.overwrite)
-        if dist_info.main:
-            (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run, a fresh log
+    elif dist_info.main:
+        (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run, a fresh log
     budget_s = None if config.time_budget is None else 60.0 * config.time_budget
     if dist_info.main:
         out.mkdir(parents=True, exist_ok=True)
@@ -842,10 +837,15 @@ def read_log(run_dir: str | os.PathLike, stage: str | None = None) -> list[dict]
     return [r for r in records if stage is None or r["stage"] == stage]
 
 
-def _check_fresh_out(out: Path, overwrite: bool) -> None:
+def _check_fresh_out(out: Path, overwrite: bool, resume: bool = False) -> None:
     """ValueError when ``out`` holds a run (its weights or its resumable state) that a
-    fresh run would replace, unless ``overwrite``."""
+    run starting at step 0 would replace, unless ``overwrite``; with ``resume`` (asked
+    for, but there is no state to resume from) the message says so."""
     held = [name for name in ("train_state.pt", "model.pt") if (out / name).is_file()]
+    if held and not overwrite and resume:
+        raise ValueError(f"{out} holds model.pt but no train_state.pt: there is nothing to "
+                         "resume, and a new run would replace those weights; train into "
+                         "another --out, or pass --overwrite to replace them")
     if held and not overwrite:
         raise ValueError(f"{out} already holds a run ({', '.join(held)}): continue it with "
                          "--resume, train into another --out, or pass --overwrite to "

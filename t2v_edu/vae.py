@@ -22,8 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import data
-from .gan import (PatchDiscriminator, _check_float_frames, _progress, discriminator_loss,
-                  generator_loss, num_groups)
+from .gan import PatchDiscriminator, _progress, discriminator_loss, generator_loss, num_groups
 
 __all__ = ["reparameterize", "kl_divergence", "reconstruction_loss", "vae_loss",
            "ConvEncoder", "ConvDecoder", "FrameVAE", "PatchDiscriminator", "train_vae",
@@ -80,8 +79,8 @@ def reconstruction_loss(recon: Tensor, frames: Tensor) -> Tensor:
     if recon.shape != frames.shape:
         raise ValueError(f"recon {tuple(recon.shape)} and frames {tuple(frames.shape)} must "
                          "have the same shape")
-    _check_float_frames(recon, "recon")
-    _check_float_frames(frames)
+    data.check_float(recon, "recon")
+    data.check_float(frames)
     if frames.device.type == "cpu":
         data.check_pixel_range(frames, "frames")
     return (recon - frames).pow(2).flatten(1).sum(1).mean()
@@ -137,7 +136,7 @@ class ConvEncoder(nn.Module):
                 frames.shape[-2] % self.downsample:
             raise ValueError(f"frames must be [batch, channels, H, W] with H and W divisible "
                              f"by {self.downsample}, got {tuple(frames.shape)}")
-        return self.body(_check_float_frames(frames))
+        return self.body(data.check_float(frames))
 
 
 class ConvDecoder(nn.Module):

@@ -429,7 +429,7 @@ def test_patch_sizes_and_token_shapes_are_checked(call, accepted):
 def test_encode_refuses_uint8_frames(tiny_model):
     frames = torch.randint(0, 256, (1, 4, 3, 16, 16), dtype=torch.uint8)
     with pytest.raises(TypeError, match=r"float in \[0, 1\].*uint8 frames: convert with "
-                                        r"\.float\(\) / 255"):
+                                        r"videos?\.float\(\) / 255"):
         tiny_model.encode(frames)
 
 

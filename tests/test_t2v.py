@@ -623,5 +623,5 @@ def test_code_logits_from_digits_checks_its_list(digit_logits, error, accepted):
 def test_reconstruct_refuses_uint8_frames(model):
     frames = torch.randint(0, 256, (1, 4, 3, 16, 16), dtype=torch.uint8)
     with pytest.raises(TypeError, match=r"float in \[0, 1\].*uint8 frames: convert with "
-                                        r"\.float\(\) / 255"):
+                                        r"videos?\.float\(\) / 255"):
         model.reconstruct(frames)

@@ -144,7 +144,7 @@ def test_training_frames_in_the_wrong_form_are_refused_with_the_fix():
     for bad, error, message in [
             ((frames, labels), TypeError, r"load_frames returns \(frames, labels\)"),
             (frames * 255, ValueError, r"divide frames in \[0, 255\] by 255"),
-            ((frames * 255).to(torch.uint8), TypeError, r"uint8 frames: \.float\(\) / 255"),
+            ((frames * 255).to(torch.uint8), TypeError, r"uint8 frames: convert with frames\.float\(\) / 255"),
             (frames.permute(0, 2, 3, 1), ValueError, r"\[N, 3, H, W\] \(channels first\)")]:
         with pytest.raises(error, match=message):
             vae.train_vae(model, bad, steps=1)
