@@ -48,7 +48,7 @@ NOTEBOOK_METADATA = {
                       "pygments_lexer": "ipython3"},
 }
 
-# The settings the build executes under, and CI's nbval run too (tests/conftest.py):
+# The settings the build executes under, and CI's nbval run too (the root conftest.py):
 # CPU, the cpu preset, one thread, full training budgets.
 NOTEBOOK_ENV = {"T2V_PRESET": "cpu", "T2V_DEVICE": "cpu", "CUDA_VISIBLE_DEVICES": "",
                 "T2V_THREADS": "1", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
@@ -381,6 +381,9 @@ def reuse_outputs(nb, built) -> None:
     if not same:
         raise ValueError("a code cell or the metadata changed since the last build: "
                          "build without --prose to run it")
+    if any(c.source.strip() and c.get("execution_count") is None for c in old):
+        raise ValueError("the stored notebook was never executed (built with --no-execute), "
+                         "so it has no outputs to keep: build without --prose to run it")
     for cell, stored in zip(code, old):
         cell.outputs, cell.execution_count = stored.outputs, stored.execution_count
 
@@ -399,7 +402,11 @@ def build_one(source: Path, execute_it: bool = True, timeout: int = DEFAULT_TIME
     nb = load_source(source)
     student = student_version(nb)
     if prose:
-        reuse_outputs(nb, nbformat.read(source.with_suffix(".ipynb"), as_version=4))
+        built = source.with_suffix(".ipynb")
+        if not built.is_file():
+            raise ValueError(f"solutions/{built.name} was never built, so there are no "
+                             "outputs to keep: build without --prose to run it")
+        reuse_outputs(nb, nbformat.read(built, as_version=4))
     elif execute_it:
         execute(nb, cwd=source.parent, timeout=timeout, name=source.name)
     solution_path = source.with_suffix(".ipynb")
@@ -437,18 +444,26 @@ def check_one(source: Path) -> list[str]:
     nb = load_source(source)
     solution_path = source.with_suffix(".ipynb")
     student_path = source.parent.parent / "notebooks" / solution_path.name
+    built = nbformat.read(solution_path, as_version=4) if solution_path.is_file() else None
     rebuild = f"run `t2v-edu course build {name[:2]}`"
+    stale = built is not None and (
+        [_cell_signature(c) for c in built.cells] != [_cell_signature(c) for c in nb.cells]
+        or dict(built.metadata) != dict(nb.metadata))
+    if stale:
+        try:  # only Markdown changed: the stored outputs can be kept
+            reuse_outputs(load_source(source), built)
+            rebuild += " (only Markdown changed: `--prose` keeps the outputs)"
+        except ValueError:
+            pass
     if not student_path.is_file():
         problems.append(f"notebooks/{student_path.name} is missing: {rebuild}")
     elif student_path.read_text(encoding="utf-8") != dumps(student_version(nb)):
         problems.append(f"notebooks/{student_path.name} is stale (it differs from what "
                         f"solutions/{source.name} generates): {rebuild}")
-    if not solution_path.is_file():
+    if built is None:
         problems.append(f"solutions/{solution_path.name} is missing: {rebuild}")
         return problems
-    built = nbformat.read(solution_path, as_version=4)
-    if [_cell_signature(c) for c in built.cells] != [_cell_signature(c) for c in nb.cells] \
-            or dict(built.metadata) != dict(nb.metadata):
+    if stale:
         problems.append(f"solutions/{solution_path.name} is stale (its cells differ from "
                         f"solutions/{source.name}): {rebuild}")
         return problems
@@ -493,7 +508,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     b.add_argument("names", nargs="*", metavar="NN",
                    help="notebooks to build, e.g. 00 03 (default: all)")
     b.add_argument("--no-execute", action="store_true",
-                   help="do not run the notebooks (the solution copies get no outputs)")
+                   help="do not run the notebooks (the solution copies get no outputs: "
+                        "those stored before are discarded)")
     b.add_argument("--prose", action="store_true",
                    help="only Markdown changed: keep the stored outputs instead of running "
                         "(refused when a code cell changed)")

@@ -209,7 +209,11 @@ def test_prose_build_keeps_outputs_and_refuses_changed_code(tmp_path, monkeypatc
     solution = tmp_path / "solutions" / "99_test.ipynb"
     outputs = fake_execution(solution)
     source.write_text(SOURCE.replace("# # 99 · Test notebook", "# # 99 · A new title"))
-    assert any("stale" in p for p in course.check(tmp_path))
+    prose = "run `t2v-edu course build 99` (only Markdown changed: `--prose` keeps the outputs)"
+    assert course.check(tmp_path) == [
+        "notebooks/99_test.ipynb is stale (it differs from what solutions/99_test.py "
+        f"generates): {prose}",
+        f"solutions/99_test.ipynb is stale (its cells differ from solutions/99_test.py): {prose}"]
 
     assert main(["course", "build", "99", "--prose"]) == 0
     nb = nbformat.read(solution, as_version=4)
@@ -219,6 +223,7 @@ def test_prose_build_keeps_outputs_and_refuses_changed_code(tmp_path, monkeypatc
 
     before = solution.read_bytes()
     source.write_text(SOURCE.replace("x = 3", "x = 4"))
+    assert "--prose" not in " ".join(course.check(tmp_path))  # code changed: run it
     capsys.readouterr()
     assert main(["course", "build", "99", "--prose"]) == 1
     assert "a code cell or the metadata changed" in capsys.readouterr().err
@@ -226,6 +231,29 @@ def test_prose_build_keeps_outputs_and_refuses_changed_code(tmp_path, monkeypatc
     assert main(["course", "build", "99", "--timeout", "0"]) == 2
     assert "--timeout must be at least 1 second per cell, got 0" in capsys.readouterr().err
     assert solution.read_bytes() == before
+
+
+def test_prose_build_refuses_a_notebook_with_no_stored_outputs(tmp_path, monkeypatch, capsys):
+    """--prose needs outputs to keep: a notebook never built, or built with --no-execute,
+    is refused with what to do, and the other notebooks are still built."""
+    from t2v_edu.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    write_repo(tmp_path)
+    write_repo(tmp_path, SOURCE.replace("99 ·", "98 ·"), name="98_new.py")
+    course.build(["99"], execute=False, root=tmp_path)
+    assert main(["course", "build", "98", "99", "--prose"]) == 1
+    out, err = capsys.readouterr()
+    assert ("solutions/98_new.ipynb was never built, so there are no outputs to keep: "
+            "build without --prose to run it") in err
+    assert "the stored notebook was never executed (built with --no-execute)" in err
+    assert "failed: 98_new, 99_test" in err
+    assert not (tmp_path / "solutions" / "98_new.ipynb").exists()
+
+    fake_execution(tmp_path / "solutions" / "99_test.ipynb")
+    assert main(["course", "build", "98", "99", "--prose"]) == 1
+    out, err = capsys.readouterr()
+    assert "wrote solutions/99_test.ipynb" in out and "failed: 98_new" in err
 
 
 def test_execution_error_names_the_cell_and_writes_nothing(tmp_path):

@@ -7,7 +7,8 @@ import pytest
 yaml = pytest.importorskip("yaml")
 tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 ROOT = Path(__file__).resolve().parents[1]
-CONDA_NAME = {"torch": "pytorch"}  # PyPI name -> conda-forge name where they differ
+# PyPI name -> conda-forge name where they differ
+CONDA_NAME = {"torch": "pytorch", "playwright": "playwright-python"}
 
 
 def split_requirement(req: str) -> tuple[str, str]:
