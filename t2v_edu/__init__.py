@@ -87,6 +87,18 @@ def _threads_from_environment() -> int:
     return int(value)
 
 
+def default_threads() -> int:
+    """The torch threads ``setup()`` uses: ``T2V_THREADS``, else ``min(2, cpu count)``."""
+    return _threads_from_environment() or min(2, os.cpu_count() or 1)
+
+
+def check_preset(preset: str | None) -> str | None:
+    """``preset`` if it is "cpu" or "gpu" (or None: not chosen), else ValueError."""
+    if preset is not None and preset not in ("cpu", "gpu"):
+        raise ValueError(f"preset {preset!r} is unknown; use 'cpu' or 'gpu'")
+    return preset
+
+
 def is_smoke() -> bool:
     """True when ``T2V_SMOKE=1``: notebooks then train for the fewest steps.
 
@@ -141,7 +153,7 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     check_seed(seed)
     seed = int(seed)                   # a numpy integer too (random.seed refuses it)
     if threads is None:
-        threads = _threads_from_environment() or min(2, os.cpu_count() or 1)
+        threads = default_threads()
     torch.set_num_threads(check_whole("threads", threads))
     torch.set_flush_denormal(True)
     random.seed(seed)
@@ -150,8 +162,7 @@ def setup(seed: int = 0, threads: int | None = None, preset: str | None = None,
     device = pick_device()
     if preset is None:
         preset = os.environ.get("T2V_PRESET") or ("gpu" if device.type == "cuda" else "cpu")
-    if preset not in ("cpu", "gpu"):
-        raise ValueError(f"preset {preset!r} is unknown; use 'cpu' or 'gpu'")
+    check_preset(preset)
     cfg = Setup(device=device, preset=preset, seed=seed, smoke=is_smoke())
     if not quiet:
         print(cfg)
