@@ -398,3 +398,48 @@ for i, caption in enumerate(probe):
 #
 # **Next** notebook 02 reads a caption word by word with a recurrent network, which
 # sees word order, and generates new captions.
+
+# %% [markdown]
+# **Going further** (ungraded)
+#
+# 1. *Window size.* Retrain with `sg, losses = text.train_skipgram(train_captions, vocab,
+#    embed_dim=P.embed_dim, window=1, steps=P.skipgram_steps, seed=cfg.seed)`, then with
+#    `window=5`, and print `text.nearest_neighbours(word, vocab, sg.embeddings, k=3)` for
+#    the words of Section 4. Colours, shapes and the synonyms of "slides" stay together
+#    at every window: they are interchangeable in any context. The mean of the last 100
+#    losses rises with the window (about 1.7, 2.1 and 2.4 for windows 1, 2 and 5 with the
+#    `cpu` preset): a word five places away is harder to predict than a neighbour.
+# 2. *Number of negatives.* Train with `num_negatives=1`, then `num_negatives=20`. The
+#    first loss, `losses[0]`, equals $(K+1)\log 2$ (1.39 and 14.56), because the context
+#    vectors start at zero. The synonyms are found either way; the loss values of
+#    different $K$ cannot be compared with each other.
+# 3. *The noise distribution.* With `counts = text.word_counts([vocab.encode(c) for c in
+#    train_captions], len(vocab))`, print `text.noise_distribution(counts, power)` at the
+#    ids of "a" and "slides" for `power` 1, 0.75 and 0. The power 3/4 takes probability
+#    from the frequent "a" (0.139 → 0.096) and gives it to the rare "slides" (0.012 →
+#    0.015): rare words are drawn as negatives more often than they occur. With power 0
+#    even the four special tokens, which never occur, are drawn, since $0^0 = 1$.
+# 4. *Word order.* Encode `o_ids, o_lengths = vocab.encode_batch(["a red circle moves
+#    left", "left moves circle red a"])` and compare the two rows of
+#    `boe.encoder(o_ids, o_lengths)`: `torch.allclose` finds them equal, so the heads
+#    must answer the same for both. Notebooks 02 and 03 build encoders that see the order.
+
+# %% [markdown]
+# **References**
+# - Firth, J. R. (1957). *A Synopsis of Linguistic Theory, 1930–1955*. In *Studies in
+#   Linguistic Analysis*, special volume of the Philological Society. Oxford: Basil
+#   Blackwell.
+# - Bengio, Y. et al. (2003). *A Neural Probabilistic Language Model*. Journal of Machine
+#   Learning Research 3, 1137–1155. [jmlr.org](https://jmlr.org/papers/v3/bengio03a.html)
+# - Mikolov, T. et al. (2013). *Efficient Estimation of Word Representations in Vector
+#   Space*. ICLR 2013 Workshop. [arXiv:1301.3781](https://arxiv.org/abs/1301.3781)
+# - Mikolov, T. et al. (2013). *Distributed Representations of Words and Phrases and
+#   their Compositionality*. NeurIPS 2013.
+#   [arXiv:1310.4546](https://arxiv.org/abs/1310.4546)
+# - Goldberg, Y. & Levy, O. (2014). *word2vec Explained: deriving Mikolov et al.'s
+#   negative-sampling word-embedding method*.
+#   [arXiv:1402.3722](https://arxiv.org/abs/1402.3722)
+# - Jurafsky, D. & Martin, J. H. *Speech and Language Processing*, 2nd edition, Prentice
+#   Hall, 2008; the 3rd edition is a free online draft.
+# - To learn more (free): Zhang, A. et al. *Dive into Deep Learning*, chapter *Natural
+#   Language Processing: Pretraining* (word2vec, negative sampling), https://d2l.ai.

@@ -451,3 +451,52 @@ viz.show_videos(torch.cat([rnn.render_tracks(val_attrs[:4], val_tracks[:4]),
 #   with whole frames, as the seed proposes, and shows why that is hard.
 #
 # **Next** notebook 03 replaces recurrence by attention.
+
+# %% [markdown]
+# **Going further** (ungraded)
+#
+# 1. *The forget-gate bias.* Plot `rnn.gradient_norm_by_lag("lstm", seq_len=60,
+#    forget_bias=b, seed=cfg.seed)` for `b` = 0, 1 and 3, as in Section 3. At lag 30 the
+#    gradient falls to about $10^{-7}$, $10^{-3}$ and $0.2$ of its lag-0 value, and the
+#    mean factor per step, `(g[30] / g[0]) ** (1 / 30)`, is roughly $\sigma(b)$ (0.5,
+#    0.73, 0.95), the forget gate's starting value: along the cell state the gradient is
+#    multiplied by $f_t$ at every step.
+# 2. *A GRU cell from its formula.* PyTorch's GRU computes
+#    $r = \sigma(W_{ir}x + b_{ir} + W_{hr}h + b_{hr})$,
+#    $z = \sigma(W_{iz}x + b_{iz} + W_{hz}h + b_{hz})$,
+#    $n = \tanh(W_{in}x + b_{in} + r \odot (W_{hn}h + b_{hn}))$ and
+#    $h' = (1 - z) \odot n + z \odot h$, with the gates stacked $r, z, n$ in `weight_ih`
+#    `[3H, I]` and `weight_hh` `[3H, H]`. Write `gru_cell(x, h, weight_ih, weight_hh,
+#    bias_ih, bias_hh)` (split `x @ weight_ih.T + bias_ih` with `.chunk(3, -1)`) and check
+#    it against `nn.GRUCell(5, 4)` with `torch.allclose`. Then pass one summed bias, as
+#    for the LSTM: the check fails, because $b_{hn}$ sits inside $r \odot (\cdot)$.
+# 3. *Teacher forcing against free running.* `forced = mover(v_ids, v_lengths,
+#    val_tracks)` predicts frames 1 to 7 from the true previous positions. Compare its
+#    squared error per frame, `((forced - val_tracks[:, 1:]) ** 2).mean((0, 2))`, with
+#    that of `rolled[:, 1:]`. The teacher-forced error stays near $10^{-5}$ on every
+#    frame; the free-running one grows with the frame index, to about 35 times as much
+#    on the last frame. The true positions let the GRU estimate the object's speed; its
+#    own predictions keep the average-speed guess, and the error accumulates.
+
+# %% [markdown]
+# **References**
+# - Elman, J. L. (1990). *Finding Structure in Time*. Cognitive Science 14(2), 179–211.
+# - Bengio, Y., Simard, P. & Frasconi, P. (1994). *Learning Long-Term Dependencies with
+#   Gradient Descent is Difficult*. IEEE Transactions on Neural Networks 5.
+#   [doi:10.1109/72.279181](https://doi.org/10.1109/72.279181)
+# - Hochreiter, S. & Schmidhuber, J. (1997). *Long Short-Term Memory*. Neural
+#   Computation 9(8).
+#   [doi:10.1162/neco.1997.9.8.1735](https://doi.org/10.1162/neco.1997.9.8.1735)
+# - Gers, F. A., Schmidhuber, J. & Cummins, F. (2000). *Learning to Forget: Continual
+#   Prediction with LSTM*. Neural Computation 12(10), 2451–2471.
+# - Cho, K. et al. (2014). *Learning Phrase Representations using RNN Encoder–Decoder for
+#   Statistical Machine Translation*. EMNLP 2014.
+#   [arXiv:1406.1078](https://arxiv.org/abs/1406.1078)
+# - Sutskever, I., Vinyals, O. & Le, Q. V. (2014). *Sequence to Sequence Learning with
+#   Neural Networks*. NeurIPS 2014. [arXiv:1409.3215](https://arxiv.org/abs/1409.3215)
+# - Gruslys, A. et al. (2016). *Memory-Efficient Backpropagation Through Time*. NeurIPS
+#   2016. [arXiv:1606.03401](https://arxiv.org/abs/1606.03401)
+# - Zeiler, M. (2012). *ADADELTA: An Adaptive Learning Rate Method*.
+#   [arXiv:1212.5701](https://arxiv.org/abs/1212.5701)
+# - To learn more (free): Zhang, A. et al. *Dive into Deep Learning*, chapter *Modern
+#   Recurrent Neural Networks* (GRU, LSTM, sequence to sequence), https://d2l.ai.

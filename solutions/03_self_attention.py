@@ -511,3 +511,49 @@ plt.show()
 #   cross-attention.
 #
 # **Next** notebook 04 turns to generating images and videos: GANs.
+
+# %% [markdown]
+# **Going further** (ungraded)
+#
+# 1. *What the scale does to the gradient.* In Section 1's loop, take
+#    `s = scores.clone().requires_grad_()`, a fixed readout `r = torch.randn(2000, 16)` and
+#    `grad, = torch.autograd.grad((s.softmax(-1) * r).sum(), s)`, and print
+#    `grad.norm(dim=-1).median()`; repeat with
+#    `s = (scores / math.sqrt(d_k)).requires_grad_()`. Scaled, the median stays near 0.27
+#    for every width; unscaled, it falls to about a fifth of that at $d_k = 64$ and below
+#    $10^{-4}$ at $d_k = 1024$: a saturated softmax sends almost no gradient back to $q$
+#    and $k$.
+# 2. *Positions as rotations.* With `pe = sinusoidal_positions(64, 64)`, the frequencies
+#    `w = 10000 ** (-torch.arange(0, 64, 2) / 64)` and `s, c = pe[:, 0::2], pe[:, 1::2]`,
+#    turn every pair by the angle $k w_i$: `torch.stack([s * torch.cos(k * w) + c *
+#    torch.sin(k * w), c * torch.cos(k * w) - s * torch.sin(k * w)], -1).flatten(-2)`.
+#    For `k = 5` its first 59 rows equal `pe[5:]` to within $10^{-5}$: one fixed linear
+#    map moves every position 5 places on.
+# 3. *Without positions, attention sees a set.* Encode `["a red circle moves left",
+#    "left moves circle red a"]` with an untrained `enc = attention.TextTransformer(
+#    len(vocab), P.embed_dim, P.num_heads, P.num_layers)`: the two pooled vectors differ.
+#    Zero the sinusoids (`enc.positions.zero_()`) and repeat: now they agree
+#    (`torch.allclose(..., atol=1e-5)`), and the token features of the second caption
+#    are those of the first in reverse order.
+# 4. *Learned positions.* Give a new encoder a learned table,
+#    `enc.positions = nn.Parameter(0.02 * torch.randn_like(enc.positions))`, keep a copy of
+#    it and train as in Section 5. The accuracy is as before, but only rows 0 to 7 of the
+#    table change: no training caption has more than 8 words. Held-out captions of 9 and
+#    10 words use untrained rows, while sinusoids are defined for every position.
+
+# %% [markdown]
+# **References**
+# - Bahdanau, D., Cho, K. & Bengio, Y. (2015). *Neural Machine Translation by Jointly
+#   Learning to Align and Translate*. ICLR 2015.
+#   [arXiv:1409.0473](https://arxiv.org/abs/1409.0473)
+# - Vaswani, A. et al. (2017). *Attention Is All You Need*. NeurIPS 2017.
+#   [arXiv:1706.03762](https://arxiv.org/abs/1706.03762)
+# - Hendrycks, D. & Gimpel, K. (2016). *Gaussian Error Linear Units (GELUs)*.
+#   [arXiv:1606.08415](https://arxiv.org/abs/1606.08415)
+# - Radford, A. et al. (2019). *Language Models are Unsupervised Multitask Learners*
+#   (GPT-2). OpenAI report.
+# - Xiong, R. et al. (2020). *On Layer Normalization in the Transformer Architecture*
+#   (pre-norm against post-norm). ICML 2020.
+#   [arXiv:2002.04745](https://arxiv.org/abs/2002.04745)
+# - To learn more (free): Zhang, A. et al. *Dive into Deep Learning*, chapter *Attention
+#   Mechanisms and Transformers*, https://d2l.ai.

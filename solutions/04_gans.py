@@ -557,3 +557,63 @@ plt.show()
 #
 # **Next:** notebook 05, variational autoencoders, where $\mu + \sigma \odot \varepsilon$
 # finally belongs, and the encoder–decoder that the video model builds on.
+
+# %% [markdown]
+# **Going further** (ungraded)
+#
+# 1. *The saturating loss.* Use DCGAN's own discriminator, with BatchNorm, which wins
+#    quickly: `torch.manual_seed(cfg.seed)`, `G2, D2 =
+#    gan.make_gan(dataclasses.replace(P, spectral=False))` (`import dataclasses`), then
+#    `h2 = gan.train_gan(G2, D2, frames, 300, batch_size=P.batch_size, lr=P.lr,
+#    d_lr=P.d_lr)`, about 15 s. Repeat with the minimax loss: set
+#    `gan.generator_loss = gan.saturating_generator_loss` before the call (`train_gan`
+#    looks the loss up by that name) and put the original back after it. With the
+#    minimax loss, `h2["d_fake"]` drops to about 0.01 within 10 steps and stays there,
+#    with `h2["g_loss"]` near 0, for 200 steps or more: its gradient
+#    $\partial \log(1 - \sigma(f)) / \partial f = -\sigma(f)$ vanishes where D spots the
+#    fakes. With the non-saturating loss it climbs back (to about 0.2 by step 200 in our
+#    run).
+# 2. *One-sided label smoothing* (Salimans et al., 2016). Replace `gan.discriminator_loss`
+#    the same way, by `lambda r, f: F.binary_cross_entropy_with_logits(r,
+#    torch.full_like(r, 0.9)) + F.binary_cross_entropy_with_logits(f, torch.zeros_like(f))`
+#    (real frames get the target 0.9, fakes still 0), and rerun Section 4's training
+#    with a fresh `gan.make_gan(P)`. `history["d_real"]` stays lower all along (in our
+#    run about 0.6 at the end instead of 0.68), because the best verdict on a sure real
+#    frame is now 0.9, which keeps D from growing over-confident. Compare the samples and
+#    `diversity` with those of Section 4.
+# 3. *What the minibatch standard deviation sees.* `gan.minibatch_std(D.body(x))[0, -1, 0,
+#    0]` is the number that a discriminator built with `minibatch_std=True` appends.
+#    Compute it for `x = frames[:32]`, for `gan.generate(G, 32)` and for 32 samples of an
+#    untrained generator, `gan.generate(gan.make_gan(P)[0], 32)`, which draws one grey
+#    frame for every $z$. In our run it was about 0.23, 0.06 and $2 \cdot 10^{-5}$: one
+#    number tells a batch of near-copies from a real batch, however good each copy looks.
+
+# %% [markdown]
+# **References**
+# - Goodfellow, I. et al. (2014). *Generative Adversarial Nets*. NeurIPS 2014.
+#   [arXiv:1406.2661](https://arxiv.org/abs/1406.2661)
+# - Mirza, M. & Osindero, S. (2014). *Conditional Generative Adversarial Nets*.
+#   [arXiv:1411.1784](https://arxiv.org/abs/1411.1784)
+# - Radford, A., Metz, L. & Chintala, S. (2015). *Unsupervised Representation Learning
+#   with Deep Convolutional Generative Adversarial Networks*. ICLR 2016.
+#   [arXiv:1511.06434](https://arxiv.org/abs/1511.06434)
+# - Salimans, T. et al. (2016). *Improved Techniques for Training GANs*. NeurIPS 2016.
+#   [arXiv:1606.03498](https://arxiv.org/abs/1606.03498)
+# - Goodfellow, I. (2016). *NIPS 2016 Tutorial: Generative Adversarial Networks*.
+#   [arXiv:1701.00160](https://arxiv.org/abs/1701.00160)
+# - Goodfellow, I., Bengio, Y. & Courville, A. (2016). *Deep Learning*. MIT Press.
+# - Arjovsky, M., Chintala, S. & Bottou, L. (2017). *Wasserstein Generative Adversarial
+#   Networks*. ICML 2017. [arXiv:1701.07875](https://arxiv.org/abs/1701.07875)
+# - Odena, A., Olah, C. & Shlens, J. (2017). *Conditional Image Synthesis with Auxiliary
+#   Classifier GANs*. ICML 2017. [arXiv:1610.09585](https://arxiv.org/abs/1610.09585)
+# - Karras, T. et al. (2018). *Progressive Growing of GANs for Improved Quality,
+#   Stability, and Variation* (minibatch standard deviation). ICLR 2018.
+#   [arXiv:1710.10196](https://arxiv.org/abs/1710.10196)
+# - Miyato, T. et al. (2018). *Spectral Normalization for Generative Adversarial
+#   Networks*. ICLR 2018. [arXiv:1802.05957](https://arxiv.org/abs/1802.05957)
+# - Miyato, T. & Koyama, M. (2018). *cGANs with Projection Discriminator*. ICLR 2018.
+#   [arXiv:1802.05637](https://arxiv.org/abs/1802.05637)
+# - Krizhevsky, A., Sutskever, I. & Hinton, G. E. (2012). *ImageNet Classification with
+#   Deep Convolutional Neural Networks* (AlexNet). NeurIPS 2012.
+# - To learn more (free): Zhang, A. et al. *Dive into Deep Learning*, chapter *Generative
+#   Adversarial Networks*, https://d2l.ai.

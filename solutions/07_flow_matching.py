@@ -529,3 +529,59 @@ display(Markdown(comparison.comparison_table(rows, notes)))
 #
 # then score `uniform.model` with `modern_fn` as in section 7. With a GPU, train
 # `t2v-edu train --model modern --preset gpu --time-budget 8`.
+
+# %% [markdown]
+# **Going further** (ungraded)
+#
+# - *Straighten the paths (reflow, Liu et al. 2022).* Train a new field on pairs
+#   (noise, where section 2's `toy` carries that noise in 20 Euler steps) instead of
+#   independent (noise, data) pairs; `train_toy_flow`'s own `x0` is then ignored:
+#
+#   ```python
+#   def pair(noise):                     # the data point toy's sampler reaches
+#       with torch.no_grad():
+#           return euler_sample(toy, noise, 20)
+#
+#   straight = flow.ToyVelocity()
+#   flow.train_toy_flow(straight, steps=t2v_edu.budget(2000),
+#                       loss_fn=lambda m, x0, noise, t: flow_matching_loss(m, pair(noise), noise, t))
+#   ```
+#
+#   Then scatter `euler_sample(straight, noise2d, 1)` (under `torch.no_grad()`). One
+#   Euler step now lands near the blobs, not at the centre: each noise point has a
+#   single target, chosen by a flow whose paths do not cross, so the straight lines
+#   between the new pairs cross far less, the lines through a point nearly agree and
+#   the averaged field is almost straight. (Ours: mean distance to
+#   the nearest blob centre after one step 0.4 instead of 1.8; after 20 steps both
+#   about 0.3.)
+
+# %% [markdown]
+# **References**
+#
+# - Ho, Jain & Abbeel (2020). *Denoising Diffusion Probabilistic Models* (DDPM).
+#   NeurIPS 2020. [arXiv:2006.11239](https://arxiv.org/abs/2006.11239)
+# - Lipman et al. (2022). *Flow Matching for Generative Modeling*. ICLR 2023.
+#   [arXiv:2210.02747](https://arxiv.org/abs/2210.02747)
+# - Liu, Gong & Liu (2022). *Flow Straight and Fast: Learning to Generate and Transfer
+#   Data with Rectified Flow*. ICLR 2023. [arXiv:2209.03003](https://arxiv.org/abs/2209.03003)
+# - Albergo & Vanden-Eijnden (2022). *Building Normalizing Flows with Stochastic
+#   Interpolants* (the same idea, found at the same time). ICLR 2023.
+#   [arXiv:2209.15571](https://arxiv.org/abs/2209.15571)
+# - Rombach et al. (2022). *High-Resolution Image Synthesis with Latent Diffusion
+#   Models*. CVPR 2022. [arXiv:2112.10752](https://arxiv.org/abs/2112.10752)
+# - Ho & Salimans (2022). *Classifier-Free Diffusion Guidance*. A short version
+#   appeared at the NeurIPS 2021 Workshop on Deep Generative Models and Downstream
+#   Applications. [arXiv:2207.12598](https://arxiv.org/abs/2207.12598)
+# - Peebles & Xie (2023). *Scalable Diffusion Models with Transformers* (DiT).
+#   ICCV 2023. [arXiv:2212.09748](https://arxiv.org/abs/2212.09748)
+# - Esser et al. (2024). *Scaling Rectified Flow Transformers for High-Resolution Image
+#   Synthesis* (Stable Diffusion 3; logit-normal time sampling). ICML 2024.
+#   [arXiv:2403.03206](https://arxiv.org/abs/2403.03206)
+# - Brooks et al. (2024). *Video generation models as world simulators* (Sora).
+#   OpenAI technical report.
+#   [openai.com](https://openai.com/index/video-generation-models-as-world-simulators/)
+# - Heusel et al. (2017). *GANs Trained by a Two Time-Scale Update Rule Converge to a
+#   Local Nash Equilibrium* (FID). NeurIPS 2017.
+#   [arXiv:1706.08500](https://arxiv.org/abs/1706.08500)
+# - Unterthiner et al. (2018). *Towards Accurate Generative Models of Video: A New
+#   Metric & Challenges* (FVD). [arXiv:1812.01717](https://arxiv.org/abs/1812.01717)
