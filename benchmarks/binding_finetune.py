@@ -4,7 +4,9 @@ segment embeddings)
 Loads ``classic_gpu.pt``, optionally adds segment embeddings to its caption encoder
 (``Preset.caption_segments``, initialised to zero, so the fine-tune starts from the
 shipped model's exact function), trains the caption encoder and transformer on data with
-more two-object captions, and prints the binding test (``evaluation.binding_test``)
+more two-object captions (its ``transformer`` stage, after the caption stage that
+parsed the captions: the caption encoder trains on with the video loss unless the
+preset keeps it frozen), and prints the binding test (``evaluation.binding_test``)
 before and after. Run the two variants side by side, one thread each:
 
     T2V_THREADS=1 python benchmarks/binding_finetune.py --segments 2 --minutes 34 \\
@@ -25,7 +27,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _args import fraction, real, whole  # noqa: E402
 from t2v_edu import data, evaluation, generation, setup, t2v, training  # noqa: E402
 from t2v_edu.checkpoint import atomic_write_text  # noqa: E402
 
@@ -35,14 +39,22 @@ def binding(model, num_captions: int) -> dict:
     return {name: round(r["prefers_right"], 3) for name, r in result["tests"].items()}
 
 
+def transformer_stage(model: t2v.TextToVideo, preset: t2v.Preset) -> training.Stage:
+    """The model's ``transformer`` stage (after ``tokenizer`` and, when the preset
+    parses captions first, ``caption``: its place in the list depends on the preset)."""
+    return next(stage for stage in t2v.stages(model, preset) if stage.name == "transformer")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--segments", type=int, default=2, help="0: no segment embeddings")
-    parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--two-object-share", type=float, default=0.7)
-    parser.add_argument("--captions", type=int, default=128, help="binding test size")
+    parser.add_argument("--segments", type=whole(0), default=2,
+                        help="0: no segment embeddings")
+    parser.add_argument("--minutes", type=real(0, strict=True), default=30.0,
+                        help="training time (at least one step)")
+    parser.add_argument("--lr", type=real(0, strict=True), default=5e-4)
+    parser.add_argument("--batch-size", type=whole(1), default=16)
+    parser.add_argument("--two-object-share", type=fraction, default=0.7)
+    parser.add_argument("--captions", type=whole(1), default=128, help="binding test size")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     setup(seed=0, quiet=True)
@@ -62,11 +74,11 @@ def main(argv=None) -> int:
                                   length=10**8, seed=11, spec=spec)
     result = {"segments": args.segments, "before": binding(model, args.captions)}
     print(result, flush=True)
-    stage = t2v.stages(model, preset)[1]                            # the transformer stage
+    stage = transformer_stage(model, preset)
     stage.lr = args.lr
     optimizer = training.make_optimizer(stage, torch.device("cpu"))
     step, start, losses = 0, time.time(), []
-    while time.time() - start < 60 * args.minutes:
+    while step == 0 or time.time() - start < 60 * args.minutes:
         b = args.batch_size
         videos, captions, _ = videos_of.get_batch(range(step * b, step * b + b))
         for group in optimizer.param_groups:

@@ -1,7 +1,8 @@
 """Can the classic model learn binding from scratch, and what helps? A small CPU experiment.
 
-The shipped GPU model reads two-object captions as a bag of words (``binding_test``:
-chance on swapped shapes). This script asks the question at a size a CPU can train:
+The GPU model shipped before the caption stage read two-object captions as a bag of
+words (``binding_test``: chance on swapped shapes); the caption stage (``--parse-steps``
+here) is what fixed it. This script asks the question at a size a CPU can train:
 8 frames of 32x32, 4 shapes, 4 colours, 5 motions, 70 % two-object captions
 (``SPEC`` below), the ``cpu`` preset's tokenizer and transformer. It trains the
 tokenizer once (saved to ``--tokenizer``, reused by every variant, so variants differ
@@ -32,7 +33,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _args import fraction, real, whole  # noqa: E402
 from t2v_edu import data, evaluation, setup, t2v, training  # noqa: E402
 from t2v_edu.checkpoint import atomic_write_text, load_checkpoint, save_checkpoint  # noqa: E402
 from t2v_edu.judges import OracleJudge, VideoFormat  # noqa: E402
@@ -122,35 +125,37 @@ def train_stage(stage: training.Stage, steps: int, videos_of: data.MovingShapes,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--text-layers", type=int, default=0)
-    parser.add_argument("--segments", type=int, default=0, help="0: no segment embeddings")
-    parser.add_argument("--parse-steps", type=int, default=0,
+    parser.add_argument("--text-layers", type=whole(0), default=0)
+    parser.add_argument("--segments", type=whole(0), default=0, help="0: no segment embeddings")
+    parser.add_argument("--parse-steps", type=whole(0), default=0,
                         help="Preset.caption_parse_steps: first teach the caption encoder to "
                              "parse (batches of 64), then keep it frozen (0: do not)")
-    parser.add_argument("--keep-parsing", type=float, default=0.0,
+    parser.add_argument("--keep-parsing", type=real(0), default=0.0,
                         help="Preset.caption_keep_parsing: train the parsed encoder on, with "
                              "this weight on the parse loss (0: keep it frozen)")
-    parser.add_argument("--two-object-prob", type=float, default=SPEC.two_object_prob,
+    parser.add_argument("--two-object-prob", type=fraction, default=SPEC.two_object_prob,
                         help="share of two-object captions in the training videos (the "
                              "tests keep SPEC's 0.7; Preset.two_object_prob)")
-    parser.add_argument("--plan-slots", type=int, default=0,
+    parser.add_argument("--plan-slots", type=whole(0), default=0,
                         help="Preset.plan_slots: first sample where each named object "
                              "starts, then the codes (0: no plan; SPEC has 2 objects)")
-    parser.add_argument("--plan-weight", type=float, default=1.0,
+    parser.add_argument("--plan-weight", type=real(0), default=1.0,
                         help="Preset.plan_weight: of the plan's mean cross-entropy in the "
                              "loss, against the codes' mean")
-    parser.add_argument("--hidden", type=int, nargs="+", default=list(t2v.PRESETS["cpu"].hidden),
+    parser.add_argument("--hidden", type=whole(1), nargs="+",
+                        default=list(t2v.PRESETS["cpu"].hidden),
                         help="Preset.hidden: the tokenizer halves the frame once per entry "
                              "(32 64: an 8 x 8 grid of codes per tubelet, as the gpu preset)")
-    parser.add_argument("--steps", type=int, default=10000, help="transformer steps")
-    parser.add_argument("--tokenizer-steps", type=int, default=2000)
+    parser.add_argument("--steps", type=whole(1), default=10000, help="transformer steps")
+    parser.add_argument("--tokenizer-steps", type=whole(1), default=2000)
     parser.add_argument("--tokenizer", default="runs/bind/tokenizer.pt",
                         help="trained here when missing, loaded when present")
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--captions", type=int, default=64, help="binding test size")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--eval-every", type=whole(0), default=1000,
+                        help="steps between binding tests (0: only at the end)")
+    parser.add_argument("--captions", type=whole(1), default=64, help="binding test size")
+    parser.add_argument("--seed", type=whole(0), default=0)
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
-    parser.add_argument("--sampled", type=int, default=512,
+    parser.add_argument("--sampled", type=whole(1), default=512,
                         help="videos per split sampled and judged at the end")
     parser.add_argument("--rescore", nargs="+", metavar="RUN_JSON",
                         help="only judge the sampled videos of saved runs and exit")
@@ -186,7 +191,7 @@ def main(argv=None) -> int:
         losses, _ = train_stage(tokenizer_stage, args.tokenizer_steps, videos_of, first=9 * 10**8,
                              batch_size=preset.tokenizer_batch)
         print(f"tokenizer: {len(losses)} steps in {time.time() - start:.0f} s, "
-              f"last MSE {sum(losses[-50:]) / 50:.5f}", flush=True)
+              f"last MSE {sum(losses[-50:]) / len(losses[-50:]):.5f}", flush=True)
         save_checkpoint(path, {"made_for": made_for,
                                "state_dict": model.tokenizer.state_dict()})
     if args.parse_steps:   # the package's caption stage (t2v.stages)

@@ -20,9 +20,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _args import usable_device, whole  # noqa: E402
 from t2v_edu import data, evaluation, generation, pick_device, setup  # noqa: E402
 from t2v_edu.training import load_model  # noqa: E402
 
@@ -31,10 +31,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--checkpoint", default=None,
                         help="a classic model.pt (default: the shipped classic_gpu.pt)")
-    parser.add_argument("--split", nargs="+", default=["test", "heldout"])
-    parser.add_argument("--num-captions", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--split", nargs="+", choices=data.SPLITS, default=["test", "heldout"])
+    parser.add_argument("--num-captions", type=whole(1), default=128)
+    parser.add_argument("--seed", type=whole(0), default=0)
+    parser.add_argument("--device", type=usable_device, default=None)
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     setup(seed=0, quiet=True)

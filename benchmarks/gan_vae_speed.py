@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import argparse
 import copy
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-import t2v_edu
-from t2v_edu import gan, vae
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import t2v_edu  # noqa: E402
+from _args import whole  # noqa: E402
+from t2v_edu import gan, vae  # noqa: E402
 
 
 def timed(fn, steps: int) -> tuple[float, float]:
@@ -22,10 +26,10 @@ def timed(fn, steps: int) -> tuple[float, float]:
     return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--steps", type=int, default=20)
-    args = parser.parse_args()
+    parser.add_argument("--steps", type=whole(1), default=20, help="timed steps per model")
+    args = parser.parse_args(argv)
     cfg = t2v_edu.setup(quiet=True)
     g, v = gan.PRESETS[cfg.preset], vae.PRESETS[cfg.preset]
     frames, labels = gan.load_frames(256, g.size)

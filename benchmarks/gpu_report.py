@@ -1,6 +1,6 @@
 """After benchmarks/gpu_train.sh has trained and evaluated: ship-ready files and a summary.
 
-    python benchmarks/gpu_report.py OUT [--preset gpu] [--ceiling-videos 256]
+    python benchmarks/gpu_report.py OUT [--ceiling-videos 256] [--preset gpu]
     python benchmarks/gpu_report.py --check-groups "classic;modern seed" [--preset gpu]
     python benchmarks/gpu_report.py --ship OUT/weights/classic-share30_gpu.pt [--to t2v_edu/weights]
 
@@ -11,9 +11,12 @@ SET_MODEL_NAME settings do not fit the preset.
 For every OUT/<run>/ with a model.pt (a run: a model, or a variant MODEL-NAME of one):
 the tokenizer's reconstruction ceiling (models that have ``reconstruct``), then
 OUT/weights/<run>_<preset>.pt/.pt.sha256/.json/.eval.json/.md (weights, SHA-256,
-metadata, evaluation as notebook 07 reads it, model card) ready to copy into
-t2v_edu/weights/ (a variant's with the third form, which names them <model>_<preset>.*),
-and OUT/summary.json + OUT/summary.md with throughput, TFLOP/s and accuracies.
+metadata, evaluation as notebook 07 reads it, model card; <preset> is the one the run
+was trained with, from its model.json) ready to copy into t2v_edu/weights/ (a variant's
+with the third form, which names them <model>_<preset>.*), and OUT/summary.json +
+OUT/summary.md with throughput, TFLOP/s, size (MB: 10^6 bytes, the limit 15) and
+accuracies. With --preset, a run trained with another preset is a problem (still
+exported, under its own preset's name). Exits 2 when OUT holds no OUT/<run>/model.pt.
 """
 from __future__ import annotations
 
@@ -26,14 +29,13 @@ from pathlib import Path
 
 import torch
 
-from t2v_edu import evaluation, pick_device
-from t2v_edu.checkpoint import (atomic_write_bytes, atomic_write_json, atomic_write_text,
-                                 read_verified)
-from t2v_edu.training import (apply_settings, export_weights, get_preset, load_model,
-                              model_module, training_spec)
-from evaluate_shipped import checkpoint_fields   # benchmarks/, this script's folder
-
-MAX_MEGABYTES = 15
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import whole  # noqa: E402
+from evaluate_shipped import MAX_BYTES, checkpoint_fields, write_shipped  # noqa: E402
+from t2v_edu import comparison, evaluation, pick_device  # noqa: E402
+from t2v_edu.checkpoint import atomic_write_json, atomic_write_text, read_verified  # noqa: E402
+from t2v_edu.training import (apply_settings, export_weights, get_preset,  # noqa: E402
+                              load_model, model_module, training_spec)
 
 
 def ceiling(run: Path, device: torch.device, num_videos: int) -> dict | None:
@@ -73,7 +75,8 @@ def summarise(run: Path, evaluation_result: dict | None) -> dict:
     row.update({k: meta[k] for k in ("model", "preset", "train_seconds", "videos_seen",
                                 "videos_per_second", "tflops_per_second", "hardware",
                                 "stage_steps", "parameters")})
-    row["megabytes"] = round((run / "model.pt").stat().st_size / 2**20, 2)
+    row["bytes"] = (run / "model.pt").stat().st_size
+    row["megabytes"] = round(row["bytes"] / 1e6, 2)
     if evaluation_result:
         for split, scores in evaluation_result["splits"].items():
             row[split] = {k: round(v, 4) for k, v in scores["oracle"].items()
@@ -108,13 +111,10 @@ def ship(weights: Path, dest: Path) -> list[Path]:
         raise ValueError(f"{weights.with_suffix('.eval.json')} is not the evaluation of "
                          f"{weights}: export the run again with gpu_report.py OUT")
     target = dest / f"{name}.pt"
-    atomic_write_bytes(target, blob)
-    atomic_write_text(dest / f"{name}.pt.sha256", digest + "\n")
-    atomic_write_json(target.with_suffix(".json"), info)
-    atomic_write_json(target.with_suffix(".eval.json"), dict(result, checkpoint=target.name))
     card = weights.with_suffix(".md").read_text(encoding="utf-8")
-    atomic_write_text(target.with_suffix(".md"), card)
-    return [target.with_suffix(s) for s in (".pt", ".pt.sha256", ".json", ".eval.json", ".md")]
+    return write_shipped(target, {"pt": blob, "pt.sha256": digest + "\n", "json": info,
+                                  "eval.json": dict(result, checkpoint=target.name),
+                                  "md": card})
 
 
 def check_groups(groups: str, preset: str, environ: dict | None = None) -> list[list[str]]:
@@ -146,14 +146,18 @@ def check_groups(groups: str, preset: str, environ: dict | None = None) -> list[
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", nargs="?")
-    parser.add_argument("--preset", default="gpu")
-    parser.add_argument("--ceiling-videos", type=int, default=256)
+    parser.add_argument("--preset", default=None,
+                        help="with --check-groups: the preset to check (default gpu); with "
+                             "OUT: the preset every run must have been trained with (each "
+                             "run's files are named by its own)")
+    parser.add_argument("--ceiling-videos", type=whole(2), default=256)
     parser.add_argument("--check-groups", metavar="TRAIN_GROUPS",
                         help="only check gpu_train.sh's TRAIN_GROUPS and exit")
     parser.add_argument("--ship", metavar="WEIGHTS", type=Path,
                         help="only copy OUT/weights/<run>_<preset>.pt and its files into "
                              "--to as <model>_<preset>.* and exit")
-    parser.add_argument("--to", type=Path, default=Path("t2v_edu/weights"))
+    parser.add_argument("--to", type=Path, default=comparison.WEIGHTS_DIR,
+                        help="default: the package's weights, %(default)s")
     args = parser.parse_args(argv)
     if args.ship is not None:
         try:
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.check_groups is not None:
         try:
-            groups = check_groups(args.check_groups, args.preset)
+            groups = check_groups(args.check_groups, args.preset or "gpu")
         except ValueError as exc:
             print(f"gpu_train.sh: {exc}")
             return 2
@@ -174,9 +178,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is None:
         parser.error("give the output folder OUT of gpu_train.sh")
     out = Path(args.out)
+    runs = sorted(p.parent for p in out.glob("*/model.pt"))
+    if not runs:
+        print(f"gpu_report.py: no OUT/<run>/model.pt found in {out}", file=sys.stderr)
+        return 2
     device = pick_device()
     rows, problems = [], []
-    for run in sorted(p.parent for p in out.glob("*/model.pt")):
+    for run in runs:
         name = run.name
         result_path = run / "evaluation.json"
         result = (json.loads(result_path.read_text(encoding="utf-8"))
@@ -193,15 +201,19 @@ def main(argv: list[str] | None = None) -> int:
             if result is not None:
                 result["reconstruction"] = ceil
         try:   # one run's broken files (a kill between two writes) must not stop the rest
-            paths = export_weights(run, out / "weights", f"{name}_{args.preset}", result)
             row = summarise(run, result)
+            paths = export_weights(run, out / "weights", f"{name}_{row['preset']}", result)
             if result is not None:
                 write_shipped_evaluation(paths["weights"], row["model"], result, device)
         except Exception as exc:  # noqa: BLE001 - reported in the summary
             problems.append(f"{name}: export failed: {type(exc).__name__}: {exc}")
             continue
-        if row["megabytes"] > MAX_MEGABYTES:
-            problems.append(f"{name}: checkpoint is {row['megabytes']} MB > {MAX_MEGABYTES}")
+        if row["bytes"] > MAX_BYTES:
+            problems.append(f"{name}: checkpoint is {row['megabytes']} MB > "
+                            f"{MAX_BYTES / 1e6:g} MB")
+        if args.preset is not None and row["preset"] != args.preset:
+            problems.append(f"{name}: trained with preset {row['preset']!r}, not --preset "
+                            f"{args.preset!r} (exported as {paths['weights'].name})")
         rows.append(row)
     busy = gpu_busy(out / "nvsmi.csv")
     atomic_write_json(out / "summary.json", {"models": rows, "problems": problems,

@@ -18,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _args import existing_file, whole  # noqa: E402
 from make_grading_corpus import DEMO_SOURCE, build_corpus  # noqa: E402
 
 from t2v_edu import grading  # noqa: E402
@@ -26,13 +28,15 @@ from t2v_edu import grading  # noqa: E402
 TARGET_SECONDS = 300
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default = ROOT / "solutions" / "00_welcome.py"
-    parser.add_argument("--source", default=str(default if default.is_file() else DEMO_SOURCE))
-    parser.add_argument("--count", type=int, default=30)
-    parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument("--source", type=existing_file,
+                        default=str(default if default.is_file() else DEMO_SOURCE))
+    parser.add_argument("--count", type=whole(1), default=30,
+                        help="submissions (the bad kinds are among them from 6 on)")
+    parser.add_argument("--jobs", type=whole(1), default=2)
+    args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="grade-speed-"))
     try:
         corpus = work / "corpus"
@@ -40,9 +44,9 @@ def main() -> int:
         # Mostly ordinary submissions (correct, blank, some failing), a few bad ones.
         common = [k for k in ("correct", "blank", "exception", "wrong_values",
                               "missing_answer") if k in kinds]
-        picks = (common * args.count)[:args.count - 5] + \
-            [k for k in ("endless_loop", "os_exit", "memory_hog", "not_json",
-                         "monkeypatch") if k in kinds]
+        bad = [k for k in ("endless_loop", "os_exit", "memory_hog", "not_json",
+                           "monkeypatch") if k in kinds] if args.count > 5 else []
+        picks = (common * args.count)[:args.count - len(bad)] + bad
         subs = work / "submissions"
         name = Path(args.source).stem
         for i, kind in enumerate(picks[:args.count]):

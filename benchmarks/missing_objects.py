@@ -23,6 +23,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import t2v_edu  # noqa: E402
+from _args import real, whole  # noqa: E402
 from t2v_edu import evaluation, judges  # noqa: E402
 from tokenizer_errors import load_two_object_model, two_object_videos  # noqa: E402
 
@@ -58,11 +59,13 @@ def likeliest(model, videos: torch.Tensor, captions: list[str], batch_size: int 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=None, help="default: the shipped classic_gpu.pt")
-    parser.add_argument("--num-captions", type=int, default=192)
-    parser.add_argument("--draws", type=int, default=1, help="videos per caption (best-of-k)")
-    parser.add_argument("--temperature", type=float, default=None, help="default: the preset's")
-    parser.add_argument("--guidance", type=float, default=None, help="default: the preset's")
-    parser.add_argument("--seed", type=int, default=5, help="which captions and draws")
+    parser.add_argument("--num-captions", type=whole(1), default=192)
+    parser.add_argument("--draws", type=whole(1), default=1,
+                        help="videos per caption (best-of-k)")
+    parser.add_argument("--temperature", type=real(0), default=None,
+                        help="default: the preset's (0: the likeliest code each time)")
+    parser.add_argument("--guidance", type=real(0), default=None, help="default: the preset's")
+    parser.add_argument("--seed", type=whole(0), default=5, help="which captions and draws")
     args = parser.parse_args(argv)
     t2v_edu.setup(seed=0, quiet=True)
     path, model, preset = load_two_object_model(parser, args.checkpoint)

@@ -14,12 +14,16 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-import t2v_edu
-from t2v_edu import gan
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import t2v_edu  # noqa: E402
+from _args import whole  # noqa: E402
+from t2v_edu import gan  # noqa: E402
 
 NUM_SAMPLES = 256
 
@@ -37,15 +41,15 @@ def run(config: gan.GANConfig, frames: torch.Tensor, classifier: gan.FrameClassi
             "diversity": gan.diversity(samples), "seconds": time.perf_counter() - start}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--steps", type=int, default=None, help="default: the preset's")
-    args = parser.parse_args()
+    parser.add_argument("--seeds", type=whole(1), default=5, help="seeds 0 .. SEEDS-1")
+    parser.add_argument("--steps", type=whole(1), default=None, help="default: the preset's")
+    args = parser.parse_args(argv)
     cfg = t2v_edu.setup(quiet=True)
     config = gan.PRESETS[cfg.preset]
-    steps = args.steps or config.steps
+    steps = config.steps if args.steps is None else args.steps
     frames, labels = gan.load_frames(config.num_videos, config.size)
     torch.manual_seed(cfg.seed)                       # the same classifier as notebook 04's
     classifier = gan.FrameClassifier()

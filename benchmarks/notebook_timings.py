@@ -40,10 +40,28 @@ def time_notebook(source: Path, smoke: bool = False) -> dict:
         try:
             course.execute(nb, cwd=folder, smoke=smoke, name=source.name)
         except course.BuildError as exc:
-            error = str(exc).splitlines()[0]
+            error = build_error(exc)
     seconds = time.perf_counter() - start
     return {"notebook": source.stem, "seconds": round(seconds, 1), "ok": not error,
             "error": error}
+
+
+def build_error(exc: course.BuildError) -> str:
+    """Its first line (the notebook and the cell) and the cause: the exception (the
+    traceback's last line) or the timeout."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip(" -")]
+    cause = next((line for line in lines if line.startswith("A cell timed out")),
+                 lines[-1] if len(lines) > 1 else "")
+    return " ".join([lines[0], cause]) if cause else lines[0]
+
+
+def check_cuda(parser: argparse.ArgumentParser) -> None:
+    """``--preset gpu`` runs the notebooks on CUDA: a usage error without it."""
+    import torch
+
+    if not torch.cuda.is_available():
+        parser.error("--preset gpu runs the notebooks on CUDA (T2V_DEVICE=cuda), and this "
+                     "machine has none (torch.cuda.is_available() is False); use --preset cpu")
 
 
 def machine() -> dict:
@@ -81,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="test-output/notebook_timings.json",
                         help="where to write the figures (default: %(default)s)")
     args = parser.parse_args(argv)
-
+    if args.preset == "gpu":
+        check_cuda(parser)
     root = course.repo_root()
     sources = course.sources(root, args.names or None)
     info = machine()

@@ -20,12 +20,16 @@ The whole transformer step (data, forward, backward, AdamW) took 61-66 instead o
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-import t2v_edu
-from t2v_edu import training
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import t2v_edu  # noqa: E402
+from _args import whole  # noqa: E402
+from t2v_edu import training  # noqa: E402
 
 KINDS = {"per-tensor": {"foreach": False}, "foreach": {"foreach": True},
          "fused": {"fused": True}}
@@ -43,16 +47,19 @@ def ms_per_step(params: list[torch.nn.Parameter], steps: int, **kind) -> float:
     return 1000 * (time.perf_counter() - start) / steps
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="classic", choices=training.available_models())
     parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    t2v_edu.setup(0, threads=args.threads, quiet=True)
+    parser.add_argument("--steps", type=whole(1), default=50)
+    parser.add_argument("--threads", type=whole(1), default=1)
+    args = parser.parse_args(argv)
     module = training.model_module(args.model)
-    preset = training.get_preset(module, args.preset)
+    try:
+        preset = training.get_preset(module, args.preset)
+    except ValueError as exc:
+        parser.error(str(exc))
+    t2v_edu.setup(0, threads=args.threads, quiet=True)
     model = module.build(preset)
     print(f"{args.model}, {args.preset} preset, {args.threads} thread(s), "
           f"ms per AdamW step:")

@@ -29,7 +29,9 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _args import usable_device, whole  # noqa: E402
 from t2v_edu import pick_device, setup, training  # noqa: E402
 from t2v_edu.checkpoint import atomic_write_text  # noqa: E402
 
@@ -88,17 +90,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="classic")
     parser.add_argument("--preset", default="gpu")
-    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+    parser.add_argument("--batch-sizes", type=whole(1), nargs="+", default=None,
                         help="default: each stage's own batch size")
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--device", default=None)
+    parser.add_argument("--steps", type=whole(1), default=20)
+    parser.add_argument("--warmup", type=whole(1), default=3)
+    parser.add_argument("--device", type=usable_device, default=None)
     parser.add_argument("--out", default=None, help="also write the rows as JSON here")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="change a preset field, as `t2v-edu train --set` (repeatable)")
     args = parser.parse_args(argv)
-    if args.steps < 1 or args.warmup < 1:
-        parser.error("--steps and --warmup must be at least 1")
     setup(seed=0, quiet=True, preset="gpu" if args.preset == "gpu" else "cpu")
     device = pick_device(args.device)
     if device.type == "cuda":

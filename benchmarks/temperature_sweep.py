@@ -15,12 +15,16 @@ a warmer, more varied sampler.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-import t2v_edu
-from t2v_edu import evaluation, generation, training
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import t2v_edu  # noqa: E402
+from _args import real, whole  # noqa: E402
+from t2v_edu import evaluation, generation, training  # noqa: E402
 
 
 def sweep(model, spec: str, temperatures: list[float], num_videos: int, num_captions: int,
@@ -37,7 +41,7 @@ def sweep(model, spec: str, temperatures: list[float], num_videos: int, num_capt
         start = time.perf_counter()
         result = evaluation.evaluate_generator(generate, spec, num_videos=num_videos,
                                                seed=seed, judges=judges, retrieval=False, diversity=False)
-        spread = evaluation.evaluate_diversity(generate, judges["oracle"], spec, seed=0,
+        spread = evaluation.evaluate_diversity(generate, judges["oracle"], spec, seed=seed,
                                                num_captions=num_captions, num_seeds=num_seeds)
         splits = result["splits"]
         rows.append({"temperature": temperature,
@@ -53,18 +57,22 @@ def sweep(model, spec: str, temperatures: list[float], num_videos: int, num_capt
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=None, help="default: the shipped classic model")
-    parser.add_argument("--temperatures", type=float, nargs="+", default=[0.3, 0.5, 1.0])
-    parser.add_argument("--num-videos", type=int, default=256)
-    parser.add_argument("--num-captions", type=int, default=24)
-    parser.add_argument("--num-seeds", type=int, default=16)
-    parser.add_argument("--guidance", type=float, default=None,
+    parser.add_argument("--temperatures", type=real(0), nargs="+", default=[0.3, 0.5, 1.0],
+                        help="0: the likeliest code each time")
+    parser.add_argument("--num-videos", type=whole(2), default=256)
+    parser.add_argument("--num-captions", type=whole(1), default=24,
+                        help="captions of the start spread")
+    parser.add_argument("--num-seeds", type=whole(2), default=16,
+                        help="sampling seeds per caption of the start spread")
+    parser.add_argument("--guidance", type=real(0), default=None,
                         help="classifier-free guidance scale (default: the preset's)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="evaluation seed (1: other videos than the model card's)")
-    args = parser.parse_args()
+    parser.add_argument("--seed", type=whole(0), default=0,
+                        help="evaluation seed: captions, sampling seeds and the start "
+                             "spread's (1: other videos than the model card's)")
+    args = parser.parse_args(argv)
     t2v_edu.setup(seed=0, quiet=True)
     path = args.checkpoint or generation.default_checkpoint("classic", "cpu")
     if path is None:

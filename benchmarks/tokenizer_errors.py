@@ -13,11 +13,15 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import sys
+from pathlib import Path
 
 import torch
 
-import t2v_edu
-from t2v_edu import data, evaluation, generation, judges, training
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import t2v_edu  # noqa: E402
+from _args import whole  # noqa: E402
+from t2v_edu import data, evaluation, generation, judges, training  # noqa: E402
 
 
 def oracle_errors(oracle, videos: torch.Tensor, attrs: list[list[dict]]
@@ -76,8 +80,8 @@ def two_object_errors(model, num_videos: int, seed: int = 0
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default=None, help="default: the shipped classic_gpu.pt")
-    parser.add_argument("--num-videos", type=int, default=192)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--num-videos", type=whole(1), default=192)
+    parser.add_argument("--seed", type=whole(0), default=0)
     args = parser.parse_args(argv)
     t2v_edu.setup(seed=0, quiet=True)
     path, model, preset = load_two_object_model(parser, args.checkpoint)

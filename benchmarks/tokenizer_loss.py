@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tokenizer_errors import two_object_errors  # noqa: E402
 
+from _args import scored_presets, whole  # noqa: E402
 from t2v_edu import checkpoint, data, evaluation, t2v, tokenizer, training  # noqa: E402
 
 
@@ -81,17 +82,17 @@ def table(runs: list[dict]) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="gpu")
+    parser.add_argument("--preset", default="gpu", choices=scored_presets("classic"),
+                        help="a classic preset whose videos the judges score")
     parser.add_argument("--losses", nargs="+", default=["mse", "l1"],
                         choices=sorted(tokenizer.RECONSTRUCTION_LOSSES))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--num-videos", type=int, default=256)
+    parser.add_argument("--seeds", nargs="+", type=whole(0), default=[0])
+    parser.add_argument("--steps", type=whole(1), default=1500)
+    parser.add_argument("--batch-size", type=whole(1), default=32)
+    parser.add_argument("--num-videos", type=whole(2), default=256)
     parser.add_argument("--out", default="runs/tokenizer_loss.jsonl")
     args = parser.parse_args(argv)
     torch.set_flush_denormal(True)
-    training.lookup_preset(t2v.PRESETS, args.preset)       # an unknown name fails here
     out = Path(args.out)
     runs = ([json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
             if out.is_file() else [])

@@ -14,11 +14,15 @@ of the preset are met. Timings on a shared machine are slower than on an idle on
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from t2v_edu import evaluation, generation, pick_device
-from t2v_edu.training import TrainConfig, train
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _args import listed, real, scored_presets, usable_device, whole  # noqa: E402
+from t2v_edu import evaluation, generation, pick_device  # noqa: E402
+from t2v_edu.training import TrainConfig, available_models, train  # noqa: E402
 
 # Targets of issue 5 (oracle judge): per split, the minimum of each metric.
 TARGETS = {
@@ -32,7 +36,7 @@ def run(model: str, preset: str, minutes: float, eval_videos: int, seed: int,
         device: str | None) -> dict:
     with tempfile.TemporaryDirectory() as out:
         result = train(TrainConfig(model=model, preset=preset, out=out, time_budget=minutes,
-                                   seed=seed, device=device, sample_every=0,
+                                   seed=seed, device=device and str(device), sample_every=0,
                                    save_every=10**9, progress=False))
         gen = generation.load_generator(model, f"{out}/model.pt", device=pick_device(device))
         t0 = time.perf_counter()
@@ -52,21 +56,28 @@ def meets(row: dict, targets: dict) -> bool:
                for k, v in t.items())
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="classic")
-    parser.add_argument("--preset", default="cpu")
-    parser.add_argument("--minutes", default="1,2,3", help="comma-separated time budgets")
-    parser.add_argument("--eval-videos", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default=None)
-    args = parser.parse_args()
+    parser.add_argument("--model", default="classic", choices=available_models())
+    parser.add_argument("--preset", default="cpu",
+                        help="a preset of the model whose videos the judges score (not tiny)")
+    parser.add_argument("--minutes", type=listed(real(0, strict=True)), default="1,2,3",
+                        help="comma-separated time budgets")
+    parser.add_argument("--eval-videos", type=whole(2), default=256,
+                        help="generated videos per split")
+    parser.add_argument("--seed", type=whole(0), default=0)
+    parser.add_argument("--device", type=usable_device, default=None)
+    args = parser.parse_args(argv)
+    scored = scored_presets(args.model)
+    if args.preset not in scored:
+        parser.error(f"argument --preset: {args.preset!r} is not a preset of {args.model} "
+                     f"whose videos the judges score; use {', '.join(scored)}")
     targets = TARGETS.get(args.preset, {})
     print(f"model {args.model}, preset {args.preset}; targets (oracle): {targets}")
     print("| budget min | train s | videos | videos/s | TFLOP/s | test s/c/m/joint "
           "| heldout joint | targets met |")
     print("|---|---|---|---|---|---|---|---|")
-    for minutes in (float(m) for m in args.minutes.split(",")):
+    for minutes in args.minutes:
         r = run(args.model, args.preset, minutes, args.eval_videos, args.seed, args.device)
         t = r["test"]
         print(f"| {minutes:g} | {r['train_seconds']} | {r['videos_seen']} | "

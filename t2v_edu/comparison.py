@@ -7,9 +7,10 @@ and sampling time per video (the faster of the two splits' timings, two signific
 digits).
 
 Rows of shipped models come from the evaluation files written beside their
-checkpoints (``t2v_edu/weights/<model>_<preset>.eval.json``, by
+checkpoints (``t2v_edu/weights/<model>_<preset>.eval.json``): the ``cpu`` ones by
 ``benchmarks/evaluate_shipped.py``, which runs ``evaluation.evaluate_generator`` on
-each shipped checkpoint). A model without one shows "not yet available": never a
+each shipped ``cpu`` checkpoint (256 videos per split), the ``gpu`` ones by
+``benchmarks/gpu_train.sh`` on the GPU that trained them (512). A model without one shows "not yet available": never a
 number that was not measured.
 """
 from __future__ import annotations

@@ -51,17 +51,22 @@ import platform
 import time
 import types
 import typing
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, TypeVar
 
 import torch
 from torch import Tensor, nn
 
 from . import checkpoint as ckpt
 from . import data
+
+if TYPE_CHECKING:  # annotations only: the model modules import this one
+    from . import flow, seed_model, t2v
+
+    ModelPreset = t2v.Preset | flow.Preset | seed_model.SeedPreset  # one model's preset
 
 MODELS = {"classic": "t2v_edu.t2v", "modern": "t2v_edu.flow", "seed": "t2v_edu.seed_model"}
 ENDLESS = 2**31 - 1  # length of the training split: every step sees new videos
@@ -87,8 +92,8 @@ def lookup_preset(presets: dict[str, PresetT], preset: str | PresetT) -> PresetT
 STORAGE_DTYPES = ("float32", "float16")   # a preset's storage_dtype (float16: half the size)
 
 
-def check_fields(preset, positive: Sequence[str] = (), at_least_zero: Sequence[str] = (),
-                 shares: Sequence[str] = ()) -> None:
+def check_fields(preset: ModelPreset, positive: Sequence[str] = (),
+                 at_least_zero: Sequence[str] = (), shares: Sequence[str] = ()) -> None:
     """ValueError naming the first field of ``preset`` out of its range: ``positive``
     fields (sizes, counts of steps or layers, learning rates) must be > 0,
     ``at_least_zero`` ones >= 0 and ``shares`` (probabilities, fractions) in [0, 1].
@@ -110,7 +115,7 @@ def check_fields(preset, positive: Sequence[str] = (), at_least_zero: Sequence[s
         raise ValueError(f"storage_dtype={dtype!r} is unknown; use one of {STORAGE_DTYPES}")
 
 
-def check_divides(preset, whole: str, part: str, what: str) -> None:
+def check_divides(preset: ModelPreset, whole: str, part: str, what: str) -> None:
     """ValueError unless field ``part`` divides field ``whole`` (``what``: why it must)."""
     if getattr(preset, whole) % getattr(preset, part):
         raise ValueError(f"{whole}={getattr(preset, whole)} is not divisible by "
@@ -145,7 +150,7 @@ class Stage:
 # ---------------------------------------------------------------------------------
 # The model registry
 # ---------------------------------------------------------------------------------
-def model_module(name: str):
+def model_module(name: str) -> ModuleType:
     """The module that defines model ``name`` (PRESETS, build, stages)."""
     if name not in MODELS:
         raise ValueError(f"model {name!r} is unknown; use one of {sorted(MODELS)}")
@@ -225,7 +230,7 @@ def apply_settings(preset: PresetT, settings: Sequence[str]) -> PresetT:
         raise ValueError(f"{set_options(settings)}: {exc}") from None
 
 
-def training_spec(preset) -> data.DataSpec:
+def training_spec(preset: ModelPreset) -> data.DataSpec:
     """The data spec of the training videos: the preset's ``data_spec``, with the
     preset's optional ``two_object_prob`` (None: the spec's) as its share of two-object
     captions. Only the training split changes; the test splits stay the spec's."""
@@ -240,12 +245,12 @@ def training_spec(preset) -> data.DataSpec:
     return replace(spec, two_object_prob=share)
 
 
-def preset_to_dict(preset) -> dict:
+def preset_to_dict(preset: ModelPreset) -> dict:
     """A preset as plain numbers and strings (what ``weights_only=True`` loads)."""
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(preset).items()}
 
 
-def preset_from_dict(module, name: str, config: dict):
+def preset_from_dict(module: ModuleType, name: str, config: dict) -> ModelPreset:
     """Rebuild a preset saved by ``preset_to_dict`` (tuples come back as tuples).
 
     A field the saved preset lacks takes the value in the class's optional ``LEGACY``
@@ -256,7 +261,7 @@ def preset_from_dict(module, name: str, config: dict):
     return cls(**{**getattr(cls, "LEGACY", {}), **known})
 
 
-def model_state(model_name: str, preset_name: str, preset, model: nn.Module,
+def model_state(model_name: str, preset_name: str, preset: ModelPreset, model: nn.Module,
                 meta: dict) -> dict:
     """The contents of ``model.pt``: tensors and primitives only.
 
@@ -280,7 +285,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu",
                          "use the model.pt that t2v-edu train writes")
     if expected_model is not None and state["model"] != expected_model:
         raise ValueError(f"{path} holds model {state['model']!r}, not {expected_model!r}: "
-                         f"load it as model {state['model']!r} (--model {state['model']})")
+                         f"load it as model {state['model']!r} (t2v-edu's --model {state['model']})")
     module = model_module(state["model"])
     preset = preset_from_dict(module, state["preset"], state["config"])
     model = module.build(preset)
@@ -400,8 +405,8 @@ class BatchSource:
     pinned memory while the GPU trains, so copying them never makes the CPU wait.
     """
 
-    def __init__(self, preset, seed: int, device: torch.device, dist_info: Distributed,
-                 workers: int | None = None):
+    def __init__(self, preset: ModelPreset, seed: int, device: torch.device,
+                 dist_info: Distributed, workers: int | None = None) -> None:
         self.dataset = data.MovingShapes("train", num_frames=preset.num_frames,
                                          size=preset.size, length=ENDLESS, seed=seed,
                                          spec=training_spec(preset))
@@ -432,7 +437,8 @@ class BatchSource:
         """The batch of one step."""
         return self.render(self.prepare(stage, step, batch_size))
 
-    def batches(self, stage: int, start: int, end: int, batch_size: int, videos: bool = True):
+    def batches(self, stage: int, start: int, end: int, batch_size: int, videos: bool = True
+                ) -> Iterator[tuple[Tensor | None, list[str]]]:
         """The batches of steps start, start + 1, ... < end, in order (with videos=False:
         (None, captions), nothing drawn)."""
         if self.workers == 0:
@@ -540,7 +546,7 @@ def _flop_counter():
     return FlopCounterMode(display=False)
 
 
-def autocast_for(preset, device: torch.device):
+def autocast_for(preset: ModelPreset, device: torch.device) -> torch.autocast | nullcontext:
     """bf16 autocast on CUDA when the preset asks for it (``bf16``), else nothing."""
     if device.type == "cuda" and getattr(preset, "bf16", False):
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -558,9 +564,10 @@ def make_optimizer(stage: Stage, device: torch.device) -> torch.optim.Optimizer:
                              fused=True if device.type in ("cuda", "cpu") else None)
 
 
-def train_step(stage: Stage, optimizer: torch.optim.Optimizer, videos: Tensor,
-               captions: list[str], autocast=nullcontext(), dist_info: Distributed | None = None,
-               counter=None) -> tuple[Tensor, dict[str, Tensor]]:
+def train_step(stage: Stage, optimizer: torch.optim.Optimizer, videos: Tensor | None,
+               captions: list[str], autocast: AbstractContextManager = nullcontext(),
+               dist_info: Distributed | None = None, counter: AbstractContextManager | None = None
+               ) -> tuple[Tensor, dict[str, Tensor]]:
     """One optimisation step: loss, backward (inside ``counter`` when given, e.g. a FLOP
     counter), gradients averaged over processes, clipped, AdamW step. The learning rate
     is the optimizer's. Returns (loss, metrics), still on the device."""

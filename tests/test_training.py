@@ -56,7 +56,7 @@ def test_train_writes_weights_log_and_card_data(tmp_path):
         training.read_log(out, "vae")
     with pytest.raises(FileNotFoundError, match="pass the `out` folder of a training run"):
         training.read_log(tmp_path)
-    with pytest.raises(ValueError, match=r"holds model 'classic'.*\(--model classic\)"):
+    with pytest.raises(ValueError, match=r"holds model 'classic'.*\(t2v-edu's --model classic\)"):
         training.load_model(out / "model.pt", expected_model="modern")
 
 
@@ -428,9 +428,9 @@ def test_ship_model_writes_the_verified_bytes_atomically(tmp_path, monkeypatch):
     monkeypatch.setattr(ship, "evaluate_checkpoint", lambda *args: {"kind": "generator"})
     monkeypatch.setattr(ship, "model_card", lambda *args: "card")
     weights_dir = tmp_path / "weights"
-    monkeypatch.setattr(sys, "argv", ["ship_model.py", "classic", "cpu", str(source),
+    monkeypatch.setattr(sys, "argv", ["ship_model.py", "classic", "tiny", str(source),
                                       "--weights", str(weights_dir), "--device", "cpu"])
-    target = weights_dir / "classic_cpu.pt"
+    target = weights_dir / "classic_tiny.pt"
     weights_dir.mkdir()
     target.write_bytes(b"the previous weights")
     def killed(fd):
@@ -441,10 +441,10 @@ def test_ship_model_writes_the_verified_bytes_atomically(tmp_path, monkeypatch):
         with pytest.raises(OSError, match="killed"):
             ship.main()
     assert target.read_bytes() == b"the previous weights"
-    assert [p.name for p in weights_dir.iterdir()] == ["classic_cpu.pt"]
+    assert [p.name for p in weights_dir.iterdir()] == ["classic_tiny.pt"]
     ship.main()
     assert target.read_bytes() == source.read_bytes()
-    assert (weights_dir / "classic_cpu.pt.sha256").read_text().strip() == \
+    assert (weights_dir / "classic_tiny.pt.sha256").read_text().strip() == \
         (source.parent / "model.pt.sha256").read_text().strip()
     assert not [p for p in weights_dir.iterdir() if p.name.endswith(".tmp")]
     # the bytes shipped are the bytes checked: a changed source is refused, nothing shipped
