@@ -309,7 +309,7 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: Tensor, mask: Tensor | None = None, context: Tensor | None = None,
                 context_mask: Tensor | None = None, return_weights: bool = False,
-                cache: dict | None = None):
+                cache: dict | None = None) -> Tensor | tuple[Tensor, dict[str, Tensor | None]]:
         """``cache``: a dict for step-by-step decoding of the self-attention (see
         ``MultiHeadAttention.forward``); use one dict per block."""
         weights = {}
@@ -362,7 +362,8 @@ class TextTransformer(nn.Module):
         self.max_len = max_len
 
     def forward(self, ids: Tensor, lengths: Tensor | None = None, return_weights: bool = False,
-                segments: Tensor | None = None):
+                segments: Tensor | None = None
+                ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, list[Tensor]]:
         B, L = ids.shape
         if L > self.max_len:
             raise ValueError(f"captions of {L} tokens exceed max_len={self.max_len}")

@@ -23,6 +23,10 @@ import os
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: nbformat is imported where a notebook is read
+    import nbformat
 
 HELP = "Build the course notebooks from their sources, or check they are up to date."
 
@@ -224,7 +228,7 @@ def strip_hidden_tests(source: str) -> str:
     return "\n".join(out + lines[last:]).rstrip("\n")
 
 
-def student_version(nb) -> "nbformat.NotebookNode":  # noqa: F821
+def student_version(nb: "nbformat.NotebookNode") -> "nbformat.NotebookNode":  # noqa: F821
     """The student copy of a source notebook: stubs, no hidden tests, no outputs.
 
     As in nbgrader's release copies, answer and check cells cannot be deleted in
@@ -275,8 +279,9 @@ def _kernel_manager():
     return KernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvSpecs())
 
 
-def execute(nb, cwd: str | os.PathLike, timeout: int = DEFAULT_TIMEOUT, smoke: bool = False,
-            name: str = "notebook"):
+def execute(nb: "nbformat.NotebookNode", cwd: str | os.PathLike,  # noqa: F821
+            timeout: int = DEFAULT_TIMEOUT, smoke: bool = False,
+            name: str = "notebook") -> "nbformat.NotebookNode":  # noqa: F821
     """Execute ``nb`` in place (and return it) with the kernel of this Python, in ``cwd``.
 
     The environment is ``notebook_env(smoke)``: CPU, the cpu preset, one thread.
@@ -362,7 +367,7 @@ def sources(root: str | os.PathLike | None = None,
     return picked
 
 
-def dumps(nb) -> str:
+def dumps(nb: "nbformat.NotebookNode") -> str:  # noqa: F821
     """Stable JSON of a notebook (sorted keys, one-space indent, final newline)."""
     import nbformat
 
@@ -370,7 +375,8 @@ def dumps(nb) -> str:
     return nbformat.writes(nb, version=4) + "\n"
 
 
-def reuse_outputs(nb, built) -> None:
+def reuse_outputs(nb: "nbformat.NotebookNode",  # noqa: F821
+                  built: "nbformat.NotebookNode") -> None:  # noqa: F821
     """Give ``nb``'s code cells the outputs stored in ``built``, the notebook built
     before from the same code. Raises ValueError when any code cell, or the notebook's
     metadata, differs: then only running it gives the right outputs."""

@@ -18,6 +18,7 @@ import operator
 import re
 import reprlib
 from dataclasses import dataclass, field
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -95,7 +96,7 @@ def _check_seed(seed: int, end: int | None = None,
         raise ValueError(f"seed must be {accepted}, got {seed}")
 
 
-def check_whole(name: str, value, minimum: int = 1, meaning: str = "") -> int:
+def check_whole(name: str, value: int, minimum: int = 1, meaning: str = "") -> int:
     """``value`` as an int: a whole number (Python or NumPy, not bool) >= ``minimum``, or
     a ValueError naming ``name`` and what it accepts (``meaning``: what it counts)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
@@ -109,7 +110,7 @@ def check_sizes(**sizes: int) -> None:
         check_whole(name, size)
 
 
-def check_real(name: str, value, low: float = 0.0, strict: bool = False,
+def check_real(name: str, value: float, low: float = 0.0, strict: bool = False,
                meaning: str = "") -> float:
     """``value`` as a float: a finite number >= ``low`` (> ``low`` if ``strict``), or a
     ValueError naming ``name`` and what it accepts."""
@@ -152,7 +153,7 @@ def check_float(frames: Tensor, name: str = "frames") -> Tensor:
     return frames
 
 
-def check_frames(frames, name: str = "frames") -> Tensor:
+def check_frames(frames: Tensor, name: str = "frames") -> Tensor:
     """Training frames: a float tensor [N, 3, H, W] in [0, 1], or a clear error."""
     if not isinstance(frames, Tensor):
         hint = (" (gan.load_frames returns (frames, labels): take the first)"
@@ -708,7 +709,8 @@ class MovingShapes(Dataset):
         videos, captions, attrs = self.get_batch(indices)
         return list(zip(videos, captions, attrs))
 
-    def get_batch(self, indices, device: str | torch.device = "cpu"):
+    def get_batch(self, indices: Iterable[int], device: str | torch.device = "cpu"
+                  ) -> tuple[Tensor, list[str], list[list[dict]]]:
         """Render many items at once: (videos [B, T, 3, H, W], captions, attrs).
 
         Pass ``device="cuda"`` to render on the GPU.
@@ -727,7 +729,8 @@ class MovingShapes(Dataset):
         return videos, captions, attrs
 
 
-def collate(batch):
+def collate(batch: Sequence[tuple[Tensor, str, list[dict]]]
+            ) -> tuple[Tensor, list[str], list[list[dict]]]:
     """DataLoader collate: (videos [B, T, 3, H, W], captions list, attrs list)."""
     videos, captions, attrs = zip(*batch)
     return torch.stack(videos), list(captions), list(attrs)

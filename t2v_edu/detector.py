@@ -17,6 +17,7 @@ generators it was trained on (see notebook 08's discussion).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -111,7 +112,8 @@ def detector_loss(logits: Tensor, is_real: Tensor) -> Tensor:
 
 
 def train_detector(real: Tensor, fake: Tensor, config: DetectorConfig = DetectorConfig(),
-                   seed: int = 0, progress=None) -> tuple[VideoDetector, list[float]]:
+                   seed: int = 0, progress: Callable[[range], Iterable[int]] | None = None,
+                   ) -> tuple[VideoDetector, list[float]]:
     """Train a :class:`VideoDetector` on real [N, T, 3, H, W] vs generated [M, ...] videos.
 
     Each step draws half a batch from each set (balanced). Returns (detector in eval

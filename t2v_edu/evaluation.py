@@ -15,8 +15,10 @@ A generator is any ``generate_fn(captions: list[str], seed: int) -> [B, T, 3, H,
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
+import os
 import time
 from typing import Callable, Sequence
 
@@ -28,6 +30,7 @@ from torch import Tensor
 from . import data
 from .judges import (VIDEO_FORMATS, LearnedJudge, OracleJudge, VideoFormat, check_videos,
                      match_objects, real_videos, score_per_color)
+from .text import Vocab
 
 GenerateFn = Callable[[list, int], Tensor]
 HELP = "Evaluate a text-to-video model with two judges (accuracy, FVD-lite, retrieval...)."
@@ -597,7 +600,7 @@ def linear_probe_accuracy(train_x: Tensor, train_y: Tensor, test_x: Tensor, test
         return (probe((test_x - mean) / std).argmax(1) == test_y).float().mean().item()
 
 
-def caption_probe(encode_text: Callable[[list[str]], tuple[Tensor, Tensor]], vocab,
+def caption_probe(encode_text: Callable[[list[str]], tuple[Tensor, Tensor]], vocab: Vocab,
                   spec: str | data.DataSpec = "gpu", num_train: int = 2000,
                   num_test: int = 500, seed: int = 0) -> dict:
     """Does the caption encoder bind? A linear probe on the feature of each two-object
@@ -740,7 +743,7 @@ def format_table(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_json(result: dict, path) -> None:
+def save_json(result: dict, path: str | os.PathLike) -> None:
     """Write the result dict as JSON, atomically (a reader never sees half a file)."""
     from .checkpoint import atomic_write_json
 
@@ -750,7 +753,7 @@ def save_json(result: dict, path) -> None:
 # ---------------------------------------------------------------------------------
 # Command line: t2v-edu evaluate
 # ---------------------------------------------------------------------------------
-def add_arguments(parser) -> None:
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=MODELS, default="classic",
                         help="which generator; 'data' renders the captions (a sanity row)")
     parser.add_argument("--checkpoint", default=None,
@@ -768,7 +771,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default=None, help="write the result as JSON here")
 
 
-def cli(args) -> int:
+def cli(args: argparse.Namespace) -> int:
     if args.out:
         from .checkpoint import check_writable
 

@@ -47,6 +47,10 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:  # annotations only: nbformat is imported where a notebook is read
+    import nbformat
 
 HELP = "Grade submitted notebooks: hidden tests, per-exercise CSV, feedback files."
 
@@ -192,7 +196,7 @@ def _grading(cell) -> dict:
     return grading if isinstance(grading, dict) else {}
 
 
-def exercises_of(source_nb) -> list[Exercise]:
+def exercises_of(source_nb: "nbformat.NotebookNode") -> list[Exercise]:  # noqa: F821
     """The exercises of a source notebook, in order."""
     from .course import student_version
 
@@ -468,7 +472,8 @@ class Kernel:
     def done(self, msg_id: str) -> bool:
         return msg_id in self._replies and msg_id in self._idle
 
-    def wait(self, msg_id: str, timeout: float, during=None) -> Reply:
+    def wait(self, msg_id: str, timeout: float, during: Callable[[], None] | None = None
+             ) -> Reply:
         """Wait for the reply to ``msg_id``; ``during()`` is called while waiting."""
         deadline = time.monotonic() + timeout
         while True:
@@ -491,7 +496,7 @@ class Kernel:
             time.sleep(0.005)
 
     def run(self, code: str, timeout: float, expressions: dict | None = None,
-            capture: bool = False, during=None) -> Reply:
+            capture: bool = False, during: Callable[[], None] | None = None) -> Reply:
         if not self.alive():
             return Reply("stopped", self.stopped or "died")
         msg_id = self.send(code, expressions)
@@ -704,8 +709,9 @@ def _clean(text: str, limit: int = MESSAGE_CHARS) -> str:
 class Reference:
     """The reference kernel: the instructor's source, run once, then used per check."""
 
-    def __init__(self, source_nb, exercises: list[Exercise], workdir: Path, limits: Limits,
-                 extra_forbidden: dict[str, list[str]] | None = None):
+    def __init__(self, source_nb: "nbformat.NotebookNode",  # noqa: F821
+                 exercises: list[Exercise], workdir: Path, limits: Limits,
+                 extra_forbidden: dict[str, list[str]] | None = None) -> None:
         self.exercises = {e.grade_id: e for e in exercises}
         for attempt in range(REFERENCE_STARTS):   # a kernel that died while starting
             self.kernel = Kernel(workdir, "reference", memory_mb=max(limits.memory_mb, 4000),
@@ -858,7 +864,8 @@ def _stopped(kernel: Kernel, limits: Limits) -> tuple[str, str]:
     return status, message.format(mb=limits.memory_mb, out=limits.output_mb)
 
 
-def grade_submission(student: str, notebook: str, path: Path | None, source_nb,
+def grade_submission(student: str, notebook: str, path: Path | None,
+                     source_nb: "nbformat.NotebookNode",  # noqa: F821
                      exercises: list[Exercise], reference: Reference, limits: Limits,
                      workroot: Path) -> list[Row]:
     """Grade one submission; never raises for anything the submission does."""
@@ -1173,7 +1180,8 @@ class Summary:
 def grade(notebook: str, submissions: str | os.PathLike, out: str | os.PathLike,
           jobs: int = 2, limits: Limits = Limits(), force: bool = False,
           source: str | os.PathLike | None = None,
-          forbidden: dict[str, list[str]] | None = None, progress=None) -> Summary:
+          forbidden: dict[str, list[str]] | None = None,
+          progress: Callable[[str, list[Row]], None] | None = None) -> Summary:
     """Grade every submission of ``notebook`` in ``submissions``; write ``out``.
 
     ``forbidden`` adds functions an exercise may not call, by exercise id. ``progress``

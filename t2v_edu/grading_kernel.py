@@ -355,7 +355,7 @@ class RemoteFunction(torch.autograd.Function):
     calls it remotely; backward asks the student kernel for its vector-Jacobian product."""
 
     @staticmethod
-    def forward(ctx, remote: Remote, kwargs: dict, *args):
+    def forward(ctx, remote: Remote, kwargs: dict, *args) -> Tensor:
         ctx.remote, ctx.kwargs = remote, kwargs
         ctx.args = _detached(args)
         out = remote._call(ctx.args, kwargs)
@@ -365,7 +365,7 @@ class RemoteFunction(torch.autograd.Function):
         return out
 
     @staticmethod
-    def backward(ctx, grad: Tensor):
+    def backward(ctx, grad: Tensor) -> tuple[Tensor | None, ...]:
         needs = [i for i, need in enumerate(ctx.needs_input_grad[2:]) if need]
         grads = ctx.remote._link.request({"op": "vjp", "target": ctx.remote._ref,
                                           "args": ctx.args, "kwargs": ctx.kwargs,
@@ -457,7 +457,7 @@ class Link:
                response)
         self.callback_n += 1
 
-    def request(self, request: dict):
+    def request(self, request: dict) -> Any:
         request["forbidden"] = self.forbidden
         inputs = request.get("args", ())    # the caller's own objects, before _by_reference
         for key in ("args", "kwargs"):

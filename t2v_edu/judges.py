@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import Tensor, nn
@@ -63,7 +64,8 @@ def check_video_pixels(videos: Tensor, name: str = "videos") -> Tensor:
 
 
 def real_videos(spec: str, split: str, num_videos: int, seed: int = 0,
-                device: str | torch.device = "cpu"):
+                device: str | torch.device = "cpu"
+                ) -> tuple[Tensor, list[str], list[list[dict]]]:
     """Real videos of a spec and split: (videos [B, T, 3, H, W], captions, attrs)."""
     fmt = VIDEO_FORMATS[spec]
     ds = data.MovingShapes(split, num_frames=fmt.num_frames, size=fmt.size,
@@ -442,7 +444,8 @@ def build_judge_net(spec: str) -> JudgeNet:
 
 
 def train_judge(spec: str = "cpu", steps: int | None = None, seed: int = 0,
-                device: str | torch.device = "cpu", progress=None) -> tuple[JudgeNet, list]:
+                device: str | torch.device = "cpu",
+                progress: Callable[[int, float], None] | None = None) -> tuple[JudgeNet, list]:
     """Train the learned judge on fresh real videos of ``cfg.train_splits`` (data seed
     1000 + seed: never the videos it is evaluated on).
 
@@ -551,7 +554,9 @@ class LearnedJudge:
         """Penultimate features [B, D], the space of the FVD-lite Frechet distance."""
         return self.logits(videos)[3]
 
-    def per_color(self, videos: Tensor, logits=None) -> dict[str, Tensor]:
+    def per_color(self, videos: Tensor,
+                  logits: tuple[Tensor, Tensor, Tensor, Tensor] | None = None
+                  ) -> dict[str, Tensor]:
         """Presence (probability > 1/2), mass (= probability), shape and motion [B, K]."""
         p, s, m, _ = self.logits(videos) if logits is None else logits
         prob = torch.sigmoid(p)
@@ -564,7 +569,8 @@ class LearnedJudge:
     def score_attrs(self, videos: Tensor, attrs: list[list[dict]]) -> dict[str, Tensor]:
         return score_per_color(self.per_color(videos), attrs, self.names)
 
-    def caption_log_likelihood(self, logits, triples: list[tuple[str, str, str]]) -> Tensor:
+    def caption_log_likelihood(self, logits: tuple[Tensor, ...],
+                               triples: list[tuple[str, str, str]]) -> Tensor:
         """log p(one object of shape s, colour c, motion m and no other colour | video).
 
         = log sig(p_c) + sum_{k != c} log(1 - sig(p_k)) + log softmax(shape_c)_s

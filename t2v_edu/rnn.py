@@ -117,7 +117,8 @@ class CaptionLM(nn.Module):
         self.rnn = make_rnn(cell, embed_dim, hidden_size)
         self.head = nn.Linear(hidden_size, vocab_size)   # W_hy, b_y
 
-    def forward(self, ids: Tensor, state=None):
+    def forward(self, ids: Tensor, state: Tensor | tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """ids: [B, L] -> (logits [B, L, V], state)."""
         out, state = self.rnn(self.embed(ids), state)
         return self.head(out), state

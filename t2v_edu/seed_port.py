@@ -24,7 +24,7 @@ import ast
 import builtins
 import contextlib
 import types
-from typing import Iterator
+from typing import Iterator, NoReturn
 
 import numpy as np
 import torch
@@ -144,7 +144,8 @@ class LSTM(nn.Module):
             return_state
         self.cell: nn.LSTM | None = None
 
-    def forward(self, inputs: Tensor, initial_state: list[Tensor] | None = None):
+    def forward(self, inputs: Tensor, initial_state: list[Tensor] | None = None
+                ) -> Tensor | list[Tensor]:
         if not isinstance(inputs, Tensor) or inputs.dim() != 3:
             shape = tuple(inputs.shape) if isinstance(inputs, Tensor) else type(inputs)
             raise ValueError(f"LSTM expects a 3-D input [batch, time, features], got {shape}")
@@ -230,7 +231,7 @@ class TimeDistributed(nn.Module):
         return out.view(B, T, *out.shape[1:])
 
 
-def Model(inputs: Tensor, outputs: Tensor):  # noqa: N802 (Keras's name)
+def Model(inputs: Tensor, outputs: Tensor) -> NoReturn:  # noqa: N802 (Keras's name)
     """Keras's functional ``Model(inputs, outputs)`` has no eager equivalent.
 
     Written as a PyTorch ``nn.Module`` instead: see :class:`ArticleGenerator`.
@@ -440,7 +441,7 @@ def parse_printed_array(text: str) -> np.ndarray:
     return array if depth == 2 else array.ravel()
 
 
-def printout(array) -> str:
+def printout(array: np.ndarray) -> str:
     """How ``print(array)`` shows an array (NumPy's repr of its values)."""
     return np.array2string(np.asarray(array), separator=" ")
 

@@ -13,6 +13,7 @@ import html
 import os
 import weakref
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import torch
@@ -20,12 +21,18 @@ from torch import Tensor
 
 from . import data
 
+if TYPE_CHECKING:  # annotations only: matplotlib is imported when a strip is drawn
+    from matplotlib.axes import Axes
+
 MP4_BLOCK = 16  # H.264 encoders want frame sizes divisible by 16
 MAX_SIDE = 4096  # pixels a side of an enlarged frame or grid (a typo in scale stays small)
 WRITERS = {".gif": "save_gif", ".mp4": "save_mp4"}  # file suffix -> the function writing it
+# What the functions below accept as ``videos`` (see ``as_video_batch``): one video
+# [T, 3, H, W] or a batch [B, T, 3, H, W] as a tensor or array, or a list of videos.
+Videos = Tensor | np.ndarray | Sequence[Tensor | np.ndarray]
 
 
-def check_fps(fps) -> float:
+def check_fps(fps: float) -> float:
     """Frames per second as a float: a finite number > 0, or a ValueError."""
     return data.check_real("fps", fps, strict=True, meaning=" (frames per second)")
 
@@ -55,7 +62,7 @@ def _stack(videos: list | tuple) -> Tensor:
     return torch.stack(videos)
 
 
-def as_video_batch(videos) -> Tensor:
+def as_video_batch(videos: Videos) -> Tensor:
     """Any accepted video input as float32 [B, T, 3, H, W] in [0, 1] on the CPU.
 
     Accepts a tensor or array [T, 3, H, W] (one video) or [B, T, 3, H, W], float in
@@ -100,7 +107,7 @@ def upscale(videos: Tensor, scale: int) -> Tensor:
     return videos.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)
 
 
-def video_grid(videos, columns: int | None = None, pad: int = 1,
+def video_grid(videos: Videos, columns: int | None = None, pad: int = 1,
                pad_value: float = 1.0) -> Tensor:
     """Tile a batch into one video: [B, T, 3, H, W] -> [T, 3, H', W'].
 
@@ -129,7 +136,7 @@ def _frames_uint8(video: Tensor) -> np.ndarray:
     return (video * 255).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
 
 
-def gif_bytes(videos, fps: float = 4, scale: int = 4, columns: int | None = None) -> bytes:
+def gif_bytes(videos: Videos, fps: float = 4, scale: int = 4, columns: int | None = None) -> bytes:
     """An animated, looping GIF of one video or a grid of videos, as bytes."""
     import imageio.v3 as iio
 
@@ -139,7 +146,7 @@ def gif_bytes(videos, fps: float = 4, scale: int = 4, columns: int | None = None
                        loop=0)
 
 
-def save_gif(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
+def save_gif(videos: Videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
              columns: int | None = None) -> Path:
     """Write one video or a grid of videos as an animated GIF (atomically)."""
     from .checkpoint import atomic_write_bytes
@@ -157,7 +164,7 @@ def pad_to_multiple(frames: np.ndarray, block: int = MP4_BLOCK) -> np.ndarray:
     return out
 
 
-def save_mp4(videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
+def save_mp4(videos: Videos, path: str | os.PathLike, fps: float = 4, scale: int = 4,
              columns: int | None = None) -> Path:
     """Write one video or a grid of videos as an H.264 MP4 (atomically).
 
@@ -264,7 +271,7 @@ def _mark_shown(image: VideoImage, shell) -> None:
     _PENDING.add(image)
 
 
-def show_videos(videos, captions: list[str] | str | None = None, fps: float = 4,
+def show_videos(videos: Videos, captions: list[str] | str | None = None, fps: float = 4,
                 scale: int = 4, columns: int | None = None) -> "VideoImage":
     """Display one video [T, 3, H, W] or a grid of videos [B, T, 3, H, W] as a
     looping GIF in a notebook, with captions in a table beneath (row by row).
@@ -293,7 +300,8 @@ def show_videos(videos, captions: list[str] | str | None = None, fps: float = 4,
     return image
 
 
-def frame_strip(video, caption: str | None = None, ax=None, pad: int = 1):
+def frame_strip(video: Videos, caption: str | None = None, ax: Axes | None = None,
+                pad: int = 1) -> Axes:
     """Draw the frames of one video [T, 3, H, W] side by side with matplotlib.
 
     Returns the Axes. Frames are separated by ``pad`` white pixels.
