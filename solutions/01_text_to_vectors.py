@@ -157,6 +157,21 @@ print("one_hot(ids) @ W equals the lookup W[ids]:", same)
 print("one-hot batch would hold", ids.numel() * len(vocab), "numbers; the ids hold", ids.numel())
 
 # %% [markdown]
+# **Think!** The cell above shows that `one_hot(ids) @ W` and the lookup `W[ids]` give
+# the same numbers. Why does no library compute the product, although it is one line?
+#
+# <details><summary>Answer</summary>
+#
+# The one-hot matrix holds $V$ numbers per token, all of them 0 but one: 1485 numbers
+# for these 27 ids, and with a vocabulary of 50 000 words, 50 000 per token. The product
+# then spends $V \cdot D$ multiply-adds per token to copy one row of $W$ ($D$ numbers),
+# and all but $D$ of them multiply by 0. The lookup copies the row directly: the same
+# result, and the same gradient for $W$, which is zero outside the rows of the words in
+# the batch.
+#
+# </details>
+
+# %% [markdown]
 # ## 3. Word vectors from context: skip-gram with negative sampling
 #
 # *"You shall know a word by the company it keeps"* (Firth, 1957). Skip-gram
@@ -178,6 +193,23 @@ centers, contexts = text.skipgram_pairs([vocab.encode(c) for c in train_captions
 print(train_captions[0])
 print([(vocab.itos[c], vocab.itos[o])
        for c, o in zip(centers[:7].tolist(), contexts[:7].tolist())])
+
+# %% [markdown]
+# **Think!** No training caption contains both "slides" and "moves", so skip-gram never
+# sees the pair (slides, moves). Which pairs does it see that still give the two words
+# similar vectors?
+#
+# <details><summary>Answer</summary>
+#
+# The pairs each word forms with the *same* neighbours: (slides, circle) and (moves,
+# circle), (slides, left) and (moves, left), and so on. Every caption with "slides" has
+# a twin with "moves" in its place and all other words the same. So $v_\text{slides}$
+# and $v_\text{moves}$ are both trained to score high against the same context vectors
+# $u_o$, and low against negatives drawn from the same $P_n$. Two vectors that must give
+# the same dot products with many shared $u_o$ are pulled the same way, hence towards
+# each other; Section 4 measures how close they end up.
+#
+# </details>
 
 # %% [markdown]
 # ### Exercise 2 · `skipgram_loss`
@@ -276,6 +308,23 @@ exercise.assert_matches(cosine_similarity, text.cosine_similarity, hidden,
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Think!** Why rank a word's neighbours by the cosine, and not by the plain dot
+# product $v_a \cdot v_b$?
+#
+# <details><summary>Answer</summary>
+#
+# The dot product grows with the lengths of the vectors, and the lengths differ from
+# word to word for reasons that have little to do with meaning, such as how often and in
+# which contexts a word was updated. In one run of this notebook the vectors of rare
+# "-ing" words such as "falling" were about twice as long as those of the shapes (norms
+# about 4.4 against 2.2), and ranked by dot product the three nearest neighbours of
+# "red" were "dropping", "growing" and "falling". The cosine divides the lengths out and
+# compares directions only, so no word is close to everything just because its vector is
+# long.
+#
+# </details>
+
+# %% [markdown]
 # The three nearest neighbours of a few words (similarities differ a little from
 # machine to machine, so this cell's output is not compared):
 
@@ -360,6 +409,24 @@ for name, caps, labels in [("train", train_captions, train_labels),
                            ("held out", heldout_captions, heldout_labels)]:
     acc = text.attribute_accuracy(boe, vocab, caps, labels)
     print(f"{name:>9}: " + ", ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+
+# %% [markdown]
+# **Think!** The mean of word vectors ignores word order, yet it reads all three
+# attributes of nearly every caption. Why does order not matter for this grammar, and
+# which pair of captions could no bag of embeddings tell apart?
+#
+# <details><summary>Answer</summary>
+#
+# The mean depends only on which words a caption contains and how often: every
+# reordering gives exactly the same vector. Here each caption names one shape, one
+# colour and one motion, each with its own words, so the words alone fix the answer: no
+# two captions of the training and held-out splits with the same words have different
+# labels. Order matters once a caption describes two objects, as some captions of the
+# `gpu` data spec do: "a red circle moves left and a blue square moves left" and "a blue
+# circle moves left and a red square moves left" contain the same words, so they get the
+# same vector, although they describe different videos.
+#
+# </details>
 
 # %% [markdown]
 # The **held-out** split has shape-colour-motion triples never seen in training and

@@ -133,6 +133,21 @@ print("last states match:  ", torch.allclose(h_last, ref_h[0], atol=1e-6))
 print("outputs after each caption's end are zero:", bool((outputs[0, 5:] == 0).all()))
 
 # %% [markdown]
+# **Think!** The embedding of `<pad>` is a zero vector (`padding_idx=0`). Why must
+# `rnn_unroll` still freeze each state after the caption's last word, instead of simply
+# running the cell over the padding?
+#
+# <details><summary>Answer</summary>
+#
+# A zero input does not make a step do nothing: $h_t = \tanh(W_{hh} h_{t-1} + b_h)$
+# still changes the state, step after step. The last state of a caption would then
+# depend on how many pads follow it, that is, on the longest caption in its batch, and
+# the same caption would get a different vector in a different batch. Freezing the state
+# (or packing, as `nn.RNN` does) makes the last state that of the last real word.
+#
+# </details>
+
+# %% [markdown]
 # ## 2. The seed's decoder: a softmax over words
 #
 # $$ p(y_t \mid y_{<t}, x) = \operatorname{softmax}(W_{hy} h_t + b_y) $$
@@ -247,6 +262,24 @@ for temperature in [0.5, 1.0, 2.0]:
 # words it has seen in new ways.
 
 # %% [markdown]
+# **Think!** During training the language model's input at every step was the true
+# previous word. Why, then, can one unlikely word drawn at a high temperature spoil the
+# rest of a sample?
+#
+# <details><summary>Answer</summary>
+#
+# At $\tau = 2$ the softmax is flatter, so now and then it draws a word that no caption
+# has at that place. Training always fed true prefixes (*teacher forcing*, named in
+# Section 5), so the GRU has never seen a prefix with a mistake in it: from there its
+# hidden state is unlike any it was trained on, its next-word probabilities are poor,
+# and more mistakes follow. Teacher forcing is still the usual way to train: every step
+# gets a correct input and a known target, so one early mistake cannot spoil the
+# training signal of the later steps, and all steps are scored in one pass over the
+# caption.
+#
+# </details>
+
+# %% [markdown]
 # ## 3. Why plain RNNs forget: vanishing gradients
 #
 # Backpropagating from step $T$ to step $t$ multiplies one Jacobian per step:
@@ -275,6 +308,23 @@ ax.legend()
 plt.show()
 for name, grad in [("tanh RNN", grad_rnn), ("LSTM", grad_lstm)]:
     print(f"{name:>8}: gradient at lag 30 / at lag 0 ~ 1e{(grad[30] / grad[0]).log10():.0f}")
+
+# %% [markdown]
+# **Think!** The printout puts the tanh RNN's gradient at lag 30 near $10^{-8}$ of that
+# at lag 0. What factor per step is that, and which parts of the Jacobian
+# $\operatorname{diag}(1 - h_s^2)\,W_{hh}$ produce it?
+#
+# <details><summary>Answer</summary>
+#
+# $(10^{-8})^{1/30} \approx 0.54$: each step back roughly halves the gradient. PyTorch
+# draws the entries of $W_{hh}$ uniformly in $\pm 1/\sqrt{H}$, a variance of $1/(3H)$,
+# so multiplying a random vector by $W_{hh}$ shrinks it by about $1/\sqrt{3} \approx
+# 0.58$; the tanh slopes $1 - h_s^2 \le 1$ (about 0.9 on average here) shrink it a
+# little more. Thirty such factors give $10^{-8}$. With $W_{hh}$ three times larger the
+# factor exceeds 1 and the gradient explodes instead: in a quick test the ratio at lag
+# 30 became about 10.
+#
+# </details>
 
 # %% [markdown]
 # ### The LSTM's gates
@@ -356,6 +406,24 @@ h_mine, c_mine = rnn.lstm_cell(x, (h, c), lstm.weight_ih, lstm.weight_hh, bias)
 print("forget gate in (0, 1):", bool(((f > 0) & (f < 1)).all()))
 print("lstm_cell matches nn.LSTMCell:", torch.allclose(h_mine, h_ref, atol=1e-6)
       and torch.allclose(c_mine, c_ref, atol=1e-6))
+
+# %% [markdown]
+# **Think!** Along the cell state the gradient is multiplied by $f_t$ at every step. Why
+# not drop the forget and input gates, fixing $f_t = i_t = 1$, so that $c_t = c_{t-1} +
+# g_t$ passes the gradient back unchanged?
+#
+# <details><summary>Answer</summary>
+#
+# Then the cell could never forget: $c_t$ would be the sum of every $g_s$ so far, each
+# in $(-1, 1)$, so it would keep growing with the length of the input. As it grows,
+# $h_t = o_t \odot \tanh(c_t)$ saturates, and the slope of that tanh, through which
+# every gradient from $h_t$ to $c_t$ passes, goes to 0. The forget gate lets the network
+# erase what it no longer needs and keep $f_t \approx 1$ only where it must remember;
+# Gers et al. (2000) added it to the LSTM of 1997 for this reason, since its cell state
+# grew without bound on long input streams. The input gate likewise decides when to
+# write.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. An RNN caption encoder

@@ -132,6 +132,21 @@ for d_k in [4, 64, 1024]:
     print(f"{d_k:5d}   {scores.std():9.1f}   {top_raw:25.2f} / {top_scaled:.2f}")
 
 # %% [markdown]
+# **Think!** Why divide by $\sqrt{d_k}$, and not by $d_k$, which would shrink the scores
+# even more?
+#
+# <details><summary>Answer</summary>
+#
+# Divided by $d_k$, the scores have a standard deviation of $\sqrt{d_k}/d_k =
+# 1/\sqrt{d_k}$, which goes to 0 as the model gets wider. The softmax of nearly equal
+# scores is nearly uniform, so every query would spread its weight almost evenly: in the
+# loop above, with `scores / d_k`, the largest of the 16 weights is 0.13, 0.08 and 0.07
+# for $d_k$ = 4, 64 and 1024, close to $1/16 \approx 0.06$. Only $\sqrt{d_k}$ keeps the
+# standard deviation at 1 for every width, so the softmax is neither saturated nor flat.
+#
+# </details>
+
+# %% [markdown]
 # Unscaled, a wide model puts almost all weight on one key, and the softmax's gradient
 # (which vanishes as it saturates) stops training.
 #
@@ -208,6 +223,22 @@ for ax, (title, m) in zip(axes, [("padding (length 4)", attention.padding_mask(l
 plt.show()
 
 # %% [markdown]
+# **Think!** A language model is trained to predict word $i + 1$ at every position $i$
+# of a caption at once. What would it learn if its self-attention had no causal mask?
+#
+# <details><summary>Answer</summary>
+#
+# To copy: the query at position $i$ could attend to key $i + 1$, which is the very word
+# it must predict, so the training loss would fall towards 0 without the model learning
+# how captions go on. When generating, the next word does not exist yet, and the copying
+# has nothing to copy. The causal mask lets position $i$ see only positions $j \le i$,
+# exactly what it will have when it generates, while all positions are still trained in
+# one pass. A caption *encoder* (Section 5) reads a finished caption, so it uses only
+# the padding mask.
+#
+# </details>
+
+# %% [markdown]
 # With padding and causal masks together, the queries at padded positions 4 and 5
 # still see keys 0–3; their outputs are ignored downstream anyway. A query that may
 # see *no* key (a row of all False) would give NaN in `torch.softmax`; the package's
@@ -269,6 +300,20 @@ exercise.assert_matches(multi_head_attention, attention.multi_head_attention, hi
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Think!** For a fixed width $E$, does multi-head attention with $h = 4$ heads have
+# more parameters than with one head?
+#
+# <details><summary>Answer</summary>
+#
+# No. $W_Q$, $W_K$, $W_V$ and $W_O$ are each $E \times E$ whatever $h$ is: $4E^2 = 1024$
+# numbers for $E = 16$ without biases, for `nn.MultiheadAttention(16, h, bias=False)`
+# with $h$ = 1, 4 or 16 alike. The heads only cut the projected features into $h$ slices
+# of width $d_k = E/h$, so computing the scores costs the same too. What changes is that
+# each head has its own softmax and can attend to other keys than the rest.
+#
+# </details>
+
+# %% [markdown]
 # Against `nn.MultiheadAttention` with its weights copied in. Two conventions differ:
 # PyTorch stacks $W_Q, W_K, W_V$ in one `in_proj_weight` `[3E, E]`, and its masks
 # mean the opposite of ours (**True = blocked**), so we pass `~mask`. The package's
@@ -294,6 +339,24 @@ with torch.no_grad():
     ours, _ = module(x, mask=attention.causal_mask(5))
     theirs, _ = torch_mha(x, x, x, attn_mask=~attention.causal_mask(5))
 print("causal self-attention module matches:", torch.allclose(ours, theirs, atol=1e-5))
+
+# %% [markdown]
+# **Think!** Reverse the order of the 5 positions of `x` and feed it to the
+# self-attention module above without a mask. How does the output change? And with the
+# causal mask?
+#
+# <details><summary>Answer</summary>
+#
+# Without a mask, the output is the old one with its rows reversed, the same numbers in
+# the opposite order: the score of query $i$ and key $j$ depends only on rows $i$ and
+# $j$, and the softmax and the weighted sum run over all keys, in any order. So
+# self-attention alone does not see word order, and the mean of its outputs does not
+# change. The causal mask breaks this, because it depends on positions: after the
+# reversal, position 0 sees only what was the last word, and the outputs change.
+# Section 4 adds positions to the input, so that an encoder without a causal mask can
+# see order too.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. Where is each word? Sinusoidal positions

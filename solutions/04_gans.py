@@ -166,6 +166,22 @@ print(f"at D = 1/2 everywhere, V = {gan.value_function(torch.zeros(1), torch.zer
       f"  (-log 4 = {-torch.log(torch.tensor(4.0)):.4f})")
 
 # %% [markdown]
+# **Think!** The cell above gives $V = -\log 4$ when $D$ says $\tfrac12$ to every frame.
+# What is $L_D$ there, and why can $D$ do no better once $p_g = p_\text{data}$?
+#
+# <details><summary>Answer</summary>
+#
+# $L_D = -V = \log 4 \approx 1.39$: each of its two terms is $-\log \tfrac12 = \log 2$.
+# If $p_g = p_\text{data}$, a frame is as likely to be a fake as a real one, whatever it
+# looks like, so the best verdict is $D^*(x) = p_\text{data}(x)/(p_\text{data}(x) +
+# p_g(x)) = \tfrac12$: the expected loss on such a frame is proportional to $-\log D -
+# \log(1 - D)$, which is smallest at $D = \tfrac12$. That is why Section 4 marks $\log
+# 4$ as the equilibrium $L_D$. An $L_D$ near it says only that this $D$ cannot tell the
+# two apart, not that the frames are good.
+#
+# </details>
+
+# %% [markdown]
 # **The generator's loss.** In the game, $G$ minimises $\log(1 - D(G(z)))$. Early in
 # training the fakes are poor, $D(G(z)) \approx 0$, and this function is flat there:
 # its gradient vanishes just when $G$ needs it most. Goodfellow et al. therefore
@@ -228,6 +244,22 @@ plt.ylabel("|∂ loss / ∂ logit|")
 plt.legend()
 plt.title("Where fakes are poor, only the non-saturating loss still pushes")
 plt.show()
+
+# %% [markdown]
+# **Think!** Write both gradients as functions of $D = D(G(z)) = \sigma(f)$. What are
+# they for a fake that $D$ spots easily, say $D(G(z)) = 0.01$?
+#
+# <details><summary>Answer</summary>
+#
+# $\partial \log(1 - \sigma(f)) / \partial f = -\sigma(f) = -D$ and $\partial (-\log
+# \sigma(f)) / \partial f = -(1 - \sigma(f)) = -(1 - D)$. At $D = 0.01$ the minimax loss
+# sends back 0.01, the non-saturating loss 0.99: only the second gives the fakes that
+# are spotted most easily a strong push. Near $D = 1$ it is the other way round, but
+# there the fake already fools $D$. Both gradients are negative, so gradient descent
+# raises $f$ under either loss: the two losses push $G$ the same way, with different
+# strengths.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. A DCGAN on frames
@@ -358,6 +390,23 @@ exercise.assert_matches(diversity, gan.diversity, hidden, name="diversity")
 for step, snapshot in history["snapshots"]:
     print(f"step {step:>4}: diversity {diversity(snapshot):.3f}")
 print(f"real frames: diversity {diversity(frames[:16]):.3f}")
+
+# %% [markdown]
+# **Think!** Suppose the generator drew one flawless copy of a real frame for every $z$.
+# What would the diversity print, and why could the discriminator, which judges one
+# frame at a time, not see the problem at once?
+#
+# <details><summary>Answer</summary>
+#
+# 0.000, as at step 0: every pair of samples is at distance 0, against 0.248 for 16 real
+# frames. Each sample on its own looks real, so $D(G(z))$ need not be low. $D$'s only
+# clue is that this one frame now turns up far more often than in the data: the best
+# verdict $D^*(x) = p_\text{data}(x)/(p_\text{data}(x) + p_g(x))$ falls where $p_g$
+# piles up, and $G$ can answer by moving to another single frame, so the two players may
+# chase each other from mode to mode. The losses show none of this; a number computed
+# over many samples at once, like the diversity, does.
+#
+# </details>
 
 # %% [markdown]
 # Read it with the curves of section 4. Step 0 is the untrained generator: the same
@@ -514,6 +563,22 @@ show_coverage(axes[1], coverage(cond_samples), "conditional GAN, 32 asked per ki
 plt.show()
 print(f"diversity: real {diversity(val_frames):.2f}, unconditional {diversity(samples):.2f}, "
       f"conditional {diversity(cond_samples):.2f}")
+
+# %% [markdown]
+# **Think!** Suppose $D$ saw only the frame (no condition and no auxiliary head), while
+# $G$ still received $c$. What condition accuracy would you expect above, and why?
+#
+# <details><summary>Answer</summary>
+#
+# Chance, as on the printed line: shape 0.33, colour 0.25, both 0.08. $D$ would approve
+# any realistic frame whatever $c$ asked for, so nothing in $L_G$ would reward $G$ for
+# following $c$; any link between $c$ and what it draws would be an accident. If $G$
+# ignores $c$, each of the 12 kinds is asked for equally often, so whatever kinds $G$
+# draws, a sample is the asked-for kind with probability $\tfrac1{12}$. Only a
+# discriminator that judges frame and condition together (or an auxiliary head that
+# predicts $c$) makes a blue frame asked to be red count as a fake.
+#
+# </details>
 
 # %% [markdown]
 # Compare each number with chance and with the ceiling. Colour is the easy part and

@@ -140,6 +140,23 @@ z.sum().backward()
 print("dz/dmu:", mu.grad.tolist(), " dz/dlogvar:", [round(v, 4) for v in logvar.grad.tolist()])
 
 # %% [markdown]
+# **Think!** The cell prints $\partial z / \partial \log\sigma^2$ = 0.7705 and −0.3988.
+# Where do these numbers come from, and what gradient would $\mu$ get if we had drawn
+# `z = Normal(mu, sigma).sample()` instead?
+#
+# <details><summary>Answer</summary>
+#
+# With $\sigma = \exp(\tfrac12 \log\sigma^2)$, $\partial z / \partial \log\sigma^2 =
+# \tfrac12 \sigma \varepsilon = \tfrac12 (z - \mu)$: $(2.041 - 0.5)/2 = 0.7705$ and
+# $(-1.7976 + 1)/2 = -0.3988$. The second is negative because its noise $\varepsilon$
+# was negative: a wider $\sigma$ would move that $z$ further down. `.sample()` draws a
+# number from the same distribution but does not record how it depends on `mu` and
+# `logvar` (its `requires_grad` is `False`), so no gradient reaches them through $z$:
+# the encoder would learn from the KL term alone, never from the reconstruction.
+#
+# </details>
+
+# %% [markdown]
 # ## 3. The KL term in closed form
 #
 # For $q = \mathcal N(\mu, \sigma^2)$ and $p = \mathcal N(0, 1)$ in one dimension,
@@ -218,6 +235,25 @@ hidden = [(torch.rand(6, 3, 8, 8, generator=g), torch.rand(6, 3, 8, 8, generator
            torch.randn(6, 4, 2, 2, generator=g), torch.randn(6, 4, 2, 2, generator=g), 4.0)]
 exercise.assert_matches(vae_loss, vae.vae_loss, hidden, name="vae_loss")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# **Think!** `F.mse_loss` *averages* the squared error over a frame's $3 \cdot 32 \cdot
+# 32 = 3072$ values, where `vae_loss` *sums* them. With the mean in place of the sum and
+# the KL term unchanged, which $\beta$ would you really be training with, and what would
+# the reconstructions look like?
+#
+# <details><summary>Answer</summary>
+#
+# $\text{mean} + \mathrm{KL} = (\text{sum} + 3072\,\mathrm{KL}) / 3072$: the same
+# minimum as $\beta = 3072$, the loss only scaled down. Each nat in the code now costs
+# 3072, while the code can save at most about 100: drawing the average frame for every
+# frame already scores a summed squared error of about 103 on the validation frames. So
+# the encoder outputs the prior, $\mu \approx 0$, $\sigma \approx 1$, for every frame,
+# and the decoder draws one blurred average frame whatever the input. How the two terms
+# are weighed is part of the model (section 1: $\beta = 2s^2$), not a detail of the
+# code.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. A convolutional VAE on frames
@@ -315,6 +351,25 @@ for k, b in enumerate(betas):
     viz.frame_strip(sweep[b]["model"].sample(6, seed=1), f"β={b}: samples", ax=axk)
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Think!** The sweep stops at $\beta = 0.25$. Predict what $\beta = 0$, the KL term
+# dropped, does to the reconstructions, to the KL, and to frames decoded from $z \sim
+# \mathcal N(0, I)$.
+#
+# <details><summary>Answer</summary>
+#
+# Only the squared error is left, and the noise $\sigma \odot \varepsilon$ can only hurt
+# it, so the encoder shrinks $\sigma$ towards 0 and places the codes wherever
+# reconstruction is easiest: a plain autoencoder. Reconstructions improve a little (the
+# trend of the MSEs above goes on). The KL, no longer paid for, explodes, since
+# $-\log\sigma^2$ grows without limit as $\sigma \to 0$. Nothing keeps the codes near
+# $\mathcal N(0, I)$ any more, so a prior draw lands where the decoder saw few or no
+# codes, and samples become smeared pieces of several shapes. (A 250-step check of ours:
+# KL 8781 nats, mean $\sigma$ 0.004, codes spread with a standard deviation of about 28
+# per dimension.)
+#
+# </details>
 
 # %% [markdown]
 # ## 6. Walking through the latent space
@@ -415,6 +470,23 @@ many = {"real frames": val_frames, "VAE reconstructions": model.reconstruct(val_
         "DCGAN samples": gan.generate(G, 256, seed=3)}
 for title, x in many.items():
     print(f"{title:<24} edge energy {vae.sharpness(x):.4f}   diversity {gan.diversity(x):.3f}")
+
+# %% [markdown]
+# **Think!** VAE samples have less edge energy than VAE reconstructions (0.0034 against
+# 0.0045 in the stored run), though the same decoder draws both. Why would decoding a
+# draw from the prior blur more than decoding $\mu(x)$ of a real frame?
+#
+# <details><summary>Answer</summary>
+#
+# In training the decoder sees noisy codes $z = \mu(x) + \sigma \odot \varepsilon$.
+# Where the noise clouds of several frames overlap, the code does not say which frame it
+# came from, and the output with the lowest expected squared error is their average: a
+# blur. $\mu(x)$ sits at the centre of its own frame's cloud, where that frame
+# dominates. A prior draw has no frame behind it: it often lands between clouds, where
+# several frames are about equally likely or few codes fell in training, and the decoder
+# draws a mixture of them.
+#
+# </details>
 
 # %% [markdown]
 # Read the table: the VAE's reconstructions and samples have much less edge energy

@@ -246,6 +246,23 @@ levels = P.levels
 print(f"preset {cfg.preset!r}: levels {levels} -> {tokenizer.FrameTokenizer(tokenizer.TokenizerConfig(levels=levels)).num_codes} codes per grid cell")
 
 # %% [markdown]
+# **Think!** The dashed curve is the gradient the encoder receives, yet the staircase
+# has slope 0 everywhere except at its jumps. In what sense is the straight-through
+# gradient wrong, and why does training work with it anyway?
+#
+# <details><summary>Answer</summary>
+#
+# It is the slope of the smooth curve $h \tanh z / \lfloor L/2 \rfloor$, not of the
+# staircase $q$ that the forward pass used: the backward pass pretends the rounding did
+# not happen. The true slope, 0 almost everywhere, would give the encoder no gradient
+# from the reconstruction loss at all. The smooth curve stays within half a level of the
+# staircase ($\tfrac{1}{2\lfloor L/2 \rfloor} = 0.25$ for $L = 5$), so when the loss
+# asks for a larger $q$, moving $z$ up does raise $q$ once it crosses the next step: the
+# gradient is biased, but it points the right way.
+#
+# </details>
+
+# %% [markdown]
 # ## 3. A video as a sequence
 #
 # With the `cpu` preset the tokenizer works at $32 \times 32$, halves the size three
@@ -324,6 +341,24 @@ ax.set(xlabel="position n", ylabel="max |Δ logits|", title="only later position
 ax.legend(fontsize=8)
 plt.show()
 print("earlier positions unchanged:", bool(delta[:20].max() == 0))
+
+# %% [markdown]
+# **Think!** Notebook 05's VAE gave continuous codes. Why does this model round them to
+# integers before the transformer sees them: what would its loss be if the codes stayed
+# continuous vectors?
+#
+# <details><summary>Answer</summary>
+#
+# With integers, $p(c_n \mid c_{<n}, x)$ is a softmax over a finite set, and the
+# cross-entropy $-\log p(\text{true code})$ is exactly the negative log-likelihood,
+# whatever the shape of the distribution: it can give weight to several very different
+# next codes (an edge of the shape here, or background). A continuous vector needs a
+# density chosen in advance; the simplest, regression with the squared error, predicts
+# the *mean* of the possible next vectors, which decodes to a blend of them, the
+# averaging problem of notebook 05. The softmax also makes sampling, temperature and
+# top-k straightforward.
+#
+# </details>
 
 # %% [markdown]
 # ### Predicting a code digit by digit
@@ -618,6 +653,25 @@ live = evaluation.evaluate_generator(classic_fn(model), P.data_spec, num_videos=
 display(Markdown(evaluation.format_table(live)))
 
 # %% [markdown]
+# **Think!** Test captions are new videos of shape–colour–motion triples seen in
+# training; held-out captions name triples that never occur in training
+# (`data.heldout_triples` keeps every single word, and every pair of words, in
+# training). Why does only the held-out split test whether the model *composes* what it
+# learned?
+#
+# <details><summary>Answer</summary>
+#
+# On a test caption the model can succeed by recalling how that exact triple looked in
+# training, without ever separating shape, colour and motion. A held-out triple, say "a
+# green triangle grows" in the `cpu` data, has nothing to recall: green triangles only
+# moved in other ways and other green shapes grew, so the video must be assembled from
+# attributes learned in other combinations. A model that memorised triples draws a seen
+# combination instead, one of the typical failures in section 7; the gap between the
+# test and held-out accuracies measures how much it relies on memory.
+#
+# </details>
+
+# %% [markdown]
 # ### Guidance: how much does it buy?
 
 # %% tags=["nbval-ignore-output"]
@@ -655,6 +709,24 @@ for g_scale in (1.0, P.guidance):
 # sampler avoids them. The well-trained model keeps its accuracy up to 0.5 while
 # varying more. The right temperature depends on the model: measure it again after
 # training longer.
+
+# %% [markdown]
+# **Think!** Write the guided distribution $\mathrm{softmax}(\ell_{\text{uncond}} +
+# g\,(\ell_{\text{cond}} - \ell_{\text{uncond}}))$ in terms of $p_{\text{cond}}$ and
+# $p_{\text{uncond}}$. Why does $g > 1$ cost variety, like a cold temperature?
+#
+# <details><summary>Answer</summary>
+#
+# The softmax's normalisers are constants, so $\tilde p(c) \propto
+# p_{\text{uncond}}(c)^{1-g}\, p_{\text{cond}}(c)^{g} = p_{\text{cond}}(c)\,
+# \bigl(p_{\text{cond}}(c) / p_{\text{uncond}}(c)\bigr)^{g-1}$, and $g = 1$ gives
+# $p_{\text{cond}}$ exactly. For $g > 1$ each code is reweighted by how much more likely
+# the caption makes it: codes typical of this caption rather than of videos in general
+# gain, the rest lose, and each step's distribution concentrates on fewer codes. Videos
+# of one caption then differ less from each other, as with a low temperature: the price
+# of following the caption more closely.
+#
+# </details>
 
 # %% [markdown]
 # ## 7. The shipped model

@@ -161,6 +161,25 @@ exercise.assert_matches(flow_matching_loss, flow.flow_matching_loss, hidden,
 ### END HIDDEN TESTS
 
 # %% [markdown]
+# **Think!** Along one line $x_t = (1 - t)\,x_0 + t\,\varepsilon$ the target
+# $\varepsilon - x_0$ does not depend on $t$. Why, then, does the network need $t$ as an
+# input?
+#
+# <details><summary>Answer</summary>
+#
+# The target is constant along *one* line, but the network sees only the point, and
+# lines of many pairs pass through it at different times. Near $t = 1$ the point is
+# almost pure noise, $\varepsilon \approx x_t$, and the lines through it come from all
+# of the data, so the best guess is about $x_t - \mathbb E[x_0]$; at smaller $t$ the
+# point says more about which $x_0$ it came from, and the average shifts towards those
+# lines. For one-dimensional data at $-1$ and $+1$, the best velocity $v^*$ at the point
+# $0.5$ is $+0.49$ at $t = 0.9$ (a sampling step, $-\Delta t\, v$, moves it towards the
+# mean 0) but $-0.52$ at $t = 0.5$ (towards $+1$): the averaged field changes with $t$
+# even though each line's velocity does not.
+#
+# </details>
+
+# %% [markdown]
 # **Exercise 2.** The sampler: start at $t = 1$ from the noise and take `num_steps`
 # equal Euler steps down to $t = 0$. Call `velocity_fn(x, t)` with `t` a vector of
 # one time per example (`torch.full((B,), t)`).
@@ -228,6 +247,23 @@ for ax in axes:
     ax.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), aspect="equal", xticks=[], yticks=[])
 plt.tight_layout()
 plt.show()
+
+# %% [markdown]
+# **Think!** Every training line from noise to data is straight, and Euler's method is
+# exact on a straight path walked at constant speed. How many steps would a field made
+# of such paths need, and why does the one-step panel still miss the blobs?
+#
+# <details><summary>Answer</summary>
+#
+# One: if the velocity along a path is constant, $x_0 = x_1 - 1 \cdot v$ exactly, and
+# more steps change nothing. But the lines of independent $(x_0, \varepsilon)$ pairs
+# cross, and where they cross the network can only learn their *average* velocity,
+# $v^*(x, t)$ of section 1, which also changes with $t$ (the previous Think!). The
+# learned paths are therefore curves: one step follows the direction at $t = 1$ all the
+# way, and only smaller steps can follow the bend. The next paragraph shows where that
+# first direction points.
+#
+# </details>
 
 # %% [markdown]
 # One Euler step lands every point near the **centre**: at $t = 1$ the best guess of
@@ -307,6 +343,25 @@ tokens = flow.patchify(torch.zeros(1, *model.latent_shape), P.patch, P.frame_pat
 print(f"latent video {tuple(model.latent_shape)} -> {tokens.shape[1]} tokens of {tokens.shape[2]} numbers")
 
 # %% [markdown]
+# **Think!** Section 3 rescales the VAE's latents to zero mean and unit variance per
+# channel before flow matching. Why should their scale match the noise's? (Before
+# rescaling, the four latent channels of the shipped `modern_cpu.pt` have standard
+# deviations from 0.33 to 1.02: its `latent_std`.)
+#
+# <details><summary>Answer</summary>
+#
+# On the path $x_t = (1 - t)\,x_0 + t\,\varepsilon$, data of standard deviation $s$ and
+# noise of standard deviation 1 are equally strong where $(1 - t)\,s = t$, at $t = s /
+# (1 + s)$. With $s = 1$ that is $t = \tfrac12$, where the logit-normal time sampling
+# puts most of the training. With $s = 0.33$ it would be $t \approx 0.25$, and 86 % of
+# the logit-normal times (against half with $s = 1$) would show the network a point
+# whose data the noise already outweighs; few would fall where the picture takes shape.
+# Rescaling each channel also puts all four on the same schedule instead of drowning the
+# smallest first.
+#
+# </details>
+
+# %% [markdown]
 # ## 5. Classifier-free guidance
 #
 # During training the caption is replaced by the empty caption 10 % of the time, so
@@ -342,6 +397,24 @@ hidden = [(torch.randn(4, 2, 3, generator=g), torch.randn(4, 2, 3, generator=g),
            float(torch.rand(1, generator=g) * 5))]
 exercise.assert_matches(guided_velocity, flow.guided_velocity, hidden, name="guided_velocity")
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# **Think!** Guidance needs $v_\theta(x, t, \varnothing)$. Why must the model be trained
+# with the caption dropped 10 % of the time: what would the empty caption give a model
+# that never saw it?
+#
+# <details><summary>Answer</summary>
+#
+# An input it was never trained on. The empty caption (only `<bos>`) would not occur in
+# training, so the network's output for it is whatever its weights happen to give;
+# nothing makes it the unconditional velocity, the average of $\varepsilon - x_0$ over
+# all captions. Then $v_\theta(x, t, c) - v_\theta(x, t, \varnothing)$ is not the
+# direction the caption adds, and multiplying it by $g$ amplifies an arbitrary error.
+# Trained on empty captions a tenth of the time, the same network learns the
+# unconditional field too, at the cost of a tenth of its conditional examples; a
+# separately trained unconditional model would also do, at the cost of a second network.
+#
+# </details>
 
 # %% [markdown]
 # ## 6. Training live

@@ -342,6 +342,23 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# **Think!** A softmax is not wrong in itself: notebook 06's transformer ends in one.
+# What kind of output is a softmax the right head for, and why are a frame's 3072 values
+# not that kind?
+#
+# <details><summary>Answer</summary>
+#
+# A softmax gives a probability distribution over choices that exclude each other:
+# exactly one of them happens, so the values are positive and sum to 1, like the next
+# code out of 1000 in notebook 06 or the next word of a language model. The 3072 values
+# of a frame are not alternatives: each is a brightness of its own, and many can be near
+# 1 at once (the real frame above sums to 204). They need one squashing per value, as
+# the sigmoid gives. A softmax fits pixels only over the *possible intensities of one
+# value*, e.g. 256 levels each, as PixelRNN (van den Oord et al. 2016) does.
+#
+# </details>
+
+# %% [markdown]
 # **What the port showed**, in the order Python meets the errors:
 #
 # | line of the article | what happens | repair |
@@ -465,6 +482,23 @@ for name in ("generator", "encoder", "discriminator"):
     print(f"{name:14s} {seed_model.count_parameters(getattr(seed_gan, name)):>9,} parameters")
 
 # %% [markdown]
+# **Think!** The discriminator sees the caption, yet $L_D$ still adds a third term,
+# $-\log(1 - D(x, c'))$, for a real video with a wrong caption. Without it, what could
+# $D$ ignore, and what could $G$ then get away with?
+#
+# <details><summary>Answer</summary>
+#
+# Without mismatched pairs, every real video $D$ sees comes with its own caption and
+# every fake is generated, so "real or generated" can be told from the video alone, and
+# $D$ is free to ignore $c$. A generator that draws realistic videos of the wrong
+# colour, shape or motion would then fool it as well as one that obeys the caption. A
+# real video with a wrong caption looks perfectly real and must still be rejected; only
+# reading the caption does that, so this term makes $D$ a judge of agreement, and its
+# gradient pushes $G$ towards the caption.
+#
+# </details>
+
+# %% [markdown]
 # Training it is `t2v-edu train --model seed`; the notebook calls the same function
 # for a short live run of `P.live_steps` steps (the shipped weights of section 3.1
 # had several times more). Expect blobs that start to take their caption's colour.
@@ -563,6 +597,26 @@ print(f"frame change : shipped {seed_model.frame_change(shipped_samples).mean():
 print(f"sample spread: shipped {seed_model.sample_spread(shipped_samples):.3f}, "
       f"live run {seed_model.sample_spread(samples):.3f}, "
       f"real {seed_model.sample_spread(renders):.3f}")
+
+# %% [markdown]
+# **Think!** The shipped model's frames change about as much as real ones (0.023 against
+# 0.022). Our discriminator runs an LSTM over the frame features before its one verdict.
+# Which errors would a discriminator miss if it judged each frame on its own and
+# averaged the verdicts?
+#
+# <details><summary>Answer</summary>
+#
+# Every error that lies only in how the frames follow each other. An average of
+# per-frame verdicts does not change when the frames are shuffled or when one good frame
+# is repeated, so a shape that never moves, jumps back and forth, or shrinks where the
+# caption says it grows (the same frames in reverse order) scores as well as a real
+# video, as long as each frame looks real. Even reading the caption, such a
+# discriminator could check colour and shape but not the motion word, which only a
+# sequence shows. The LSTM's last state depends on the frames in order, so it can see
+# motion; MoCoGAN (section 6) pairs an image discriminator with a video one for this
+# reason.
+#
+# </details>
 
 # %% [markdown]
 # ## 4. Errata: every error of the article, corrected, with its source
@@ -681,6 +735,23 @@ for name, videos in fakes.items():
     acc_one = detector.detection_accuracy(only_one, test_real, test_fake)
     acc_all = detector.detection_accuracy(everyone, test_real, test_fake)
     print(f"  real vs {name:8s} {acc_one:27.1%} | {acc_all:14.1%}")
+
+# %% [markdown]
+# **Think!** Trained on the seed model alone, the detector scored 54.7 % on the classic
+# model's held-out videos (64 real, 64 generated) in the stored run. Is that evidence
+# that it detects the classic model at all?
+#
+# <details><summary>Answer</summary>
+#
+# No. A detector that guesses at random gets a binomial number of the 128 right, with a
+# standard deviation of $\sqrt{0.25/128} \approx 4.4$ points of accuracy. 54.7 % is 70
+# of 128, about one standard deviation above 50 %, and guessing reaches 70 or more with
+# probability 0.17; even the 57.8 % on the modern model (74 of 128) comes by chance with
+# probability 0.05. The 89.8 % on the seed model's 256 test videos is far outside that
+# range. To claim that a detector works on a generator, test it on many videos of that
+# generator and give the uncertainty, not one percentage.
+#
+# </details>
 
 # %% [markdown]
 # Two things to read in these numbers. The one-number palette rule separates every
