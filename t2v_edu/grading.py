@@ -985,6 +985,9 @@ def _points(x: float) -> str:
     return f"{x:g}"
 
 
+CSV_BOM = "\ufeff"  # UTF-8's byte-order mark: how spreadsheets know a CSV is UTF-8
+
+
 def long_csv(rows: list[Row]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -1127,15 +1130,17 @@ class Results:
         return out
 
     def write_tables(self) -> None:
-        """The long and wide CSV, from the records. A table another program holds open
-        (a spreadsheet, on Windows) is left as it was, with a warning: the grades are
-        safe in the records, and the next save or a rerun writes the table again."""
+        """The long and wide CSV, from the records, in UTF-8 with a byte-order mark
+        (Excel reads a CSV without one in the system's code page: "José" becomes
+        "JosÃ©"). A table another program holds open (a spreadsheet, on Windows) is left
+        as it was, with a warning: the grades are safe in the records, and the next
+        save or a rerun writes the table again."""
         rows = self.rows()
         for path, text in [(self.out / f"{self.notebook}_long.csv", long_csv(rows)),
                            (self.out / f"{self.notebook}_wide.csv",
                             wide_csv(rows, self.exercises))]:
             try:
-                self.write(path, text)
+                self.write(path, CSV_BOM + text)
             except PermissionError as exc:
                 print(f"t2v-edu grade: cannot update {path} ({exc.strerror}); is it open "
                       "in another program? Close it: the grades are kept in "

@@ -26,7 +26,7 @@ SOFTMAX = {"softmax_rows": ["torch.softmax", "torch.nn.functional.softmax",
 
 
 def read_long(out: Path) -> dict[str, dict[str, dict]]:
-    with open(out / f"{NAME}_long.csv", newline="") as f:
+    with open(out / f"{NAME}_long.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     table: dict[str, dict[str, dict]] = {}
     for r in rows:
@@ -69,7 +69,7 @@ def test_points_follow_status(graded):
 
 def test_correct_submission_scores_full_marks_and_blank_zero(graded):
     root, _, _, _ = graded
-    with open(root / "out" / f"{NAME}_wide.csv", newline="") as f:
+    with open(root / "out" / f"{NAME}_wide.csv", newline="", encoding="utf-8-sig") as f:
         wide = {r["student"]: r for r in csv.DictReader(f)}
     assert wide["correct"]["total"] == wide["correct"]["max_points"] == "4"
     assert wide["blank"]["total"] == "0"
@@ -215,6 +215,21 @@ def test_a_resubmission_is_graded_again_and_force_keeps_grades_until_regraded(gr
     assert len(list((out / "records" / NAME).glob("*.json"))) == 2
 
 
+def test_the_tables_are_utf8_with_a_byte_order_mark_for_spreadsheets(tmp_path):
+    """Excel opens a CSV without a BOM in the system's code page (cp1252 in Western
+    Europe), which garbles non-ASCII names: the tables start with UTF-8's BOM."""
+    exercises = grading.exercises_of(course.load_source(DEMO_SOURCE))
+    results = grading.Results(tmp_path, NAME, exercises, "digest", force=False)
+    results.save("José Zoë 王", [grading.Row("José Zoë 王", NAME, e.grade_id, e.points,
+                                            e.points, grading.PASSED, "") for e in exercises],
+                 None)
+    for table in ("long", "wide"):
+        raw = (tmp_path / f"{NAME}_{table}.csv").read_bytes()
+        assert raw.startswith(b"\xef\xbb\xbfstudent,"), raw[:20]
+        with open(tmp_path / f"{NAME}_{table}.csv", newline="", encoding="utf-8-sig") as f:
+            assert {r["student"] for r in csv.DictReader(f)} == {"José Zoë 王"}
+
+
 def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path, capsys):
     """Windows: a CSV open in a spreadsheet cannot be replaced. The grade is still
     recorded, a warning names the file, and a rerun with nothing left to grade writes
@@ -247,7 +262,7 @@ def test_a_table_open_in_another_program_does_not_stop_grading(graded, tmp_path,
                             source=DEMO_SOURCE, forbidden=SOFTMAX)
     assert summary.graded == 0 and summary.skipped > 0
     assert set(read_long(out)) == set(read_long(root / "out")) | {"late"}
-    wide = (out / f"{NAME}_wide.csv").read_text(encoding="utf-8").splitlines()
+    wide = (out / f"{NAME}_wide.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(wide) == 1 + len(read_long(out)), "the rerun did not rebuild the wide table"
 
 

@@ -88,7 +88,7 @@ def test_the_grader_gives_solutions_full_marks_and_student_copies_zero(name, tmp
                        subs / student / f"{name}.ipynb")
     summary = grading.grade(name[:2], subs, tmp_path / "out", limits=LIMITS)
     assert summary.graded == 2 + len(others) and not summary.tampered
-    with open(tmp_path / "out" / f"{name}_long.csv", newline="") as f:
+    with open(tmp_path / "out" / f"{name}_long.csv", newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     got = {(r["student"], r["grade_id"]): (r["status"], r["message"]) for r in rows}
     # one row per student and exercise: none missing (the loop below would not notice)
