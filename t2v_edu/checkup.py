@@ -27,7 +27,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-HELP = "Check the installation: versions, compute device, widgets, disk."
+HELP = "Check the installation: versions, device, settings, widgets, kernel, folders, disk."
 
 MIN_PYTHON = (3, 10)
 MIN_FREE_GB = 1.0

@@ -224,7 +224,7 @@ def caption_to_gif(caption: str, seed: int = 0, model: str = "classic",
 # ---------------------------------------------------------------------------------
 # Command line: t2v-edu generate "a red circle moves left" -o out.gif
 # ---------------------------------------------------------------------------------
-HELP = "generate a video for a caption and save it as a GIF or MP4"
+HELP = "Generate a video for a caption and save it as a GIF or MP4."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

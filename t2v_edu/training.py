@@ -1012,7 +1012,7 @@ def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: st
 # ---------------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------------
-HELP = "train a text-to-video model (classic, modern or seed) with a preset"
+HELP = "Train a text-to-video model (classic, modern or seed) with a preset."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
