@@ -208,7 +208,7 @@ def test_init_from_continues_the_later_stage_only(tmp_path):
     assert (f"continued from | `--init-from` the weights `{earlier['sha256'][:12]}…` "
             "(tokenizer: 2, caption: 2, transformer: 2;") in card
     total = round(earlier["train_seconds"] + result.meta["train_seconds"], 1)
-    assert f"trained again from stage transformer: " in card and f"{total} s in all" in card
+    assert "trained again from stage transformer: " in card and f"{total} s in all" in card
 
 
 def test_init_from_without_from_stage_trains_every_stage_from_the_weights(tmp_path):
