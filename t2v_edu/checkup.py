@@ -176,15 +176,6 @@ def _check_preset() -> None:
     check_preset(os.environ.get("T2V_PRESET") or None)
 
 
-def _check_data_workers() -> None:
-    """T2V_DATA_WORKERS as training reads it (on CUDA only; the machine does not matter)."""
-    import torch
-
-    from .training import Distributed, data_workers
-
-    data_workers(torch.device("cuda"), Distributed())
-
-
 def check_settings() -> dict:
     """The T2V_* environment variables, read by the package's own code: a bad value makes
     ``t2v_edu.setup()`` (or training) stop with the message shown here."""
@@ -193,7 +184,9 @@ def check_settings() -> dict:
     readers = {"T2V_THREADS": _threads_from_environment, "T2V_SMOKE": is_smoke,
                "T2V_PRESET": _check_preset}
     if _torch_error() is None:  # without torch nothing trains (the torch row says so)
-        readers["T2V_DATA_WORKERS"] = _check_data_workers
+        from .training import data_workers_from_environment
+
+        readers["T2V_DATA_WORKERS"] = data_workers_from_environment
     errors = {}
     for name, read in readers.items():
         try:

@@ -457,7 +457,7 @@ def check_one(source: Path) -> list[str]:
         or dict(built.metadata) != dict(nb.metadata))
     if stale:
         try:  # only Markdown changed: the stored outputs can be kept
-            reuse_outputs(load_source(source), built)
+            reuse_outputs(nb, built)  # only outputs change: the student copy clears them
             rebuild += " (only Markdown changed: `--prose` keeps the outputs)"
         except ValueError:
             pass

@@ -387,13 +387,21 @@ def data_workers(device: torch.device, dist_info: Distributed,
     """
     if device.type != "cuda":
         return 0
-    if os.environ.get("T2V_DATA_WORKERS"):
-        value = os.environ["T2V_DATA_WORKERS"]
-        if not value.isdigit():
-            raise ValueError(f"T2V_DATA_WORKERS must be a whole number >= 0, got {value!r}")
-        return int(value)
+    chosen = data_workers_from_environment()
+    if chosen is not None:
+        return chosen
     cores = (os.cpu_count() or 4) if cpu_count is None else cpu_count
     return max(1, min(8, cores // (2 * dist_info.world)))
+
+
+def data_workers_from_environment() -> int | None:
+    """``T2V_DATA_WORKERS`` as a number of loader workers (None when unset)."""
+    value = os.environ.get("T2V_DATA_WORKERS")
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ValueError(f"T2V_DATA_WORKERS must be a whole number >= 0, got {value!r}")
+    return int(value)
 
 
 class BatchSource:
