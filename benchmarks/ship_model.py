@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     card = model_card(args.model, args.preset, result, args.note)
     files = {"pt": blob, "pt.sha256": digest + "\n", "eval.json": result, "md": card}
     if target.with_suffix(".json").is_file():   # gpu_report's export: the old weights'
-        files["json"] = {"sha256": digest, "meta": result["training"], "evaluation": result}
+        files["json"] = training.weights_listing(digest, result["training"], result)
     for path in write_shipped(target, files):
         print("wrote", path, file=sys.stderr)
     print(card)

@@ -995,6 +995,12 @@ def model_card(meta: dict, evaluation: dict | None = None, sha256: str | None = 
     return "\n".join(lines)
 
 
+def weights_listing(sha256: str, meta: dict, evaluation: dict | None) -> dict:
+    """What ``<name>.json`` beside exported weights holds: their SHA-256, the training
+    metadata and the evaluation (None before one)."""
+    return {"sha256": sha256, "meta": meta, "evaluation": evaluation}
+
+
 def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: str,
                    evaluation: dict | None = None) -> dict[str, Path]:
     """Copy ``run_dir/model.pt`` to ``dest/<name>.pt`` with ``<name>.pt.sha256`` (what
@@ -1011,8 +1017,7 @@ def export_weights(run_dir: str | os.PathLike, dest: str | os.PathLike, name: st
              "json": dest / f"{name}.json", "card": dest / f"{name}.md"}
     ckpt.atomic_write_bytes(paths["weights"], blob)
     ckpt.atomic_write_text(paths["sha256"], digest + "\n")
-    ckpt.atomic_write_json(paths["json"], {"sha256": digest, "meta": meta,
-                                           "evaluation": evaluation})
+    ckpt.atomic_write_json(paths["json"], weights_listing(digest, meta, evaluation))
     ckpt.atomic_write_text(paths["card"], model_card(meta, evaluation, digest))
     return paths
 
