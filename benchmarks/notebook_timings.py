@@ -59,9 +59,12 @@ def check_cuda(parser: argparse.ArgumentParser) -> None:
     """``--preset gpu`` runs the notebooks on CUDA: a usage error without it."""
     import torch
 
-    if not torch.cuda.is_available():
-        parser.error("--preset gpu runs the notebooks on CUDA (T2V_DEVICE=cuda), and this "
-                     "machine has none (torch.cuda.is_available() is False); use --preset cpu")
+    from t2v_edu import check_available
+
+    try:
+        check_available(torch.device("cuda"))
+    except ValueError as exc:
+        parser.error(f"--preset gpu runs the notebooks on CUDA (T2V_DEVICE=cuda): {exc}")
 
 
 def machine() -> dict:
